@@ -1,0 +1,2 @@
+//! The three gates. Each takes the project (and config read from the base) and returns a
+//! [`crate::finding::GateReport`].
