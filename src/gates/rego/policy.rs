@@ -1,0 +1,418 @@
+//! Loading policy sets: Rego sources (v0 or v1, detected per file), data files, and the rule
+//! names conftest would evaluate (`deny`, `violation`, `warn`, suffixed forms, `exception`).
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regorus::Engine;
+use regorus::utils::limits::ExecutionTimerConfig;
+
+use crate::finding::{Finding, Gate};
+use crate::workspace::{Limits, Workspace};
+
+/// Wall-clock budget of one rule evaluation against one input document.
+pub const DEFAULT_EVAL_LIMIT: Duration = Duration::from_secs(2);
+
+/// A Rego file as loaded: where it came from and which package it declares.
+#[derive(Debug, Clone)]
+pub struct PolicyFile {
+    /// Display path (`policy/s3.rego`, `<org>/shared/policy/x.rego`, `builtin:terraform/s3.rego`).
+    pub path: String,
+    pub package: String,
+    pub source: String,
+}
+
+/// The rules of one package that the gate evaluates.
+#[derive(Debug, Clone, Default)]
+pub struct PackageRules {
+    /// `data.thoth.s3`
+    pub package: String,
+    /// Rule names (`deny`, `deny_public_acl`, `warn`, `violation_x`).
+    pub rules: Vec<String>,
+    /// Whether the package defines conftest `exception` rules.
+    pub has_exception: bool,
+    /// The first file declaring the package (for error messages).
+    pub file: String,
+}
+
+/// One place policies come from.
+#[derive(Debug, Clone)]
+pub enum PolicySource {
+    /// A directory on disk; `label` prefixes paths in messages.
+    Dir { path: PathBuf, label: String },
+    /// In-memory files (the built-in library): `(path, contents)`.
+    Embedded(Vec<(String, String)>),
+}
+
+/// Policies and data loaded into one engine, ready to evaluate.
+#[derive(Clone)]
+pub struct PolicySet {
+    pub(crate) engine: Engine,
+    pub packages: Vec<PackageRules>,
+    pub files: Vec<PolicyFile>,
+    /// Broken policies and data: each is an error finding (the gate fails closed).
+    pub errors: Vec<Finding>,
+    /// `test_*` rules found in `*_test.rego` files (loaded only for `verify`).
+    pub tests: Vec<(String, String, String)>,
+}
+
+impl std::fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySet")
+            .field("packages", &self.packages)
+            .field("errors", &self.errors)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to load.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Also load `*_test.rego` files and collect `test_*` rules (for `verify`).
+    pub include_tests: bool,
+    /// Evaluation wall-clock limit per rule and input (default [`DEFAULT_EVAL_LIMIT`]).
+    pub eval_limit: Option<Duration>,
+}
+
+/// A rule head at the start of a line: `deny`, `warn_x`, `violation[...]`, `exception ...`.
+fn rule_heads(source: &str) -> (Vec<String>, bool) {
+    let mut rules = Vec::new();
+    let mut exception = false;
+    for line in source.lines() {
+        let name: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        let rest = line[name.len()..].trim_start();
+        // A rule head continues with `[`, `contains`, `if`, `{`, `=`, `:=`; anything else
+        // (e.g. `import`, a package line) is not a rule.
+        let is_head = rest.starts_with('[')
+            || rest.starts_with('{')
+            || rest.starts_with('=')
+            || rest.starts_with(":=")
+            || rest.starts_with("contains ")
+            || rest.starts_with("if ")
+            || rest.starts_with("if{");
+        if !is_head {
+            continue;
+        }
+        if name == "exception" {
+            exception = true;
+        } else if is_gate_rule(&name) && !rules.contains(&name) {
+            rules.push(name);
+        }
+    }
+    (rules, exception)
+}
+
+/// conftest's rule naming: `deny`, `violation`, `warn`, optionally `_suffix`.
+pub fn is_gate_rule(name: &str) -> bool {
+    ["deny", "violation", "warn"].iter().any(|p| {
+        name == *p
+            || name
+                .strip_prefix(p)
+                .is_some_and(|r| r.starts_with('_') && r.len() > 1)
+    })
+}
+
+fn test_heads(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in source.lines() {
+        if !line.starts_with("test_") {
+            continue;
+        }
+        let name: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Whether a file reads as Rego v1 (used to pick which parse error to report).
+fn looks_v1(source: &str) -> bool {
+    source.contains("import rego.v1")
+        || source
+            .lines()
+            .any(|l| !l.starts_with('#') && (l.contains(" if {") || l.contains(" contains ")))
+}
+
+impl PolicySet {
+    /// Loads every source into one engine. Never fails: problems become error findings.
+    pub fn load(sources: &[PolicySource], opts: LoadOptions) -> PolicySet {
+        let mut engine = Engine::new();
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit: opts.eval_limit.unwrap_or(DEFAULT_EVAL_LIMIT),
+            check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
+        });
+        let mut set = PolicySet {
+            engine,
+            packages: Vec::new(),
+            files: Vec::new(),
+            errors: Vec::new(),
+            tests: Vec::new(),
+        };
+        let mut packages: BTreeMap<String, PackageRules> = BTreeMap::new();
+        for source in sources {
+            for (path, text) in set.read_source(source) {
+                set.add_file(path, text, opts.include_tests, &mut packages);
+            }
+        }
+        set.packages = packages.into_values().collect();
+        set
+    }
+
+    fn read_source(&mut self, source: &PolicySource) -> Vec<(String, String)> {
+        match source {
+            PolicySource::Embedded(files) => files.clone(),
+            PolicySource::Dir { path, label } => {
+                let ws = match Workspace::open_with(path, &[".git".into()], Limits::default()) {
+                    Ok(ws) => ws,
+                    Err(e) => {
+                        self.errors
+                            .push(Finding::error(Gate::Rego, "policy-error", e.to_string()));
+                        return Vec::new();
+                    }
+                };
+                for esc in ws.escapes() {
+                    self.errors.push(Finding::error(
+                        Gate::Rego,
+                        "policy-error",
+                        format!(
+                            "{label}/{}: symlink points outside the policy directory ({}); not read",
+                            esc.path, esc.target
+                        ),
+                    ));
+                }
+                let mut out = Vec::new();
+                for f in ws.files() {
+                    if !is_policy_or_data(&f.rel) {
+                        continue;
+                    }
+                    let shown = join_label(label, &f.rel);
+                    match ws.read_to_string(&f.rel) {
+                        Ok(text) => out.push((shown, text)),
+                        Err(e) => self.errors.push(
+                            Finding::error(Gate::Rego, "policy-error", e.to_string())
+                                .at(shown, None),
+                        ),
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    fn add_file(
+        &mut self,
+        path: String,
+        text: String,
+        include_tests: bool,
+        packages: &mut BTreeMap<String, PackageRules>,
+    ) {
+        let name = path.rsplit('/').next().unwrap_or(&path).to_string();
+        if name.ends_with(".rego") {
+            let is_test = name.ends_with("_test.rego");
+            if is_test && !include_tests {
+                return;
+            }
+            match self.add_rego(&path, &text) {
+                Ok(package) => {
+                    if is_test {
+                        for t in test_heads(&text) {
+                            self.tests.push((package.clone(), t, path.clone()));
+                        }
+                    } else {
+                        let (rules, exception) = rule_heads(&text);
+                        let entry = packages
+                            .entry(package.clone())
+                            .or_insert_with(|| PackageRules {
+                                package: package.clone(),
+                                file: path.clone(),
+                                ..Default::default()
+                            });
+                        for r in rules {
+                            if !entry.rules.contains(&r) {
+                                entry.rules.push(r);
+                            }
+                        }
+                        entry.has_exception |= exception;
+                    }
+                    self.files.push(PolicyFile {
+                        path,
+                        package,
+                        source: text,
+                    });
+                }
+                Err(f) => self.errors.push(*f),
+            }
+        } else if let Err(msg) = self.add_data(&name, &text) {
+            self.errors.push(
+                Finding::error(
+                    Gate::Rego,
+                    "policy-data-error",
+                    format!("{path}: bad data file: {msg}"),
+                )
+                .at(path, None),
+            );
+        }
+    }
+
+    /// Adds a Rego file, trying v1 then v0 syntax; returns its package (`data.x.y`).
+    fn add_rego(&mut self, path: &str, text: &str) -> Result<String, Box<Finding>> {
+        self.engine.set_rego_v0(false);
+        let v1 = self.engine.add_policy(path.to_string(), text.to_string());
+        let err_v1 = match v1 {
+            Ok(pkg) => return Ok(pkg),
+            Err(e) => e,
+        };
+        self.engine.set_rego_v0(true);
+        let v0 = self.engine.add_policy(path.to_string(), text.to_string());
+        self.engine.set_rego_v0(false);
+        let err = match v0 {
+            Ok(pkg) => return Ok(pkg),
+            Err(_) if looks_v1(text) => err_v1,
+            Err(e) => e,
+        };
+        let msg = err.to_string();
+        let line = error_line(&msg, path);
+        Err(Box::new(
+            Finding::error(
+                Gate::Rego,
+                "policy-error",
+                format!("broken policy {path}: {}", first_lines(&msg, 6)),
+            )
+            .at(path, line),
+        ))
+    }
+
+    fn add_data(&mut self, name: &str, text: &str) -> Result<(), String> {
+        let json: serde_json::Value = if name.ends_with(".json") {
+            serde_json::from_str(text).map_err(|e| e.to_string())?
+        } else {
+            let y: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+            crate::inputs::yaml_to_json(y)
+        };
+        if !json.is_object() {
+            return Err("top level must be an object".into());
+        }
+        self.engine
+            .add_data(regorus::Value::from(json))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The first file that declares `package`, for messages.
+    pub fn file_of(&self, package: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.package == package)
+            .map(|f| f.path.as_str())
+    }
+
+    /// Whether any policy was loaded.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+fn is_policy_or_data(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    lower.ends_with(".rego")
+        || lower.ends_with(".json")
+        || lower.ends_with(".yaml")
+        || lower.ends_with(".yml")
+}
+
+fn join_label(label: &str, rel: &str) -> String {
+    if label.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{}/{rel}", label.trim_end_matches('/'))
+    }
+}
+
+fn first_lines(msg: &str, n: usize) -> String {
+    msg.lines().take(n).collect::<Vec<_>>().join("\n")
+}
+
+/// Finds `path:LINE:COL` in a regorus error message.
+pub fn error_line(msg: &str, path: &str) -> Option<u32> {
+    let idx = msg.find(&format!("{path}:"))?;
+    let rest = &msg[idx + path.len() + 1..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Built-in policy library compiled into the binary (the repository's `policy/`).
+pub fn builtin_library() -> PolicySource {
+    PolicySource::Embedded(
+        crate::builtin::POLICY_FILES
+            .iter()
+            .map(|(p, s)| (format!("builtin:{p}"), s.to_string()))
+            .collect(),
+    )
+}
+
+/// A directory source labelled by its path as given.
+pub fn dir_source(path: &Path) -> PolicySource {
+    PolicySource::Dir {
+        path: path.to_path_buf(),
+        label: path.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_conftest_rule_heads() {
+        let src = "package main\nimport rego.v1\ndeny contains msg if { true }\ndeny_public[msg] {\n}\nwarn_x := 1\ndenyall contains 1 if { true }\nexception contains r if { r := [\"x\"] }\ndeny contains 2 if { true }\n";
+        let (rules, exc) = rule_heads(src);
+        assert_eq!(rules, ["deny", "deny_public", "warn_x"]);
+        assert!(exc);
+    }
+
+    #[test]
+    fn v0_and_v1_in_one_set() {
+        let set = PolicySet::load(
+            &[PolicySource::Embedded(vec![
+                (
+                    "a.rego".into(),
+                    "package a\nimport rego.v1\ndeny contains \"x\" if { input.a }\n".into(),
+                ),
+                (
+                    "b.rego".into(),
+                    "package b\ndeny[msg] { input.b; msg := \"y\" }\n".into(),
+                ),
+            ])],
+            LoadOptions::default(),
+        );
+        assert!(set.errors.is_empty(), "{:?}", set.errors);
+        assert_eq!(set.packages.len(), 2);
+    }
+
+    #[test]
+    fn broken_policy_names_file_and_line() {
+        let set = PolicySet::load(
+            &[PolicySource::Embedded(vec![(
+                "p/broken.rego".into(),
+                "package a\nimport rego.v1\n\ndeny contains msg if {\n  msg := \n}\n".into(),
+            )])],
+            LoadOptions::default(),
+        );
+        assert_eq!(set.errors.len(), 1);
+        let e = &set.errors[0];
+        assert_eq!(e.file.as_deref(), Some("p/broken.rego"));
+        assert!(e.line.is_some(), "{e:?}");
+        assert!(e.message.contains("p/broken.rego"), "{}", e.message);
+    }
+}
