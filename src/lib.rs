@@ -3,4 +3,5 @@
 pub mod finding;
 pub mod gates;
 pub mod inputs;
+pub mod report;
 pub mod workspace;
