@@ -4,4 +4,5 @@ pub mod builtin;
 pub mod finding;
 pub mod gates;
 pub mod inputs;
+pub mod report;
 pub mod workspace;
