@@ -1,5 +1,6 @@
 //! thoth-bot: gates infrastructure-as-code pull requests with policy as code.
 
+pub mod decision;
 pub mod finding;
 pub mod gates;
 pub mod inputs;
