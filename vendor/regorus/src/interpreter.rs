@@ -2154,12 +2154,12 @@ impl Interpreter {
                     result = self.eval_output_expr_in_loop(loop_tail)? || result;
                 }
             }
-            _ => {
-                let span = Self::loop_span(loop_info);
-                return Err(span
-                    .source
-                    .error(span.line, span.col, "item cannot be indexed"));
-            }
+            // thoth-bot patch: iterating an undefined value (missing path) or a
+            // non-collection yields no values, as in OPA (topdown
+            // `evalTerm.enumerate`) and as loops in rule bodies already do here;
+            // it used to fail with "item cannot be indexed" when the loop was in
+            // a rule head, e.g. `s contains input.spec.volumes[_]`.
+            _ => (),
         }
         self.remove_loop_var_value(loop_target_expr);
         Ok(result)
@@ -2953,8 +2953,15 @@ impl Interpreter {
                     .cloned()
                 {
                     // Execute the destructuring plan with the parameter value
-                    self.execute_destructuring_plan(&destructuring_plan, param_value)?
-                        == Value::from(true)
+                    // thoth-bot patch: in the callee's module. An equality check
+                    // in a parameter (`f(x, x)`, `f([x, x])`) evaluates callee
+                    // expressions, whose lookup tables are per module; with the
+                    // caller's module current they were looked up in the wrong
+                    // table (out-of-bounds error, or a stale loop value).
+                    let prev_module = self.set_current_module(fcn_module.clone())?;
+                    let bound = self.execute_destructuring_plan(&destructuring_plan, param_value);
+                    self.set_current_module(prev_module)?;
+                    bound? == Value::from(true)
                 } else {
                     // Raise error if binding plan is not found
                     return Err(span.error(&format!(
@@ -4138,6 +4145,16 @@ impl Interpreter {
                         let is_object = ctx.key_expr.is_some() && !is_set;
 
                         let value = self.eval_rule_bodies(ctx, span, rule_body)?;
+                        // thoth-bot patch: a set rule whose head loop yielded no
+                        // members (`s contains input.a[_]` with `input.a` missing
+                        // or empty) comes back as an empty object of rule paths.
+                        // Treat it like a set rule whose body failed, so that it
+                        // is the empty set, as in OPA, instead of undefined.
+                        let value = if is_set && value.as_object().is_ok_and(|o| o.is_empty()) {
+                            Value::Undefined
+                        } else {
+                            value
+                        };
                         let package_components = self.eval_rule_ref(&module.package.refr)?;
 
                         if value != Value::Undefined {

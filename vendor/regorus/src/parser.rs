@@ -2172,9 +2172,11 @@ impl<'source> Parser<'source> {
 
         if self.rego_v1 && bodies.is_empty() {
             match &head {
-                RuleHead::Compr { assign, .. } | RuleHead::Func { assign, .. }
-                    if assign.is_none() =>
-                {
+                // thoth-bot patch: a body-less function head (`f("*", _)`) is
+                // accepted in v1 as in OPA, meaning `f("*", _) := true`. It takes
+                // the same path as in v0: no assignment and no bodies, which the
+                // interpreter evaluates to `true` when the arguments match.
+                RuleHead::Compr { assign, .. } if assign.is_none() => {
                     bail!(span.error("rule must have a body or assignment"));
                 }
                 RuleHead::Set { refr, key, .. } if key.is_none() => {

@@ -386,14 +386,19 @@ impl LoopHoister {
 
                 // Bind function parameters if this is a function rule
                 if let RuleHead::Func { args, .. } = head {
+                    // thoth-bot patch: variables bound by earlier parameters, so
+                    // that `f(x, x)` only matches equal arguments (as in OPA).
+                    let mut param_vars = BTreeSet::new();
                     for param in args {
                         // Create binding plan for function parameter
-                        match super::destructuring_planner::create_parameter_binding_plan(
+                        match super::destructuring_planner::parameters::create_parameter_binding_plan_after(
                             param,
                             &context,
                             ScopingMode::AllowShadowing,
+                            &param_vars,
                         ) {
                             Ok(binding_plan) => {
+                                param_vars.extend(binding_plan.bound_vars()); // thoth-bot patch
                                 let expr_idx = param.as_ref().eidx();
                                 self.lookup.ensure_expr_capacity(module_idx, expr_idx);
 

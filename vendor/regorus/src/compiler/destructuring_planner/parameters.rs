@@ -5,7 +5,7 @@
 //! Planner helpers for function parameters and loop indices.
 
 use alloc::collections::BTreeSet;
-use alloc::string::ToString;
+use alloc::string::{String, ToString}; // thoth-bot patch: + String
 
 use crate::ast::ExprRef;
 use crate::compiler::destructuring_planner::create_destructuring_plan;
@@ -40,7 +40,22 @@ pub fn create_parameter_binding_plan<T: VariableBindingContext>(
     context: &T,
     scoping: ScopingMode,
 ) -> Result<BindingPlan> {
-    let mut newly_bound = BTreeSet::new();
+    // thoth-bot patch: delegate; no variables bound by earlier parameters.
+    create_parameter_binding_plan_after(param_expr, context, scoping, &BTreeSet::new())
+}
+
+/// thoth-bot patch: like `create_parameter_binding_plan`, but the variables in
+/// `earlier_params` (bound by earlier parameters of the same function head) are
+/// treated as already bound, so a repeated variable (`f(x, x)`) becomes an
+/// equality check, as it does within one parameter (`f([x, x])`) and in OPA,
+/// instead of silently re-binding the variable.
+pub fn create_parameter_binding_plan_after<T: VariableBindingContext>(
+    param_expr: &ExprRef,
+    context: &T,
+    scoping: ScopingMode,
+    earlier_params: &BTreeSet<String>,
+) -> Result<BindingPlan> {
+    let mut newly_bound = earlier_params.clone();
     let destructuring_plan =
         create_destructuring_plan_with_tracking(param_expr, context, scoping, &mut newly_bound)
             .ok_or_else(|| BindingPlannerError::FailedToCreateDestructuringPlan {
