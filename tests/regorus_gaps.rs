@@ -1,0 +1,547 @@
+//! Regression tests for the two places where regorus 0.14.1 differed from OPA 1.x
+//! and that thoth-bot patches in `vendor/regorus` (see `vendor/regorus/PATCHES.md`):
+//!
+//! 1. A partial-set rule whose head iterates a path (`s contains input.a[_]`,
+//!    v0 `s[input.a[_]]`) must yield an empty set when the path is missing
+//!    (or is not a collection) instead of failing with "item cannot be indexed".
+//! 2. A body-less function head (`covers("*", _)`) means `covers("*", _) := true`,
+//!    also in Rego v1 syntax.
+//!
+//! The last tests make sure the patch did not silence genuine errors.
+
+use regorus::{Engine, Value};
+
+fn engine(v0: bool, policy: &str) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_rego_v0(v0);
+    engine
+        .add_policy("policy.rego".to_string(), policy.to_string())
+        .expect("policy parses");
+    engine
+}
+
+fn eval_with(engine: &mut Engine, input: &str, rule: &str) -> anyhow::Result<Value> {
+    engine.set_input_json(input)?;
+    engine.eval_rule(rule.to_string())
+}
+
+fn set_of(items: &[&str]) -> Value {
+    let mut set = Value::new_set();
+    for item in items {
+        set.as_set_mut().expect("a set").insert(Value::from(*item));
+    }
+    set
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_set()
+        .expect("a set")
+        .iter()
+        .map(|v| v.as_string().expect("a string").to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Gap 1: iterating a missing path in a partial-set rule head.
+// ---------------------------------------------------------------------------
+
+const SET_HEAD_V1: &str = r#"
+package gaps
+
+volumes contains input.spec.volumes[_]
+
+vols contains pod.spec.volumes[_] if {
+    pod := input
+}
+
+names contains c.name if {
+    c := input.spec.containers[_]
+}
+
+pairs contains [input.spec.volumes[_], input.spec.mounts[_]]
+"#;
+
+const SET_HEAD_V0: &str = r#"
+package gaps
+
+volumes[input.spec.volumes[_]]
+
+vols[pod.spec.volumes[_]] {
+    pod := input
+}
+"#;
+
+#[test]
+fn v1_set_head_over_missing_path_is_empty() {
+    let mut e = engine(false, SET_HEAD_V1);
+    for rule in ["volumes", "vols", "names", "pairs"] {
+        let v = eval_with(&mut e, r#"{"spec": {}}"#, &format!("data.gaps.{rule}"))
+            .unwrap_or_else(|err| panic!("{rule} must not error: {err}"));
+        assert_eq!(v, Value::new_set(), "{rule}");
+    }
+    // Missing parent as well.
+    let v = eval_with(&mut e, "{}", "data.gaps.volumes").expect("no error");
+    assert_eq!(v, Value::new_set());
+}
+
+#[test]
+fn v1_set_head_over_present_path_yields_items() {
+    let mut e = engine(false, SET_HEAD_V1);
+    let input = r#"{"spec": {"volumes": ["a", "b"], "containers": [{"name": "c1"}]}}"#;
+    assert_eq!(
+        eval_with(&mut e, input, "data.gaps.volumes").unwrap(),
+        set_of(&["a", "b"])
+    );
+    assert_eq!(
+        eval_with(&mut e, input, "data.gaps.vols").unwrap(),
+        set_of(&["a", "b"])
+    );
+    assert_eq!(
+        eval_with(&mut e, input, "data.gaps.names").unwrap(),
+        set_of(&["c1"])
+    );
+    // One loop present, the other missing: still no values and no error.
+    assert_eq!(
+        eval_with(&mut e, input, "data.gaps.pairs").unwrap(),
+        Value::new_set()
+    );
+    let input = r#"{"spec": {"volumes": ["a"], "mounts": ["/m"]}}"#;
+    let pairs = eval_with(&mut e, input, "data.gaps.pairs").unwrap();
+    let mut expected = Value::new_set();
+    expected
+        .as_set_mut()
+        .unwrap()
+        .insert(Value::from(vec![Value::from("a"), Value::from("/m")]));
+    assert_eq!(pairs, expected);
+}
+
+#[test]
+fn v1_set_head_over_object_and_set_values() {
+    let mut e = engine(false, SET_HEAD_V1);
+    let v = eval_with(
+        &mut e,
+        r#"{"spec": {"volumes": {"x": "a", "y": "b"}}}"#,
+        "data.gaps.volumes",
+    )
+    .unwrap();
+    assert_eq!(v, set_of(&["a", "b"]));
+}
+
+#[test]
+fn set_head_over_empty_collection_is_empty() {
+    // regorus 0.14.1 returned undefined here (no error) for the same reason the
+    // missing path case did not yield the empty set.
+    let mut e = engine(false, SET_HEAD_V1);
+    for volumes in ["[]", "{}"] {
+        let input = format!(r#"{{"spec": {{"volumes": {volumes}}}}}"#);
+        for rule in ["volumes", "vols"] {
+            let v = eval_with(&mut e, &input, &format!("data.gaps.{rule}")).unwrap();
+            assert_eq!(v, Value::new_set(), "{rule} over {volumes}");
+        }
+    }
+}
+
+#[test]
+fn set_head_definitions_merge() {
+    let mut e = engine(
+        false,
+        r#"
+package gaps
+
+volumes contains input.spec.volumes[_]
+
+volumes contains "always"
+
+volumes contains v if {
+    some v in input.spec.extra
+}
+"#,
+    );
+    let v = eval_with(&mut e, r#"{"spec": {}}"#, "data.gaps.volumes").unwrap();
+    assert_eq!(v, set_of(&["always"]));
+    let v = eval_with(
+        &mut e,
+        r#"{"spec": {"volumes": ["a"], "extra": ["b"]}}"#,
+        "data.gaps.volumes",
+    )
+    .unwrap();
+    assert_eq!(v, set_of(&["a", "always", "b"]));
+}
+
+#[test]
+fn set_head_over_scalar_or_null_is_empty_like_opa() {
+    // OPA (topdown evalTerm.enumerate) yields no values when the iterated
+    // value is not a collection; it does not raise an error.
+    let mut e = engine(false, SET_HEAD_V1);
+    for volumes in ["null", "5", "true", r#""abc""#] {
+        let input = format!(r#"{{"spec": {{"volumes": {volumes}}}}}"#);
+        for rule in ["volumes", "vols"] {
+            let v = eval_with(&mut e, &input, &format!("data.gaps.{rule}"))
+                .unwrap_or_else(|err| panic!("{rule} over {volumes} must not error: {err}"));
+            assert_eq!(v, Value::new_set(), "{rule} over {volumes}");
+        }
+    }
+}
+
+#[test]
+fn v0_set_head_over_missing_path_is_empty() {
+    let mut e = engine(true, SET_HEAD_V0);
+    for rule in ["volumes", "vols"] {
+        let v = eval_with(&mut e, r#"{"spec": {}}"#, &format!("data.gaps.{rule}"))
+            .unwrap_or_else(|err| panic!("{rule} must not error: {err}"));
+        assert_eq!(v, Value::new_set(), "{rule}");
+    }
+}
+
+#[test]
+fn v0_set_head_over_present_path_yields_items() {
+    let mut e = engine(true, SET_HEAD_V0);
+    let input = r#"{"spec": {"volumes": ["a", "b", "a"]}}"#;
+    for rule in ["volumes", "vols"] {
+        let v = eval_with(&mut e, input, &format!("data.gaps.{rule}")).unwrap();
+        let mut got = strings(&v);
+        got.sort();
+        assert_eq!(got, ["a", "b"], "{rule}");
+    }
+}
+
+#[test]
+fn set_head_used_from_another_rule() {
+    // The way conftest policies consume such helpers.
+    let mut e = engine(
+        false,
+        r#"
+package gaps
+
+volumes contains input.spec.volumes[_]
+
+deny contains msg if {
+    some v in volumes
+    v == "hostPath"
+    msg := "hostPath volumes are not allowed"
+}
+"#,
+    );
+    let v = eval_with(&mut e, r#"{"spec": {}}"#, "data.gaps.deny").unwrap();
+    assert_eq!(v, Value::new_set());
+    let v = eval_with(
+        &mut e,
+        r#"{"spec": {"volumes": ["hostPath"]}}"#,
+        "data.gaps.deny",
+    )
+    .unwrap();
+    assert_eq!(v, set_of(&["hostPath volumes are not allowed"]));
+}
+
+// ---------------------------------------------------------------------------
+// Gap 2: body-less function heads.
+// ---------------------------------------------------------------------------
+
+const COVERS_V1: &str = r#"
+package gaps
+
+covers("*", _)
+
+covers(x, x)
+
+covers(pattern, value) if {
+    endswith(pattern, "*")
+    pattern != "*"
+    startswith(value, trim_suffix(pattern, "*"))
+}
+"#;
+
+const COVERS_V1_IMPORT: &str = r#"
+package gaps
+
+import rego.v1
+
+covers("*", _)
+
+covers(x, x)
+"#;
+
+const COVERS_V0: &str = r#"
+package gaps
+
+covers("*", _)
+
+covers(x, x)
+
+covers(pattern, value) {
+    endswith(pattern, "*")
+    pattern != "*"
+    startswith(value, trim_suffix(pattern, "*"))
+}
+"#;
+
+fn call(e: &mut Engine, expr: &str) -> Value {
+    let results = e
+        .eval_query(expr.to_string(), false)
+        .unwrap_or_else(|err| panic!("{expr} must not error: {err}"));
+    match results.result.first() {
+        Some(r) => r.expressions[0].value.clone(),
+        None => Value::Undefined,
+    }
+}
+
+fn check_covers(e: &mut Engine, with_prefix_rule: bool) {
+    assert_eq!(call(e, r#"data.gaps.covers("*", "x")"#), Value::from(true));
+    assert_eq!(call(e, r#"data.gaps.covers("*", "*")"#), Value::from(true));
+    assert_eq!(call(e, r#"data.gaps.covers("a", "a")"#), Value::from(true));
+    assert_eq!(call(e, r#"data.gaps.covers("b", "a")"#), Value::Undefined);
+    let prefix = call(e, r#"data.gaps.covers("ab*", "abc")"#);
+    if with_prefix_rule {
+        assert_eq!(prefix, Value::from(true));
+    } else {
+        assert_eq!(prefix, Value::Undefined);
+    }
+    assert_eq!(
+        call(e, r#"data.gaps.covers("ab*", "xbc")"#),
+        Value::Undefined
+    );
+}
+
+#[test]
+fn v1_bodyless_function_head_is_true() {
+    let mut e = engine(false, COVERS_V1);
+    check_covers(&mut e, true);
+}
+
+#[test]
+fn v1_import_bodyless_function_head_is_true() {
+    // `import rego.v1` in a policy loaded in v0 mode switches the parser to v1.
+    let mut e = engine(true, COVERS_V1_IMPORT);
+    check_covers(&mut e, false);
+    let mut e = engine(false, COVERS_V1_IMPORT);
+    check_covers(&mut e, false);
+}
+
+#[test]
+fn v0_bodyless_function_head_is_true() {
+    let mut e = engine(true, COVERS_V0);
+    check_covers(&mut e, true);
+}
+
+#[test]
+fn bodyless_function_head_used_in_rules() {
+    let mut e = engine(
+        false,
+        r#"
+package gaps
+
+covers("*", _)
+
+covers(x, x)
+
+allowed contains r if {
+    some r in input.requested
+    some p in input.permitted
+    covers(p, r)
+}
+
+denied if not covers(input.permitted[0], "secret")
+"#,
+    );
+    let v = eval_with(
+        &mut e,
+        r#"{"requested": ["a", "b"], "permitted": ["a"]}"#,
+        "data.gaps.allowed",
+    )
+    .unwrap();
+    assert_eq!(v, set_of(&["a"]));
+    let v = eval_with(
+        &mut e,
+        r#"{"requested": ["a"], "permitted": ["a"]}"#,
+        "data.gaps.denied",
+    )
+    .unwrap();
+    assert_eq!(v, Value::from(true));
+    let v = eval_with(
+        &mut e,
+        r#"{"requested": ["a", "b"], "permitted": ["*"]}"#,
+        "data.gaps.allowed",
+    )
+    .unwrap();
+    assert_eq!(v, set_of(&["a", "b"]));
+    let v = eval_with(
+        &mut e,
+        r#"{"requested": ["a"], "permitted": ["*"]}"#,
+        "data.gaps.denied",
+    )
+    .unwrap();
+    assert_eq!(v, Value::Undefined);
+}
+
+#[test]
+fn bodyless_function_head_from_another_module() {
+    // The conftest layout: helpers in a lib package, used by the policy package.
+    // The callee's parameter checks must run against the callee's module.
+    let mut e = Engine::new();
+    e.add_policy(
+        "lib.rego".to_string(),
+        "package lib\n\ncovers(\"*\", _)\n\ncovers(x, x)\n".to_string(),
+    )
+    .unwrap();
+    e.add_policy(
+        "policy.rego".to_string(),
+        r#"
+package main
+
+import data.lib
+
+deny contains msg if {
+    some r in input.requested
+    not permitted(r)
+    msg := sprintf("%s is not permitted", [r])
+}
+
+permitted(r) if {
+    some p in input.permitted
+    lib.covers(p, r)
+}
+"#
+        .to_string(),
+    )
+    .unwrap();
+    let v = eval_with(
+        &mut e,
+        r#"{"requested": ["a", "b"], "permitted": ["a"]}"#,
+        "data.main.deny",
+    )
+    .unwrap();
+    assert_eq!(v, set_of(&["b is not permitted"]));
+    let v = eval_with(
+        &mut e,
+        r#"{"requested": ["a", "b"], "permitted": ["*"]}"#,
+        "data.main.deny",
+    )
+    .unwrap();
+    assert_eq!(v, Value::new_set());
+}
+
+#[test]
+fn repeated_parameter_variable_requires_equal_arguments() {
+    // OPA unifies the arguments with the head: a variable used in two
+    // parameters only matches equal arguments. (regorus 0.14.1 re-bound it.)
+    let mut e = engine(
+        false,
+        r#"
+package gaps
+
+same(x, x)
+
+first([x, _], x) := true
+
+pair(x, [x, y]) := y
+"#,
+    );
+    assert_eq!(call(&mut e, "data.gaps.same(1, 1)"), Value::from(true));
+    assert_eq!(call(&mut e, "data.gaps.same(1, 2)"), Value::Undefined);
+    assert_eq!(
+        call(&mut e, "data.gaps.first([1, 2], 1)"),
+        Value::from(true)
+    );
+    assert_eq!(call(&mut e, "data.gaps.first([1, 2], 2)"), Value::Undefined);
+    assert_eq!(call(&mut e, "data.gaps.pair(1, [1, 2])"), Value::from(2));
+    assert_eq!(call(&mut e, "data.gaps.pair(1, [3, 2])"), Value::Undefined);
+    let mut e = engine(true, "package gaps\n\nsame(x, x)\n");
+    assert_eq!(
+        call(&mut e, "data.gaps.same(\"a\", \"a\")"),
+        Value::from(true)
+    );
+    assert_eq!(
+        call(&mut e, "data.gaps.same(\"b\", \"a\")"),
+        Value::Undefined
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Genuine errors still surface.
+// ---------------------------------------------------------------------------
+
+fn add_and_eval(v0: bool, policy: &str, input: &str, rule: &str) -> anyhow::Result<Value> {
+    let mut e = Engine::new();
+    e.set_rego_v0(v0);
+    e.add_policy("policy.rego".to_string(), policy.to_string())?;
+    eval_with(&mut e, input, rule)
+}
+
+#[test]
+fn undefined_function_still_errors() {
+    let policy = r#"
+package gaps
+
+volumes contains no_such_function(input.spec.volumes[_])
+"#;
+    let err = add_and_eval(
+        false,
+        policy,
+        r#"{"spec": {"volumes": ["a"]}}"#,
+        "data.gaps.volumes",
+    )
+    .expect_err("calling an undefined function must fail");
+    assert!(
+        err.to_string().contains("no_such_function"),
+        "unexpected error: {err}"
+    );
+}
+
+#[test]
+fn type_error_in_strict_mode_still_errors() {
+    let policy = r#"
+package gaps
+
+sizes contains count(input.spec.volumes[_])
+"#;
+    let mut e = engine(false, policy);
+    e.set_strict_builtin_errors(true);
+    // count() of a number is a type error in OPA's strict mode.
+    let err = eval_with(&mut e, r#"{"spec": {"volumes": [1]}}"#, "data.gaps.sizes")
+        .expect_err("count(1) must fail in strict mode");
+    assert!(err.to_string().contains("count"), "unexpected error: {err}");
+    // ... while the missing path is still an empty set in strict mode.
+    let v = eval_with(&mut e, r#"{"spec": {}}"#, "data.gaps.sizes").unwrap();
+    assert_eq!(v, Value::new_set());
+}
+
+#[test]
+fn complete_rule_conflict_still_errors() {
+    let policy = r#"
+package gaps
+
+first := input.spec.volumes[_]
+"#;
+    let err = add_and_eval(
+        false,
+        policy,
+        r#"{"spec": {"volumes": ["a", "b"]}}"#,
+        "data.gaps.first",
+    )
+    .expect_err("a complete rule with two values must fail");
+    assert!(
+        err.to_string().contains("multiple outputs"),
+        "unexpected error: {err}"
+    );
+    // With the path missing the complete rule is undefined, as in OPA.
+    let v = add_and_eval(false, policy, r#"{"spec": {}}"#, "data.gaps.first").unwrap();
+    assert_eq!(v, Value::Undefined);
+}
+
+#[test]
+fn v1_bodyless_rule_without_args_still_errors() {
+    // Only function heads gained an implicit `:= true`; a bare rule name stays a
+    // parse error in v1 (OPA rejects it too).
+    let err = Engine::new()
+        .add_policy(
+            "policy.rego".to_string(),
+            "package gaps\n\nallow\n".to_string(),
+        )
+        .expect_err("a bare `allow` must not parse in v1");
+    assert!(
+        err.to_string()
+            .contains("rule must have a body or assignment"),
+        "unexpected error: {err}"
+    );
+}
