@@ -1,2 +1,5 @@
 //! The three gates. Each takes the project (and config read from the base) and returns a
 //! [`crate::finding::GateReport`].
+
+pub mod drift;
+pub mod structure;
