@@ -182,16 +182,15 @@ const RULE_KEYS: [&str; 4] = ["resource", "attribute", "severity_override", "act
 impl DriftPolicy {
     /// Parses `.driftpolicy` text; `file` names it in errors. An empty file is the default policy.
     pub fn parse(text: &str, file: &str) -> Result<DriftPolicy, DriftConfigError> {
-        if text
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-        {
+        let raw: Option<RawPolicy> =
+            serde_yaml::from_str(text).map_err(|e| DriftConfigError::Yaml {
+                file: file.to_string(),
+                message: e.to_string(),
+            })?;
+        // An empty (or comments-only) document is the default policy.
+        let Some(raw) = raw else {
             return Ok(DriftPolicy::default());
-        }
-        let raw: RawPolicy = serde_yaml::from_str(text).map_err(|e| DriftConfigError::Yaml {
-            file: file.to_string(),
-            message: e.to_string(),
-        })?;
+        };
         if let Some(t) = raw.coverage_threshold
             && !(0.0..=100.0).contains(&t)
         {

@@ -929,7 +929,14 @@ rules:
     );
     assert!(rule.matches("aws_security_group.web", &["tags.Name".to_string()]));
     assert!(!rule.matches("aws_security_group.web", &["ingress.0".to_string()]));
-    assert!(DriftPolicy::parse("# nothing yet\n\n", POLICY_FILE).is_ok());
+    for empty in ["", "# nothing yet\n\n", "---\n"] {
+        let p = policy(empty);
+        assert_eq!(
+            (p.coverage_threshold, p.reports.as_slice(), p.rules.len()),
+            (None, DEFAULT_REPORTS.map(String::from).as_slice(), 0),
+            "{empty:?}"
+        );
+    }
 }
 
 #[test]
