@@ -1,8 +1,8 @@
 //! Structure gate: checks that a project has the root files, folders and module files its
 //! `.thothcf.toml` `[project_structure]` asks for (design.md §2.1).
 //!
-//! Loading and merging the org / space / project configs lives in [`config`]; picking org policy
-//! folders from `[thothcf.governance]` lives in [`governance`]. This file holds the check itself.
+//! Loading and merging the org / space / project configs lives in `config.rs`; picking org policy
+//! folders from `[thothcf.governance]` lives in `governance.rs`. This file holds the check itself.
 //!
 //! Findings (all `Gate::Structure`, `line` = None, `file` = the missing path):
 //!
