@@ -43,7 +43,10 @@ fn main() {
     let mut code = String::from("/// The default policy library: `(path, contents)`.\n");
     code.push_str("pub static POLICY_FILES: &[(&str, &str)] = &[\n");
     for (rel, path) in &files {
-        code.push_str(&format!("    ({rel:?}, include_str!({:?})),\n", path.display().to_string()));
+        code.push_str(&format!(
+            "    ({rel:?}, include_str!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));

@@ -70,7 +70,11 @@ fn evaluate_all(policies: &PolicySet, docs: &[InputDoc]) -> Vec<Finding> {
     })
 }
 
-fn evaluate_doc(engine: &mut regorus::Engine, policies: &PolicySet, doc: &InputDoc) -> Vec<Finding> {
+fn evaluate_doc(
+    engine: &mut regorus::Engine,
+    policies: &PolicySet,
+    doc: &InputDoc,
+) -> Vec<Finding> {
     engine.set_input(regorus::Value::from(doc.value.clone()));
     let mut out = Vec::new();
     for pkg in &policies.packages {
@@ -119,7 +123,9 @@ fn exception_names(v: &Json) -> Vec<String> {
     if let Json::Array(items) = v {
         for item in items {
             match item {
-                Json::Array(names) => out.extend(names.iter().filter_map(|n| n.as_str()).map(String::from)),
+                Json::Array(names) => {
+                    out.extend(names.iter().filter_map(|n| n.as_str()).map(String::from))
+                }
                 Json::String(s) => out.push(s.clone()),
                 _ => {}
             }
@@ -166,7 +172,11 @@ fn to_finding(package: &str, rule: &str, result: &Json, doc: &InputDoc) -> Findi
         ),
         other => (other.to_string(), None),
     };
-    let get = |k: &str| meta.and_then(|m| m.get(k)).and_then(Json::as_str).map(String::from);
+    let get = |k: &str| {
+        meta.and_then(|m| m.get(k))
+            .and_then(Json::as_str)
+            .map(String::from)
+    };
     let msg = if msg.is_empty() {
         format!("{short_pkg}.{rule} failed")
     } else {
@@ -178,11 +188,15 @@ fn to_finding(package: &str, rule: &str, result: &Json, doc: &InputDoc) -> Findi
         .unwrap_or(default_sev);
     let resource = get("resource");
     let explicit_line = meta
-        .and_then(|m| m.get("line").or_else(|| m.get("_loc").and_then(|l| l.get("line"))))
+        .and_then(|m| {
+            m.get("line")
+                .or_else(|| m.get("_loc").and_then(|l| l.get("line")))
+        })
         .and_then(Json::as_u64)
         .map(|l| l as u32);
     let line = explicit_line.unwrap_or_else(|| doc.line_of(resource.as_deref(), &msg));
-    let mut f = Finding::new(Gate::Rego, rule_id, level, severity, msg).at(doc.file.clone(), Some(line));
+    let mut f =
+        Finding::new(Gate::Rego, rule_id, level, severity, msg).at(doc.file.clone(), Some(line));
     f.resource = resource.or_else(|| mentioned_resource(doc, &f.message));
     f.pattern = get("pattern");
     f
@@ -212,11 +226,12 @@ fn eval_error(
         .find_map(|f| policy::error_line(&msg, &f.path).map(|l| (f.path.clone(), Some(l))))
         .unwrap_or((file, None));
     let short = package.strip_prefix("data.").unwrap_or(package);
-    let what = if msg.contains("execution exceeded") || msg.to_ascii_lowercase().contains("time limit") {
-        "exceeded its evaluation time limit"
-    } else {
-        "failed to evaluate"
-    };
+    let what =
+        if msg.contains("execution exceeded") || msg.to_ascii_lowercase().contains("time limit") {
+            "exceeded its evaluation time limit"
+        } else {
+            "failed to evaluate"
+        };
     Finding::error(
         Gate::Rego,
         "evaluation-error",

@@ -232,13 +232,14 @@ impl PolicySet {
                         }
                     } else {
                         let (rules, exception) = rule_heads(&text);
-                        let entry = packages
-                            .entry(package.clone())
-                            .or_insert_with(|| PackageRules {
-                                package: package.clone(),
-                                file: path.clone(),
-                                ..Default::default()
-                            });
+                        let entry =
+                            packages
+                                .entry(package.clone())
+                                .or_insert_with(|| PackageRules {
+                                    package: package.clone(),
+                                    file: path.clone(),
+                                    ..Default::default()
+                                });
                         for r in rules {
                             if !entry.rules.contains(&r) {
                                 entry.rules.push(r);

@@ -53,13 +53,21 @@ warn contains msg if {
     )]);
     let r = run(&p, &tf_inputs(TF));
     assert!(!r.passed);
-    let fail: Vec<_> = r.findings.iter().filter(|f| f.level == Level::Failure).collect();
+    let fail: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::Failure)
+        .collect();
     assert_eq!(fail.len(), 1);
     assert_eq!(fail[0].rule_id, "S3-1");
     assert_eq!(fail[0].severity, Severity::Critical);
     assert_eq!(fail[0].pattern.as_deref(), Some("public_s3_buckets"));
     assert_eq!(fail[0].line, Some(2));
-    let warns: Vec<_> = r.findings.iter().filter(|f| f.level == Level::Warning).collect();
+    let warns: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::Warning)
+        .collect();
     assert_eq!(warns.len(), 2);
     let ok = warns.iter().find(|f| f.message.contains(".ok ")).unwrap();
     assert_eq!(ok.rule_id, "s3.warn");
@@ -143,8 +151,13 @@ deny[msg] { count(volumes) > 0; msg := "has volumes" }
     )]);
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     let inputs = Inputs {
-        docs: parse_text("d.yaml", InputKind::Yaml, "kind: Pod\nspec: {}\n", HclShape::Object)
-            .unwrap(),
+        docs: parse_text(
+            "d.yaml",
+            InputKind::Yaml,
+            "kind: Pod\nspec: {}\n",
+            HclShape::Object,
+        )
+        .unwrap(),
         errors: vec![],
     };
     let r = run(&p, &inputs);

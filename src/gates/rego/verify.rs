@@ -58,7 +58,11 @@ impl VerifyReport {
             let pkg = r.package.strip_prefix("data.").unwrap_or(&r.package);
             let _ = write!(out, "{status} {}: {pkg}.{}", r.file, r.name);
             if let Some(e) = &r.error {
-                let first = e.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+                let first = e
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .unwrap_or("");
                 let _ = write!(out, " ({first})");
             }
             out.push('\n');

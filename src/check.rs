@@ -1,0 +1,235 @@
+//! Running the three gates over one project: what `thoth-bot check` and the worker both call.
+//!
+//! Configuration (`.thothcf.toml`, `.driftpolicy`, `policy/`) is read from `config_dir`, which the
+//! worker points at the **base** checkout, so a pull request cannot weaken its own gates; the
+//! judged files come from `project_dir` (the head). The CLI uses one directory for both.
+
+use std::path::{Path, PathBuf};
+
+use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
+use crate::gates::drift::{self, DriftPolicy};
+use crate::gates::rego;
+use crate::gates::rego::policy::{self as rego_policy, LoadOptions, PolicySet, PolicySource};
+use crate::gates::structure::{self, StructureConfig};
+use crate::inputs::{self, HclShape};
+use crate::workspace::{Limits, Workspace};
+
+/// Everything a check run needs to know.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// The files being judged (the PR head).
+    pub project_dir: PathBuf,
+    /// Where configuration and project policies are read (the PR base); defaults to `project_dir`.
+    pub config_dir: Option<PathBuf>,
+    /// Repository root, the upper bound for the `.thothcf_project.toml` (space) search.
+    pub repo_root: Option<PathBuf>,
+    /// Extra policy directories (`--policy`), in addition to `<config_dir>/policy`.
+    pub policy_dirs: Vec<PathBuf>,
+    /// Org policy repository (`--org-policy` / `THOTH_POLICY_REPO`).
+    pub org_policy: Option<PathBuf>,
+    /// Also evaluate the built-in library when other policies are configured.
+    pub with_builtin: bool,
+    /// Which gates to run.
+    pub gates: Vec<Gate>,
+    pub input_shape: HclShape,
+    pub limits: Limits,
+}
+
+impl CheckOptions {
+    /// Defaults for a local run over `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        CheckOptions {
+            project_dir: dir.into(),
+            config_dir: None,
+            repo_root: None,
+            policy_dirs: Vec::new(),
+            org_policy: None,
+            with_builtin: false,
+            gates: Gate::ALL.to_vec(),
+            input_shape: HclShape::Object,
+            limits: Limits::default(),
+        }
+    }
+
+    fn config_dir(&self) -> &Path {
+        self.config_dir.as_deref().unwrap_or(&self.project_dir)
+    }
+}
+
+/// The policy sources a run evaluates, in order: project `policy/`, `--policy` dirs, org
+/// folders selected by governance; the built-in library when none of those exist (or asked).
+pub fn policy_sources(
+    opts: &CheckOptions,
+    cfg: &StructureConfig,
+) -> (Vec<PolicySource>, Vec<Finding>) {
+    let mut sources = Vec::new();
+    let mut findings = Vec::new();
+    let project_policy = opts.config_dir().join("policy");
+    if project_policy.is_dir() {
+        sources.push(PolicySource::Dir {
+            path: project_policy,
+            label: "policy".into(),
+        });
+    }
+    for dir in &opts.policy_dirs {
+        if dir.is_dir() {
+            sources.push(rego_policy::dir_source(dir));
+        } else {
+            findings.push(Finding::error(
+                Gate::Rego,
+                "policy-error",
+                format!("policy directory {} does not exist", dir.display()),
+            ));
+        }
+    }
+    if let Some(org) = &opts.org_policy {
+        if org.is_dir() {
+            let (dirs, errs) = cfg.governance.org_policy_dirs(org);
+            findings.extend(errs);
+            for d in dirs {
+                let label = d
+                    .strip_prefix(org)
+                    .map(|r| format!("org:{}", r.display()))
+                    .unwrap_or_else(|_| d.display().to_string());
+                sources.push(PolicySource::Dir { path: d, label });
+            }
+        } else {
+            findings.push(Finding::error(
+                Gate::Rego,
+                "policy-error",
+                format!("org policy directory {} does not exist", org.display()),
+            ));
+        }
+    }
+    if sources.is_empty() || opts.with_builtin {
+        sources.push(rego_policy::builtin_library());
+    }
+    (sources, findings)
+}
+
+/// Runs the selected gates. Never fails: anything that cannot run is an error finding.
+pub fn run_check(opts: &CheckOptions) -> CheckReport {
+    let config_dir = opts.config_dir().to_path_buf();
+    let structure_cfg = structure::load_config(
+        &config_dir,
+        opts.repo_root.as_deref(),
+        opts.org_policy.as_deref(),
+    );
+    let (structure_cfg, structure_err) = match structure_cfg {
+        Ok(c) => (c, None),
+        Err(e) => (
+            StructureConfig::default(),
+            Some(Finding::error(
+                Gate::Structure,
+                "structure-config",
+                e.to_string(),
+            )),
+        ),
+    };
+    let ws = match Workspace::open_with(
+        &opts.project_dir,
+        &structure_cfg.ignore_folders(),
+        opts.limits,
+    ) {
+        Ok(ws) => ws,
+        Err(e) => {
+            let gates = opts
+                .gates
+                .iter()
+                .map(|g| {
+                    GateReport::new(*g, 0, vec![Finding::error(*g, "workspace", e.to_string())])
+                })
+                .collect();
+            return CheckReport::new(gates);
+        }
+    };
+    let mut gates = Vec::new();
+    if opts.gates.contains(&Gate::Structure) {
+        let mut report = match &structure_err {
+            Some(f) => GateReport::new(Gate::Structure, 0, vec![f.clone()]),
+            None => structure::run(&ws, &structure_cfg),
+        };
+        report.findings.extend(workspace_findings(&ws));
+        gates.push(GateReport::new(
+            Gate::Structure,
+            report.checked,
+            report.findings,
+        ));
+    }
+    let need_inputs = opts.gates.contains(&Gate::Rego) || opts.gates.contains(&Gate::Drift);
+    let parsed = if need_inputs {
+        inputs::parse_workspace(&ws, opts.input_shape, &["policy".to_string()])
+    } else {
+        inputs::Inputs::default()
+    };
+    if opts.gates.contains(&Gate::Rego) {
+        let (sources, mut extra) = policy_sources(opts, &structure_cfg);
+        let set = PolicySet::load(&sources, LoadOptions::default());
+        let report = rego::run(&set, &parsed);
+        extra.extend(report.findings);
+        gates.push(GateReport::new(Gate::Rego, report.checked, extra));
+    }
+    if opts.gates.contains(&Gate::Drift) {
+        gates.push(match DriftPolicy::load(&config_dir) {
+            Ok(policy) => drift::run(&policy.unwrap_or_default(), &parsed.docs),
+            Err(e) => GateReport::new(
+                Gate::Drift,
+                0,
+                vec![
+                    Finding::error(Gate::Drift, "drift-config", e.to_string())
+                        .at(".driftpolicy", None),
+                ],
+            ),
+        });
+    }
+    CheckReport::new(gates)
+}
+
+/// What the walk itself found: symlinks out of the tree, oversized inputs, a truncated walk.
+fn workspace_findings(ws: &Workspace) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for esc in ws.escapes() {
+        out.push(
+            Finding::new(
+                Gate::Structure,
+                "symlink-escape",
+                Level::Failure,
+                Severity::High,
+                format!(
+                    "{} is a symlink to {} outside the repository; it was not read",
+                    esc.path, esc.target
+                ),
+            )
+            .at(esc.path.clone(), None),
+        );
+    }
+    for rel in ws.oversized() {
+        if inputs::kind_for(rel).is_some() {
+            out.push(
+                Finding::new(
+                    Gate::Structure,
+                    "file-too-large",
+                    Level::Failure,
+                    Severity::Medium,
+                    format!(
+                        "{rel} exceeds the {} byte limit and was not evaluated",
+                        ws.limits().max_file_bytes
+                    ),
+                )
+                .at(rel.clone(), None),
+            );
+        }
+    }
+    if ws.truncated() {
+        out.push(Finding::error(
+            Gate::Structure,
+            "repository-too-large",
+            format!(
+                "the repository exceeds the limit of {} files or {} folder levels; not every file was evaluated",
+                ws.limits().max_files,
+                ws.limits().max_depth
+            ),
+        ));
+    }
+    out
+}
