@@ -64,9 +64,8 @@ gitlab_pipeline if {
 }
 
 iac_tooling if {
-	walk(input, [_, value])
-	is_string(value)
-	regex.match(`(?i)(^|[^a-z])(terraform|tofu|terragrunt|thoth|conftest)([^a-z]|$)`, value)
+	pipeline_kind
+	regex.match(`(?i)(^|[^a-z])(terraform|tofu|terragrunt|thoth|conftest)([^a-z]|$)`, json.marshal(input))
 }
 
 # Jobs as {"id", "labels"}: the lowercase strings a required word is looked for in.

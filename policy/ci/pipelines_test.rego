@@ -26,7 +26,7 @@ complete_jobs := {
 # --- GitHub Actions ---
 
 test_ci_001_workflow_missing_jobs if {
-	results := pipelines.deny_missing_ci_jobs with input as workflow({
+	results := pipelines.deny_missing_ci_jobs with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as workflow({
 		"deploy": {"runs-on": "ubuntu-latest", "steps": [checkout, setup_tf, {"run": "terraform apply -auto-approve"}]},
 	})
 	some r in results
@@ -38,11 +38,11 @@ test_ci_001_workflow_missing_jobs if {
 
 test_ci_001_on_parsed_as_true if {
 	doc := {"true": {"push": null}, "jobs": {"apply": {"runs-on": "ubuntu-latest", "steps": [{"run": "tofu apply"}]}}}
-	"THOTH-CI-001" in ids(pipelines.deny_missing_ci_jobs) with input as doc
+	"THOTH-CI-001" in ids(pipelines.deny_missing_ci_jobs) with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as doc
 }
 
 test_ci_001_partially_missing if {
-	results := pipelines.deny_missing_ci_jobs with input as workflow({
+	results := pipelines.deny_missing_ci_jobs with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as workflow({
 		"terraform-validate": complete_jobs.validate,
 		"terraform-plan": complete_jobs.plan,
 	})
@@ -51,11 +51,11 @@ test_ci_001_partially_missing if {
 }
 
 test_ci_001_complete_workflow_passes if {
-	count(pipelines.deny_missing_ci_jobs) == 0 with input as workflow(complete_jobs)
+	count(pipelines.deny_missing_ci_jobs) == 0 with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as workflow(complete_jobs)
 }
 
 test_ci_001_non_iac_workflow_is_not_checked if {
-	count(pipelines.deny_missing_ci_jobs) == 0 with input as {
+	count(pipelines.deny_missing_ci_jobs) == 0 with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as {
 		"name": "release",
 		"on": {"push": {"tags": ["v*"]}},
 		"jobs": {"release": {"runs-on": "ubuntu-latest", "steps": [checkout, {"uses": "softprops/action-gh-release@v2"}]}},
@@ -82,7 +82,7 @@ gitlab(jobs) := object.union(
 )
 
 test_ci_001_gitlab_missing_jobs if {
-	results := pipelines.deny_missing_ci_jobs with input as gitlab({
+	results := pipelines.deny_missing_ci_jobs with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as gitlab({
 		"validate": {"stage": "validate", "extends": ".tf", "script": ["terraform validate"]},
 		"apply": {"stage": "apply", "extends": ".tf", "script": ["terraform apply -auto-approve"], "when": "manual"},
 	})
@@ -93,7 +93,7 @@ test_ci_001_gitlab_missing_jobs if {
 }
 
 test_ci_001_gitlab_stage_counts if {
-	count(pipelines.deny_missing_ci_jobs) == 0 with input as gitlab({
+	count(pipelines.deny_missing_ci_jobs) == 0 with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as gitlab({
 		"fmt": {"stage": "validate", "script": ["terraform fmt -check"]},
 		"tfplan": {"stage": "plan", "script": ["terraform plan"]},
 		"checkov": {"stage": "security", "script": ["checkov -d ."]},
@@ -101,14 +101,14 @@ test_ci_001_gitlab_stage_counts if {
 }
 
 test_other_documents_are_ignored if {
-	count(pipelines.deny_missing_ci_jobs) == 0 with input as {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "terraform"}, "data": {"x": {"script": "terraform"}}}
-	count(pipelines.deny_missing_ci_jobs) == 0 with input as {"services": {"db": {"image": "postgres:16"}}}
-	count(pipelines.deny_missing_ci_jobs) == 0 with input as [{"Cmd": "from", "Value": ["hashicorp/terraform:1.9"]}]
-	count(pipelines.deny_missing_ci_jobs) == 0 with input as {"resource": {"terraform_data": {"x": {"input": "terraform"}}}}
+	count(pipelines.deny_missing_ci_jobs) == 0 with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "terraform"}, "data": {"x": {"script": "terraform"}}}
+	count(pipelines.deny_missing_ci_jobs) == 0 with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as {"services": {"db": {"image": "postgres:16"}}}
+	count(pipelines.deny_missing_ci_jobs) == 0 with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as [{"Cmd": "from", "Value": ["hashicorp/terraform:1.9"]}]
+	count(pipelines.deny_missing_ci_jobs) == 0 with data.thoth.required_ci_jobs as ["validate", "plan", "security"] with input as {"resource": {"terraform_data": {"x": {"input": "terraform"}}}}
 }
 
 test_default_required_jobs if {
-	pipelines.required_jobs == ["validate", "plan", "security"]
+	pipelines.required_jobs == ["validate", "plan", "security"] with data.thoth.required_ci_jobs as null
 }
 
 test_docs_cover_every_id if {

@@ -98,7 +98,19 @@ located(resource) := {"resource": resource} if {
 	resource != ""
 } else := {}
 
-where(path, resource) := sprintf("%s (%s)", [resource, path_text(path)]) if {
+# conftest shape puts a list index after the block labels: ["0", "password"] -> ["password"].
+strip_index(path) := array.slice(path, 1, count(path)) if {
+	count(path) > 1
+	is_number(path[0])
+} else := path
+
+# "aws_db_instance.orders (password)": the resource and the attribute path inside it.
+where(path, resource) := sprintf("%s (%s)", [resource, path_text(inner)]) if {
+	resource != ""
+	skip := {"resource": 3, "data": 3, "module": 2, "variable": 2, "output": 2, "provider": 2, "resource_changes": 2}[path[0]]
+	inner := strip_index(array.slice(path, skip, count(path)))
+	count(inner) > 0
+} else := sprintf("%s (%s)", [resource, path_text(path)]) if {
 	resource != ""
 } else := path_text(path) if {
 	count(path) > 0
@@ -106,7 +118,12 @@ where(path, resource) := sprintf("%s (%s)", [resource, path_text(path)]) if {
 
 # --- THOTH-SECRET-001 / -002: patterns anywhere ------------------------------------------------
 
+# The whole document as text, searched once before walking it to find where a match is
+# (walking a multi-megabyte plan or schema file for every string is too slow).
+input_text := json.marshal(input)
+
 deny_hardcoded_secret contains finding("THOTH-SECRET-001", resource, msg) if {
+	regex.match(access_key_pattern, input_text)
 	walk(input, [path, value])
 	is_string(value)
 	regex.match(access_key_pattern, value)
@@ -115,6 +132,7 @@ deny_hardcoded_secret contains finding("THOTH-SECRET-001", resource, msg) if {
 }
 
 deny_hardcoded_secret contains finding("THOTH-SECRET-002", resource, msg) if {
+	regex.match(private_key_pattern, input_text)
 	walk(input, [path, value])
 	is_string(value)
 	regex.match(private_key_pattern, value)
@@ -131,7 +149,7 @@ deny_hardcoded_secret contains finding("THOTH-SECRET-003", resource, msg) if {
 	secret_name(path[count(path) - 1])
 	literal_secret(value)
 	resource := resource_for(path)
-	msg := sprintf("%s is set to a literal value in %s", [path[count(path) - 1], where(path, resource)])
+	msg := sprintf("%s is set to a literal value", [where(path, resource)])
 }
 
 deny_hardcoded_secret contains finding("THOTH-SECRET-003", v.address, msg) if {
@@ -150,7 +168,7 @@ deny_hardcoded_secret contains finding("THOTH-SECRET-003", resource, msg) if {
 	secret_name(key)
 	literal_secret(value)
 	resource := r.address
-	msg := sprintf("%s is set to a literal value in %s", [key, resource])
+	msg := sprintf("%s (%s) is set to a literal value", [resource, key])
 }
 
 # --- THOTH-SECRET-004: Kubernetes ---------------------------------------------------------------
@@ -160,7 +178,7 @@ deny_hardcoded_secret contains finding("THOTH-SECRET-004", k8s.resource, msg) if
 	some env in util.arr(util.get(c.container, "env", []))
 	secret_name(util.get(env, "name", ""))
 	literal_secret(util.get(env, "value", ""))
-	msg := sprintf("%s sets %s to a literal value: use valueFrom.secretKeyRef", [k8s.describe(c), env.name])
+	msg := sprintf("%s of %s sets %s to a literal value: use valueFrom.secretKeyRef", [k8s.describe(c), k8s.resource, env.name])
 }
 
 deny_hardcoded_secret contains finding("THOTH-SECRET-004", k8s.resource, msg) if {
@@ -173,6 +191,11 @@ deny_hardcoded_secret contains finding("THOTH-SECRET-004", k8s.resource, msg) if
 
 # --- THOTH-SECRET-005: Dockerfile ---------------------------------------------------------------
 
+# Dockerfile results carry the instruction's line (thoth-bot uses a result's `line`).
+line_of(instr) := {"line": instr.Line} if {
+	is_number(instr.Line)
+} else := {}
+
 dockerfile if {
 	is_array(input)
 	count(input) > 0
@@ -181,7 +204,7 @@ dockerfile if {
 	}
 }
 
-deny_hardcoded_secret contains finding("THOTH-SECRET-005", "", msg) if {
+deny_hardcoded_secret contains object.union(finding("THOTH-SECRET-005", "", msg), line_of(instr)) if {
 	dockerfile
 	some instr in input
 	instr.Cmd in {"env", "arg"}

@@ -170,6 +170,7 @@ test_secret_005_dockerfile_env if {
 	r.id == "THOTH-SECRET-005"
 	contains(r.msg, "API_TOKEN")
 	contains(r.msg, "line 2")
+	r.line == 2
 	not r.resource
 }
 

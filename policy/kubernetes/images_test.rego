@@ -22,10 +22,13 @@ deployment(containers, init) := {
 
 c(image) := {"name": "app", "image": image}
 
+# The library's default list, pinned so an org's data.json does not change these tests.
+registries := ["registry.k8s.io", "public.ecr.aws", "*.dkr.ecr.*.amazonaws.com", "ghcr.io", "quay.io", "gcr.io", "mcr.microsoft.com"]
+
 # --- THOTH-K8S-001 ---
 
 test_k8s_001_latest_tag if {
-	results := images.deny_image_unpinned with input as deployment([c("ghcr.io/acme/api:latest")], [])
+	results := images.deny_image_unpinned with data.thoth.approved_registries as registries with input as deployment([c("ghcr.io/acme/api:latest")], [])
 	some r in results
 	r.id == "THOTH-K8S-001"
 	r.severity == "high"
@@ -33,14 +36,14 @@ test_k8s_001_latest_tag if {
 }
 
 test_k8s_001_missing_tag_in_init_container if {
-	results := images.deny_image_unpinned with input as deployment([c("ghcr.io/acme/api:1.4.2")], [{"name": "migrate", "image": "ghcr.io/acme/migrate"}])
+	results := images.deny_image_unpinned with data.thoth.approved_registries as registries with input as deployment([c("ghcr.io/acme/api:1.4.2")], [{"name": "migrate", "image": "ghcr.io/acme/migrate"}])
 	some r in results
 	contains(r.msg, "init container \"migrate\"")
 	contains(r.msg, "no tag")
 }
 
 test_k8s_001_registry_port_is_not_a_tag if {
-	results := images.deny_image_unpinned with input as deployment([c("registry.acme.internal:5000/team/api")], [])
+	results := images.deny_image_unpinned with data.thoth.approved_registries as registries with input as deployment([c("registry.acme.internal:5000/team/api")], [])
 	"THOTH-K8S-001" in ids(results)
 }
 
@@ -51,26 +54,26 @@ test_k8s_001_cronjob_and_pod if {
 		"metadata": {"name": "report"},
 		"spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [c("ghcr.io/acme/report")], "restartPolicy": "OnFailure"}}}}},
 	}
-	{r.resource | some r in images.deny_image_unpinned} == {"CronJob/report"} with input as cronjob
+	{r.resource | some r in images.deny_image_unpinned} == {"CronJob/report"} with data.thoth.approved_registries as registries with input as cronjob
 	pod := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug"}, "spec": {"containers": [c("busybox:latest")]}}
-	{r.resource | some r in images.deny_image_unpinned} == {"Pod/debug"} with input as pod
+	{r.resource | some r in images.deny_image_unpinned} == {"Pod/debug"} with data.thoth.approved_registries as registries with input as pod
 }
 
 test_k8s_001_pinned_images_pass if {
-	count(images.deny_image_unpinned) == 0 with input as deployment(
+	count(images.deny_image_unpinned) == 0 with data.thoth.approved_registries as registries with input as deployment(
 		[c("ghcr.io/acme/api:1.4.2"), c("registry.acme.internal:5000/team/api:2.0.1")],
 		[c("ghcr.io/acme/migrate@sha256:3f1c4a9d2b7e8f0a1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b")],
 	)
 }
 
 test_k8s_001_digest_with_latest_tag_is_pinned if {
-	count(images.deny_image_unpinned) == 0 with input as deployment([c("ghcr.io/acme/api:latest@sha256:3f1c4a9d2b7e8f0a1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b")], [])
+	count(images.deny_image_unpinned) == 0 with data.thoth.approved_registries as registries with input as deployment([c("ghcr.io/acme/api:latest@sha256:3f1c4a9d2b7e8f0a1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b")], [])
 }
 
 # --- THOTH-K8S-006 ---
 
 test_k8s_006_docker_hub_is_not_approved_by_default if {
-	results := images.deny_image_registry with input as deployment([c("nginx:1.27")], [])
+	results := images.deny_image_registry with data.thoth.approved_registries as registries with input as deployment([c("nginx:1.27")], [])
 	some r in results
 	r.id == "THOTH-K8S-006"
 	r.severity == "high"
@@ -78,13 +81,13 @@ test_k8s_006_docker_hub_is_not_approved_by_default if {
 }
 
 test_k8s_006_unknown_registry_in_init_container if {
-	results := images.deny_image_registry with input as deployment([c("ghcr.io/acme/api:1.4.2")], [{"name": "setup", "image": "registry.evil.example/tools/setup:1.0"}])
+	results := images.deny_image_registry with data.thoth.approved_registries as registries with input as deployment([c("ghcr.io/acme/api:1.4.2")], [{"name": "setup", "image": "registry.evil.example/tools/setup:1.0"}])
 	some r in results
 	contains(r.msg, "registry.evil.example")
 }
 
 test_k8s_006_approved_registries_pass if {
-	count(images.deny_image_registry) == 0 with input as deployment(
+	count(images.deny_image_registry) == 0 with data.thoth.approved_registries as registries with input as deployment(
 		[
 			c("ghcr.io/acme/api:1.4.2"),
 			c("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/api:1.4.2"),
@@ -95,7 +98,7 @@ test_k8s_006_approved_registries_pass if {
 }
 
 test_k8s_006_wildcard_matches_one_label_only if {
-	results := images.deny_image_registry with input as deployment([c("evil.example/x.dkr.ecr.y.amazonaws.com/api:1")], [])
+	results := images.deny_image_registry with data.thoth.approved_registries as registries with input as deployment([c("evil.example/x.dkr.ecr.y.amazonaws.com/api:1")], [])
 	"THOTH-K8S-006" in ids(results)
 }
 
@@ -108,13 +111,17 @@ test_k8s_006_registries_from_data if {
 }
 
 test_non_workloads_are_ignored if {
-	count(images.deny_image_unpinned) == 0 with input as {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}, "spec": {"ports": [{"port": 80}]}}
-	count(images.deny_image_registry) == 0 with input as {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {"template": {"spec": {"containers": "oops"}}}}
-	count(images.deny_image_registry) == 0 with input as [{"Cmd": "from", "Value": ["nginx"]}]
+	count(images.deny_image_unpinned) == 0 with data.thoth.approved_registries as registries with input as {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}, "spec": {"ports": [{"port": 80}]}}
+	count(images.deny_image_registry) == 0 with data.thoth.approved_registries as registries with input as {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {"template": {"spec": {"containers": "oops"}}}}
+	count(images.deny_image_registry) == 0 with data.thoth.approved_registries as registries with input as [{"Cmd": "from", "Value": ["nginx"]}]
 }
 
 test_docs_cover_every_id if {
 	every id in {"THOTH-K8S-001", "THOTH-K8S-006"} {
 		images.docs[id].remediation
 	}
+}
+
+test_default_approved_registries if {
+	images.approved_registries == registries with data.thoth.approved_registries as null
 }

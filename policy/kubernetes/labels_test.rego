@@ -14,7 +14,7 @@ service(meta_labels) := {
 }
 
 test_k8s_007_missing_labels if {
-	results := labels.deny_missing_labels with input as service({"app": "api"})
+	results := labels.deny_missing_labels with data.thoth.required_k8s_labels as ["app", "owner"] with input as service({"app": "api"})
 	some r in results
 	r.id == "THOTH-K8S-007"
 	r.severity == "medium"
@@ -24,26 +24,30 @@ test_k8s_007_missing_labels if {
 }
 
 test_k8s_007_no_labels_at_all if {
-	results := labels.deny_missing_labels with input as {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {}}
+	results := labels.deny_missing_labels with data.thoth.required_k8s_labels as ["app", "owner"] with input as {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {}}
 	some r in results
 	contains(r.msg, "app, owner")
 }
 
 test_k8s_007_labels_present_pass if {
-	count(labels.deny_missing_labels) == 0 with input as service({"app": "api", "owner": "shop"})
+	count(labels.deny_missing_labels) == 0 with data.thoth.required_k8s_labels as ["app", "owner"] with input as service({"app": "api", "owner": "shop"})
 }
 
 test_k8s_007_other_kinds_are_not_checked if {
-	count(labels.deny_missing_labels) == 0 with input as {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {}}
-	count(labels.deny_missing_labels) == 0 with input as {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["a.yaml"]}
+	count(labels.deny_missing_labels) == 0 with data.thoth.required_k8s_labels as ["app", "owner"] with input as {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {}}
+	count(labels.deny_missing_labels) == 0 with data.thoth.required_k8s_labels as ["app", "owner"] with input as {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["a.yaml"]}
 }
 
 test_k8s_007_labels_from_data if {
 	doc := service({"app.kubernetes.io/name": "api"})
 	count(labels.deny_missing_labels) == 0 with input as doc with data.thoth.required_k8s_labels as ["app.kubernetes.io/name"]
-	"THOTH-K8S-007" in ids(labels.deny_missing_labels) with input as doc
+	"THOTH-K8S-007" in ids(labels.deny_missing_labels) with data.thoth.required_k8s_labels as ["app", "owner"] with input as doc
 }
 
 test_docs_cover_every_id if {
 	labels.docs["THOTH-K8S-007"].remediation
+}
+
+test_default_required_labels if {
+	labels.required_labels == ["app", "owner"] with data.thoth.required_k8s_labels as null
 }

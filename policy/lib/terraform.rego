@@ -9,24 +9,20 @@ import rego.v1
 
 import data.thoth.lib.util
 
-# True when the input is a Terraform configuration (.tf converted to JSON).
-# Kubernetes objects (a ConfigMap's `data`) and plans are excluded.
-is_config if {
-	is_object(input)
-	not input.apiVersion
-	not input.kind
-	not input.format_version
-	some key in ["resource", "data", "module", "provider", "variable", "output"]
-	is_object(input[key])
+# True when the input is a Terraform configuration (.tf / .tf.json converted to JSON): an object
+# whose top-level keys are all Terraform block types, with at least one of them. Documents that
+# merely have a `resource` or `data` key (Azure DevOps webhook payloads, ConfigMaps) are not.
+terraform_blocks := {
+	"resource", "data", "module", "variable", "output", "provider", "terraform", "locals",
+	"moved", "import", "check", "removed",
 }
 
 is_config if {
 	is_object(input)
-	not input.apiVersion
-	not input.kind
-	not input.format_version
-	some key in ["terraform", "locals"]
-	is_array(input[key])
+	count(input) > 0
+	every key, _ in input {
+		key in terraform_blocks
+	}
 }
 
 # True when the input is a plan rendered by `terraform show -json`.
@@ -42,6 +38,7 @@ is_plan if {
 resources contains r if {
 	is_config
 	some type, by_name in util.obj(input.resource)
+	regex.match(`^[a-z0-9]+_[a-z0-9_]+$`, type)
 	some name, body in util.obj(by_name)
 	some config in util.list(body)
 	is_object(config)

@@ -140,7 +140,7 @@ deny_iam_wildcard_action contains finding(p.resource, "THOTH-AWS-IAM-001", msg) 
 deny_iam_wildcard_resource contains finding(st.resource, "THOTH-AWS-IAM-002", msg) if {
 	some st in statements
 	"*" in st.resources
-	msg := sprintf("%s allows %s on all resources (\"*\")", [st.resource, actions_text(st.actions)])
+	msg := sprintf("%s applies to all resources (Resource \"*\") for actions: %s", [st.resource, actions_text(st.actions)])
 }
 
 deny_iam_wildcard_resource contains finding(p.resource, "THOTH-AWS-IAM-002", msg) if {

@@ -51,6 +51,11 @@ names(r) := by_key | bucket | name_tag if {
 	name_tag := {["tags.Name", value] | value := util.obj(r.config.tags).Name}
 }
 
+# How the convention is shown in messages.
+convention := sprintf("(pattern %s)", [pattern]) if {
+	is_string(data.thoth.naming.pattern)
+} else := sprintf("{env}-{service}-{name} (env one of %s)", [concat(", ", environments)])
+
 checkable(value) if {
 	util.is_literal_string(value)
 	not regex.match(`[/.:]`, value)
@@ -64,7 +69,7 @@ warn_naming_convention contains result if {
 	checkable(value)
 	not regex.match(pattern, value)
 	result := {
-		"msg": sprintf("%s %s %q does not follow {env}-{service}-{name} (pattern %s)", [r.address, label, value, pattern]),
+		"msg": sprintf("%s %s %q does not follow the naming convention %s", [r.address, label, value, convention]),
 		"id": "THOTH-TF-NAMING-001",
 		"severity": "low",
 		"resource": r.address,

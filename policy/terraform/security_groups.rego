@@ -37,9 +37,10 @@ docs := {
 	},
 }
 
-default public_ingress_ports := [80, 443]
-
-public_ingress_ports := data.thoth.public_ingress_ports
+public_ingress_ports := ports if {
+	ports := data.thoth.public_ingress_ports
+	is_array(ports)
+} else := [80, 443]
 
 world_cidrs := {"0.0.0.0/0", "::/0"}
 

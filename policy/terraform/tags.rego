@@ -63,9 +63,13 @@ default_tag_keys contains k if {
 	some k, _ in util.obj(util.get(dt, "tags", {}))
 }
 
-# References in an expression that are not locals we can resolve.
+# References in a tags expression that decide its keys and that we cannot resolve. References
+# used as values (`Environment = var.env`, `"${local.prefix}-x"`) do not decide keys: quoted
+# strings and `= value` parts are removed before looking.
 unresolved_refs(text) := {ref |
-	some ref in regex.find_n(`(var|local|module|data|each|count)\.[A-Za-z0-9_]+`, text, -1)
+	no_strings := regex.replace(text, `"([^"\\]|\\.)*"`, `""`)
+	structural := regex.replace(no_strings, `=\s*[A-Za-z_][A-Za-z0-9_.]*(\[[^\]]*\])*`, `= _`)
+	some ref in regex.find_n(`(var|local|module|data|each|count)\.[A-Za-z0-9_]+`, structural, -1)
 	not resolvable(ref)
 }
 
