@@ -268,7 +268,8 @@ fn parse_yaml(rel: &str, text: &str) -> Result<Vec<InputDoc>, Finding> {
         if line.trim_end() == "..." {
             continue;
         }
-        if chunk.is_empty() && line.trim().is_empty() {
+        // Leading blank and comment lines are not part of the document: its line is `kind:`'s.
+        if chunk.is_empty() && (line.trim().is_empty() || line.trim_start().starts_with('#')) {
             chunk_start = i as u32 + 2;
             continue;
         }
@@ -331,7 +332,7 @@ mod tests {
         let text = "# c\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n---\nkind: Service\nmetadata:\n  name: b\n";
         let docs = parse_yaml("k.yaml", text).unwrap();
         assert_eq!(docs.len(), 2);
-        assert_eq!(docs[0].line, 1);
+        assert_eq!(docs[0].line, 2, "the leading comment is skipped");
         assert_eq!(docs[1].line, 7);
         assert_eq!(docs[1].locations.get("Service/b"), Some(&7));
         assert_eq!(docs[1].index, 1);
