@@ -77,32 +77,45 @@ fn evaluate_doc(
 ) -> Vec<Finding> {
     engine.set_input(regorus::Value::from(doc.value.clone()));
     let mut out = Vec::new();
-    for pkg in &policies.packages {
-        let exceptions = if pkg.has_exception {
-            match engine.eval_rule(format!("{}.exception", pkg.package)) {
-                Ok(v) => exception_names(&to_json(&v)),
+    // One query for every package: rules shared through library packages are evaluated once
+    // per document instead of once per package that uses them.
+    let all = match engine.eval_query(policies.all_packages_query(), false) {
+        Ok(r) => r
+            .result
+            .first()
+            .and_then(|r| r.expressions.first())
+            .map(|e| to_json(&e.value))
+            .unwrap_or(Json::Null),
+        Err(_) => Json::Null,
+    };
+    for (i, pkg) in policies.packages.iter().enumerate() {
+        let values = match all.get(i).filter(|v| !v.is_null()) {
+            Some(v) => v.clone(),
+            None => match engine.eval_query(pkg.package.clone(), false) {
+                Ok(r) => r
+                    .result
+                    .first()
+                    .and_then(|r| r.expressions.first())
+                    .map(|e| to_json(&e.value))
+                    .unwrap_or(Json::Null),
                 Err(e) => {
-                    out.push(eval_error(policies, &pkg.package, "exception", doc, &e));
-                    Vec::new()
+                    out.push(eval_error(policies, &pkg.package, doc, &e));
+                    continue;
                 }
-            }
+            },
+        };
+        let exceptions = if pkg.has_exception {
+            exception_names(&values["exception"])
         } else {
             Vec::new()
         };
         for rule in &pkg.rules {
-            let value = match engine.eval_rule(format!("{}.{rule}", pkg.package)) {
-                Ok(v) => to_json(&v),
-                Err(e) => {
-                    out.push(eval_error(policies, &pkg.package, rule, doc, &e));
-                    continue;
-                }
-            };
             let exempt = rule_suffix(rule).is_some_and(|s| exceptions.iter().any(|e| e == s))
                 || exceptions.iter().any(|e| e == rule);
             if exempt {
                 continue;
             }
-            for result in results(&value) {
+            for result in results(&values[rule.as_str()]) {
                 out.push(to_finding(&pkg.package, rule, &result, doc));
             }
         }
@@ -210,13 +223,7 @@ fn mentioned_resource(doc: &InputDoc, msg: &str) -> Option<String> {
         .cloned()
 }
 
-fn eval_error(
-    policies: &PolicySet,
-    package: &str,
-    rule: &str,
-    doc: &InputDoc,
-    err: &anyhow::Error,
-) -> Finding {
+fn eval_error(policies: &PolicySet, package: &str, doc: &InputDoc, err: &anyhow::Error) -> Finding {
     let msg = err.to_string();
     let file = policies.file_of(package).unwrap_or(package).to_string();
     // Point at the policy line the engine names, else the package's file.
@@ -236,7 +243,7 @@ fn eval_error(
         Gate::Rego,
         "evaluation-error",
         format!(
-            "policy rule {short}.{rule} {what} on {}: {}",
+            "policy {short} {what} on {}: {}",
             doc.file,
             msg.lines().take(6).collect::<Vec<_>>().join("\n")
         ),

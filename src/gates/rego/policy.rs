@@ -318,6 +318,12 @@ impl PolicySet {
             .map(|f| f.path.as_str())
     }
 
+    /// One query evaluating every package into an array (index = position in `packages`).
+    pub fn all_packages_query(&self) -> String {
+        let items: Vec<&str> = self.packages.iter().map(|p| p.package.as_str()).collect();
+        format!("[{}]", items.join(", "))
+    }
+
     /// Whether any policy was loaded.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()

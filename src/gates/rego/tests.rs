@@ -136,7 +136,7 @@ deny contains "never" if {
         .find(|f| f.level == Level::Error)
         .expect("error finding");
     assert_eq!(err.rule_id, "evaluation-error");
-    assert!(err.message.contains("slow.deny"), "{}", err.message);
+    assert!(err.message.contains("policy slow "), "{}", err.message);
     assert!(r.findings.iter().any(|f| f.message == "fast"));
 }
 
