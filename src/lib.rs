@@ -2,9 +2,11 @@
 
 pub mod builtin;
 pub mod check;
+pub mod checkout;
 pub mod decision;
 pub mod finding;
 pub mod gates;
+pub mod ids;
 pub mod inputs;
 pub mod report;
 pub mod workspace;
