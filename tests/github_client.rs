@@ -117,14 +117,14 @@ async fn installation_token_is_fetched_once_for_many_calls() {
 async fn installation_token_is_refreshed_after_expiry() {
     let (fake, _app, client) = setup().await;
     fake.add_pull(REPO, PR, PullSpec::default());
-    // octocrab renews a token with less than 30 s left: this one is usable for about 3 s.
-    fake.set_token_ttl(Duration::from_secs(33));
+    // octocrab renews a token with less than 30 s left: this one is usable for about 5 s.
+    fake.set_token_ttl(Duration::from_secs(35));
 
     client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     assert_eq!(fake.tokens_issued(), 1);
 
-    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    tokio::time::sleep(Duration::from_millis(5_200)).await;
     client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     assert_eq!(fake.tokens_issued(), 2);
@@ -158,6 +158,27 @@ async fn a_wrong_app_id_is_an_auth_error() {
         .unwrap_err();
     assert!(matches!(err, ForgeError::Auth(_)), "{err:?}");
     assert_eq!(fake.tokens_issued(), 0);
+}
+
+#[tokio::test]
+async fn enterprise_server_paths_keep_the_api_prefix() {
+    let (fake, _app, _) = setup().await;
+    fake.add_pull(REPO, PR, PullSpec::default());
+    let mut cfg = config(&fake);
+    cfg.api_url = format!("{}/api/v3/", fake.url());
+    let client = GithubApp::new(cfg)
+        .unwrap()
+        .installation(INSTALLATION_ID)
+        .unwrap();
+    client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
+    let paths: Vec<String> = fake.calls().into_iter().map(|c| c.path).collect();
+    assert_eq!(
+        paths,
+        [
+            format!("/api/v3/app/installations/{INSTALLATION_ID}/access_tokens"),
+            format!("/api/v3/repos/{REPO}/pulls/{PR}"),
+        ]
+    );
 }
 
 #[test]
@@ -536,7 +557,8 @@ async fn writes_over_budget_are_delayed_not_dropped() {
     for _ in 0..5 {
         client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     }
-    assert!(started.elapsed() < Duration::from_millis(400));
+    // Budgeted, they would take 2.5 s: the bucket is empty after the writes.
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 // ---------------------------------------------------------------- other calls
@@ -807,4 +829,27 @@ async fn publish_completes_the_check_reviews_and_keeps_one_comment() {
     assert_ne!(again.check_run_id, ids.check_run_id);
     assert_eq!(fake.comments(REPO, PR).len(), 1);
     assert_eq!(fake.comments(REPO, PR)[0].body, plan.comment_body);
+}
+
+#[tokio::test]
+async fn a_refused_review_does_not_stop_the_summary_comment() {
+    let (fake, _app, client) = setup().await;
+    let r = report(vec![]);
+    let mut d = decision::evaluate(&r, &DecisionConfig::default());
+    d.kind = DecisionKind::Approve;
+    let plan = plan_from(&r, &d, &PlanContext::default());
+    assert_eq!(plan.conclusion, CheckConclusion::Success);
+    fake.fail_next(
+        "POST",
+        &format!("/repos/{REPO}/pulls/{PR}/reviews"),
+        422,
+        &[],
+    );
+    let ids = publish(&client, &repo(), PrNumber(PR), &sha(), None, &plan, None)
+        .await
+        .unwrap();
+    assert_eq!(ids.review_id, None);
+    assert!(fake.reviews().is_empty());
+    assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
+    assert_eq!(marked(&fake).len(), 1);
 }

@@ -37,7 +37,7 @@ const TEST_PUBLIC_KEY_PEM: &str = include_str!("../data/github/test-app-key.pub.
 #[derive(Debug, Clone)]
 pub struct Call {
     pub method: String,
-    /// Without the query string.
+    /// As requested (with `/api/v3` when the client is set up for GHES), without the query.
     pub path: String,
     pub query: String,
     /// What the fake answered.
@@ -355,7 +355,10 @@ async fn handle(
         .to_owned();
 
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    // GitHub Enterprise Server serves the API under `/api/v3`; the fake answers both ways.
     let segments: Vec<String> = path
+        .strip_prefix("/api/v3")
+        .unwrap_or(&path)
         .trim_matches('/')
         .split('/')
         .map(percent_decode)

@@ -34,7 +34,7 @@ pub struct GithubConfig {
     /// The App's private key (PEM, PKCS#1 as GitHub hands it out, or PKCS#8). Never logged.
     pub private_key_pem: SecretString,
     /// Write requests (anything but GET) per minute and installation. GitHub's secondary limit
-    /// is about 80 content writes a minute; the default leaves headroom.
+    /// is about 80 content writes a minute; the default leaves headroom. 0 counts as 1.
     pub writes_per_minute: u32,
     /// Writes that may go out back to back before the per-minute pace applies. Small, because
     /// GitHub also penalises bursts.
