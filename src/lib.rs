@@ -5,6 +5,7 @@ pub mod check;
 pub mod checkout;
 pub mod decision;
 pub mod finding;
+pub mod forge;
 pub mod gates;
 pub mod ids;
 pub mod inputs;

@@ -3,11 +3,13 @@
 //!
 //! - [`git_http`]: a smart-HTTP git server on loopback (`git http-backend` as CGI) with HTTP Basic
 //!   token auth and a request log;
-//! - [`test_repo`]: real repositories served by it, built with the `git` CLI.
+//! - [`test_repo`]: real repositories served by it, built with the `git` CLI;
+//! - [`fake_github`]: a fake GitHub REST API that records every call.
 
 // Each test binary uses a different part of the helpers.
 #![allow(dead_code, unused_imports)]
 
+pub mod fake_github;
 pub mod git_http;
 pub mod test_repo;
 

@@ -1,0 +1,381 @@
+//! The installation client: one request path for every call (write budget, retries, error
+//! mapping), and the simple REST calls. The publishing calls are in [`super::publish`].
+//!
+//! Requests go through octocrab's raw API (`_get` / `_post` / `_patch`), which returns the
+//! `http::Response`, so status and rate-limit headers are ours to read. Paths are relative
+//! (`/repos/...`): octocrab only attaches the token to a request without an authority (or one
+//! for api.github.com), and its base-URI layer then adds the configured host, including the
+//! `/api/v3` prefix of GitHub Enterprise Server.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use http::{HeaderMap, Method, StatusCode};
+use octocrab::Octocrab;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::retry::{
+    Idempotency, Next, RetryPolicy, backoff, error_from_status, is_transport, map_octocrab_error,
+    next_after_status, now_epoch,
+};
+use super::{CheckRunId, Permission, PrState, PullInfo, Reaction};
+use crate::forge::ForgeError;
+use crate::ids::{CommitSha, PrNumber, RepoId};
+
+/// The check run's name: make it required in branch protection.
+pub const CHECK_NAME: &str = "thoth";
+
+/// A successful answer.
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+}
+
+/// The API as one installation of the App. Cheap to clone; clones share the token and the
+/// write budget.
+#[derive(Clone)]
+pub struct InstallationClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    crab: Octocrab,
+    app_id: u64,
+    installation_id: u64,
+    policy: RetryPolicy,
+    writes: DefaultDirectRateLimiter,
+}
+
+impl fmt::Debug for InstallationClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstallationClient")
+            .field("app_id", &self.inner.app_id)
+            .field("installation_id", &self.inner.installation_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InstallationClient {
+    pub(crate) fn new(
+        crab: Octocrab,
+        app_id: u64,
+        installation_id: u64,
+        policy: RetryPolicy,
+        writes_per_minute: u32,
+        write_burst: u32,
+    ) -> Self {
+        let per_minute = NonZeroU32::new(writes_per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(write_burst.min(per_minute.get())).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        InstallationClient {
+            inner: Arc::new(Inner {
+                crab,
+                app_id,
+                installation_id,
+                policy,
+                writes: RateLimiter::direct(quota),
+            }),
+        }
+    }
+
+    pub(crate) fn crab(&self) -> &Octocrab {
+        &self.inner.crab
+    }
+
+    pub fn app_id(&self) -> u64 {
+        self.inner.app_id
+    }
+
+    pub fn installation_id(&self) -> u64 {
+        self.inner.installation_id
+    }
+
+    /// One API call with the write budget and the retry policy. Only 2xx answers come back.
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency: Idempotency,
+    ) -> Result<Reply, ForgeError> {
+        let policy = &self.inner.policy;
+        let mut attempt = 0u32;
+        loop {
+            if method != Method::GET {
+                // Waits (never fails) until the installation's write budget has room. Every
+                // attempt counts: GitHub counts retried writes too.
+                self.inner.writes.until_ready().await;
+            }
+            let (error, next) = match self.send_once(&method, path, body).await {
+                Ok((status, _, text)) if status.is_success() => {
+                    return Ok(Reply { status, body: text });
+                }
+                Ok((status, headers, text)) => {
+                    let next = next_after_status(status, &headers, &text, idempotency, now_epoch());
+                    (error_from_status(&method, path, status, &text, next), next)
+                }
+                Err(e) => map_octocrab_error(e),
+            };
+            let next = match next {
+                Next::Backoff if idempotency == Idempotency::Unsafe && is_transport(&error) => {
+                    Next::Fail
+                }
+                other => other,
+            };
+            let wait = match next {
+                Next::Fail => return Err(error),
+                Next::Wait(wait) if wait > policy.max_rate_limit_wait => return Err(error),
+                Next::Wait(wait) => wait,
+                Next::Backoff => backoff(policy.base_delay, attempt),
+            };
+            if attempt >= policy.max_retries {
+                return Err(error);
+            }
+            attempt += 1;
+            tracing::warn!(
+                %method, path, attempt, wait_ms = wait.as_millis() as u64, error = %error,
+                "GitHub request failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// [`Self::call`] and parse the JSON answer.
+    pub(crate) async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency: Idempotency,
+    ) -> Result<T, ForgeError> {
+        let reply = self.call(method.clone(), path, body, idempotency).await?;
+        serde_json::from_str(&reply.body).map_err(|e| {
+            ForgeError::Transport(format!(
+                "{method} {path}: unexpected answer ({}): {e}",
+                reply.status
+            ))
+        })
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, HeaderMap, String), octocrab::Error> {
+        let crab = &self.inner.crab;
+        let response = match *method {
+            Method::GET => crab._get(path).await?,
+            Method::POST => crab._post(path, body).await?,
+            Method::PATCH => crab._patch(path, body).await?,
+            Method::PUT => crab._put(path, body).await?,
+            Method::DELETE => crab._delete(path, body).await?,
+            _ => unreachable!("the client only sends GET, POST, PATCH, PUT and DELETE"),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = crab.body_to_string(response).await?;
+        Ok((status, headers, text))
+    }
+
+    /// Creates the `thoth` check run, in progress, on `head_sha`.
+    pub async fn create_check_run(
+        &self,
+        repo: &RepoId,
+        head_sha: &CommitSha,
+    ) -> Result<CheckRunId, ForgeError> {
+        let body = json!({
+            "name": CHECK_NAME,
+            "head_sha": head_sha.as_str(),
+            "status": "in_progress",
+            "started_at": now_rfc3339(),
+        });
+        let path = format!("{}/check-runs", repo_path(repo)?);
+        let created: Created = self
+            .call_json(Method::POST, &path, Some(&body), Idempotency::Unsafe)
+            .await?;
+        Ok(CheckRunId(created.id))
+    }
+
+    /// Posts a new comment on the pull request; returns its id.
+    pub async fn post_comment(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        body: &str,
+    ) -> Result<u64, ForgeError> {
+        let path = format!("{}/issues/{pr}/comments", repo_path(repo)?);
+        let created: Created = self
+            .call_json(
+                Method::POST,
+                &path,
+                Some(&json!({ "body": body })),
+                Idempotency::Unsafe,
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    /// Reacts to an issue / pull request comment. GitHub keeps one reaction per kind and user
+    /// (a repeat answers 200), so this is safe to retry.
+    pub async fn add_reaction(
+        &self,
+        repo: &RepoId,
+        comment_id: u64,
+        reaction: Reaction,
+    ) -> Result<(), ForgeError> {
+        let path = format!(
+            "{}/issues/comments/{comment_id}/reactions",
+            repo_path(repo)?
+        );
+        let body = json!({ "content": reaction.as_str() });
+        self.call(Method::POST, &path, Some(&body), Idempotency::Safe)
+            .await?;
+        Ok(())
+    }
+
+    /// The user's permission on the repository. A login GitHub does not know has none.
+    pub async fn collaborator_permission(
+        &self,
+        repo: &RepoId,
+        login: &str,
+    ) -> Result<Permission, ForgeError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            permission: Option<String>,
+            role_name: Option<String>,
+        }
+        let path = format!(
+            "{}/collaborators/{}/permission",
+            repo_path(repo)?,
+            encode_segment(login)
+        );
+        let answer: Answer = match self
+            .call_json(Method::GET, &path, None, Idempotency::Safe)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(ForgeError::NotFound(_)) => return Ok(Permission::None),
+            Err(e) => return Err(e),
+        };
+        // `role_name` is the precise role (maintain, triage); a custom role falls back to the
+        // base `permission` it is built on (admin, write, read, none).
+        let permission = [answer.role_name, answer.permission]
+            .into_iter()
+            .flatten()
+            .find_map(|s| Permission::parse(&s))
+            .unwrap_or(Permission::None);
+        Ok(permission)
+    }
+
+    /// Head, base, author, labels and state of a pull request.
+    pub async fn pull_request(&self, repo: &RepoId, pr: PrNumber) -> Result<PullInfo, ForgeError> {
+        #[derive(Deserialize)]
+        struct Ref {
+            sha: CommitSha,
+            #[serde(rename = "ref")]
+            name: String,
+        }
+        #[derive(Deserialize)]
+        struct User {
+            login: String,
+        }
+        #[derive(Deserialize)]
+        struct Label {
+            name: String,
+        }
+        #[derive(Deserialize)]
+        struct Pull {
+            head: Ref,
+            base: Ref,
+            user: User,
+            #[serde(default)]
+            labels: Vec<Label>,
+            #[serde(default)]
+            draft: bool,
+            state: String,
+            #[serde(default)]
+            merged: bool,
+        }
+        let path = format!("{}/pulls/{pr}", repo_path(repo)?);
+        let pull: Pull = self
+            .call_json(Method::GET, &path, None, Idempotency::Safe)
+            .await?;
+        let state = match (pull.state.as_str(), pull.merged) {
+            (_, true) => PrState::Merged,
+            ("open", _) => PrState::Open,
+            _ => PrState::Closed,
+        };
+        Ok(PullInfo {
+            head_sha: pull.head.sha,
+            base_sha: pull.base.sha,
+            base_ref: pull.base.name,
+            head_ref: pull.head.name,
+            author: pull.user.login,
+            labels: pull.labels.into_iter().map(|l| l.name).collect(),
+            draft: pull.draft,
+            state,
+        })
+    }
+}
+
+/// Any created resource: only its id matters.
+#[derive(Deserialize)]
+pub(crate) struct Created {
+    pub id: u64,
+}
+
+/// `/repos/{owner}/{repo}` for a GitHub `owner/name`. Anything else (an Azure DevOps id, odd
+/// characters) is refused rather than sent.
+pub(crate) fn repo_path(repo: &RepoId) -> Result<String, ForgeError> {
+    let valid = |seg: &str| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    match repo.as_str().split_once('/') {
+        Some((owner, name)) if valid(owner) && valid(name) => Ok(format!("/repos/{owner}/{name}")),
+        _ => Err(ForgeError::Invalid(format!(
+            "`{repo}` is not a GitHub `owner/name` repository"
+        ))),
+    }
+}
+
+/// Percent-encodes a path segment (logins like `dependabot[bot]`).
+pub(crate) fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_checked_and_encoded() {
+        let repo: RepoId = "octo-org/infra.live".parse().unwrap();
+        assert_eq!(repo_path(&repo).unwrap(), "/repos/octo-org/infra.live");
+        let ado: RepoId = "org/My Project/repo".parse().unwrap();
+        assert!(matches!(repo_path(&ado), Err(ForgeError::Invalid(_))));
+        let dots: RepoId = "../x".parse().unwrap();
+        assert!(repo_path(&dots).is_err());
+        assert_eq!(encode_segment("dependabot[bot]"), "dependabot%5Bbot%5D");
+    }
+}

@@ -1,0 +1,298 @@
+//! Publishing a [`PublishPlan`] on GitHub: the check run (the merge gate) completed with its
+//! annotations, the review, and the one summary comment, edited in place.
+
+use std::borrow::Cow;
+
+use anyhow::Context as _;
+use http::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::CheckRunId;
+use super::client::{Created, InstallationClient, now_rfc3339, repo_path};
+use super::retry::Idempotency;
+use crate::forge::{
+    Annotation, CheckConclusion, ForgeError, MAX_BODY_BYTES, PublishPlan, ReviewEvent,
+    SUMMARY_MARKER, cap_markdown,
+};
+use crate::ids::{CommitSha, PrNumber, RepoId};
+
+/// GitHub takes at most 50 annotations per check-run request and appends each batch.
+pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+
+/// Comments scanned for the marker: 100 pages of 100. A pull request with more comments than
+/// that is not one a bot comment gets lost in.
+const MAX_COMMENT_PAGES: u32 = 100;
+
+/// What [`publish`] created or updated; the caller stores `comment_id` in the PR state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishedIds {
+    pub check_run_id: CheckRunId,
+    pub comment_id: u64,
+    /// `None` when the plan has no review or GitHub refused it (see [`publish`]).
+    pub review_id: Option<u64>,
+}
+
+/// Completes the check run, posts the review (if any), then creates or edits the summary
+/// comment, in that order: the merge gate matters most, the comment least.
+///
+/// `check_run_id` is the run created when the evaluation started; `None` creates one now.
+/// `pr_state_comment_id` is the summary comment id stored from last time, if any.
+///
+/// A review GitHub refuses with 422 (e.g. approving a pull request the App may not approve) is
+/// logged and skipped: the check run and the comment still say everything. Any other failure is
+/// returned with the step as context (the [`ForgeError`] is the root cause, for `downcast_ref`).
+/// Annotations are appended by GitHub, so after a failure past the first step retry with
+/// `check_run_id: None` (a new run supersedes the old one) rather than completing the same run
+/// twice.
+pub async fn publish(
+    client: &InstallationClient,
+    repo: &RepoId,
+    pr: PrNumber,
+    head_sha: &CommitSha,
+    check_run_id: Option<CheckRunId>,
+    plan: &PublishPlan,
+    pr_state_comment_id: Option<u64>,
+) -> anyhow::Result<PublishedIds> {
+    let check_run_id = match check_run_id {
+        Some(id) => id,
+        None => client
+            .create_check_run(repo, head_sha)
+            .await
+            .with_context(|| format!("creating the check run on {repo}@{head_sha}"))?,
+    };
+    client
+        .complete_check_run(
+            repo,
+            check_run_id,
+            plan.conclusion,
+            &plan.title,
+            &plan.summary_markdown,
+            &plan.annotations,
+        )
+        .await
+        .with_context(|| format!("completing check run {check_run_id} on {repo}"))?;
+
+    let mut review_id = None;
+    if let Some((event, body)) = &plan.review {
+        match client.create_review(repo, pr, head_sha, *event, body).await {
+            Ok(id) => review_id = Some(id),
+            Err(ForgeError::Http {
+                status: 422,
+                message,
+            }) => {
+                tracing::warn!(%repo, %pr, event = event.as_str(), %message, "GitHub refused the review");
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("posting the review on {repo}#{pr}"));
+            }
+        }
+    }
+
+    let comment_id = client
+        .upsert_summary_comment(repo, pr, pr_state_comment_id, &plan.comment_body)
+        .await
+        .with_context(|| format!("updating the summary comment on {repo}#{pr}"))?;
+    Ok(PublishedIds {
+        check_run_id,
+        comment_id,
+        review_id,
+    })
+}
+
+impl InstallationClient {
+    /// Completes a check run with its conclusion and output, then sends the annotations in
+    /// batches of [`ANNOTATIONS_PER_REQUEST`]: the first request carries the conclusion and the
+    /// first batch, each further one the output with the next batch (GitHub appends them).
+    pub async fn complete_check_run(
+        &self,
+        repo: &RepoId,
+        id: CheckRunId,
+        conclusion: CheckConclusion,
+        title: &str,
+        summary: &str,
+        annotations: &[Annotation],
+    ) -> Result<(), ForgeError> {
+        let path = format!("{}/check-runs/{id}", repo_path(repo)?);
+        let summary = cap_markdown(summary.to_owned(), MAX_BODY_BYTES);
+        let title: String = title.chars().take(255).collect();
+        let mut batches = annotations.chunks(ANNOTATIONS_PER_REQUEST);
+        let first = batches.next().unwrap_or(&[]);
+        let body = json!({
+            "status": "completed",
+            "conclusion": conclusion.as_str(),
+            "completed_at": now_rfc3339(),
+            "output": { "title": title, "summary": summary, "annotations": first },
+        });
+        // Annotations append, so a repeated request would duplicate them.
+        self.call(Method::PATCH, &path, Some(&body), Idempotency::Unsafe)
+            .await?;
+        for batch in batches {
+            let body = json!({
+                "output": { "title": title, "summary": summary, "annotations": batch },
+            });
+            self.call(Method::PATCH, &path, Some(&body), Idempotency::Unsafe)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Posts a review on the pull request's `head_sha`; returns its id.
+    pub async fn create_review(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        head_sha: &CommitSha,
+        event: ReviewEvent,
+        body: &str,
+    ) -> Result<u64, ForgeError> {
+        let path = format!("{}/pulls/{pr}/reviews", repo_path(repo)?);
+        let body = json!({
+            "commit_id": head_sha.as_str(),
+            "event": event.as_str(),
+            "body": cap_markdown(body.to_owned(), MAX_BODY_BYTES),
+        });
+        let created: Created = self
+            .call_json(Method::POST, &path, Some(&body), Idempotency::Unsafe)
+            .await?;
+        Ok(created.id)
+    }
+
+    /// Creates or edits the one summary comment; returns its id for the caller to store.
+    ///
+    /// `body` gets [`SUMMARY_MARKER`] if it lacks it. With `known_id` the comment is edited
+    /// (a 404, e.g. someone deleted it, falls through). Otherwise the pull request's comments
+    /// are searched for the marker in a comment made by this App, which is edited; only when
+    /// there is none is a comment posted. If that POST fails in a way that may still have
+    /// created the comment (timeout, 500, 504), the comments are searched once more instead of
+    /// posting again.
+    pub async fn upsert_summary_comment(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        known_id: Option<u64>,
+        body: &str,
+    ) -> Result<u64, ForgeError> {
+        let body = with_marker(body);
+        if let Some(id) = known_id {
+            match self.edit_comment(repo, id, &body).await {
+                Ok(()) => return Ok(id),
+                Err(ForgeError::NotFound(_)) => {
+                    tracing::info!(%repo, %pr, id, "stored summary comment is gone; searching");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(id) = self.find_summary_comment(repo, pr).await? {
+            self.edit_comment(repo, id, &body).await?;
+            return Ok(id);
+        }
+        match self.post_comment(repo, pr, &body).await {
+            Ok(id) => Ok(id),
+            Err(e) if may_have_been_applied(&e) => {
+                match self.find_summary_comment(repo, pr).await {
+                    Ok(Some(id)) => {
+                        tracing::warn!(%repo, %pr, id, error = %e, "summary comment POST failed but the comment exists");
+                        Ok(id)
+                    }
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The id of this App's summary comment on the pull request, if there is one.
+    pub async fn find_summary_comment(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<Option<u64>, ForgeError> {
+        let base = format!("{}/issues/{pr}/comments", repo_path(repo)?);
+        for page in 1..=MAX_COMMENT_PAGES {
+            let path = format!("{base}?per_page=100&page={page}");
+            let comments: Vec<IssueComment> = self
+                .call_json(Method::GET, &path, None, Idempotency::Safe)
+                .await?;
+            if let Some(c) = comments.iter().find(|c| self.is_our_summary(c)) {
+                return Ok(Some(c.id));
+            }
+            if comments.len() < 100 {
+                return Ok(None);
+            }
+        }
+        tracing::warn!(%repo, %pr, "no summary comment in the first {MAX_COMMENT_PAGES} pages");
+        Ok(None)
+    }
+
+    /// Replaces a comment's body. Setting a value is safe to repeat.
+    pub async fn edit_comment(
+        &self,
+        repo: &RepoId,
+        comment_id: u64,
+        body: &str,
+    ) -> Result<(), ForgeError> {
+        let path = format!("{}/issues/comments/{comment_id}", repo_path(repo)?);
+        self.call(
+            Method::PATCH,
+            &path,
+            Some(&json!({ "body": body })),
+            Idempotency::Safe,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Marker plus authorship: a human quoting the marker must not have their comment taken
+    /// over (we could not edit it anyway). GitHub sets `performed_via_github_app` on an App's
+    /// comments; a `Bot` author without it is accepted for older payloads.
+    fn is_our_summary(&self, c: &IssueComment) -> bool {
+        let by_us = match &c.performed_via_github_app {
+            Some(app) => app.id == self.app_id(),
+            None => c.user.as_ref().is_some_and(|u| u.kind == "Bot"),
+        };
+        by_us
+            && c.body
+                .as_deref()
+                .is_some_and(|b| b.contains(SUMMARY_MARKER))
+    }
+}
+
+#[derive(Deserialize)]
+struct IssueComment {
+    id: u64,
+    body: Option<String>,
+    user: Option<CommentUser>,
+    performed_via_github_app: Option<CommentApp>,
+}
+
+#[derive(Deserialize)]
+struct CommentUser {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct CommentApp {
+    id: u64,
+}
+
+fn with_marker(body: &str) -> Cow<'_, str> {
+    if body.contains(SUMMARY_MARKER) {
+        Cow::Borrowed(body)
+    } else {
+        Cow::Owned(cap_markdown(
+            format!("{SUMMARY_MARKER}\n{body}"),
+            MAX_BODY_BYTES,
+        ))
+    }
+}
+
+/// An answer that does not prove the write was not applied.
+fn may_have_been_applied(e: &ForgeError) -> bool {
+    match e {
+        ForgeError::Transport(_) => true,
+        ForgeError::Http { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
