@@ -2,5 +2,8 @@
 
 pub mod finding;
 pub mod gates;
+pub mod ids;
 pub mod inputs;
+pub mod queue;
+pub mod store;
 pub mod workspace;
