@@ -9,5 +9,7 @@ pub mod forge;
 pub mod gates;
 pub mod ids;
 pub mod inputs;
+pub mod queue;
 pub mod report;
+pub mod store;
 pub mod workspace;

@@ -1,0 +1,465 @@
+//! The PostgreSQL backend, for several replicas sharing one database.
+//!
+//! Only runtime-checked queries (`sqlx::query`), so building needs no database. The queue lives
+//! in [`jobs`] (`FOR UPDATE SKIP LOCKED` claims, lease-guarded updates); here are the rest:
+//! deliveries (a unique key), the audit trail, overrides and PR state (upserts), and
+//! `try_record_action`, which locks the repository's `repo_actions` row for the whole
+//! check-and-count so the limits hold across replicas.
+//!
+//! Migrations live in `migrations/` and are embedded at build time ([`MIGRATIONS`]) rather than
+//! through `sqlx::migrate!`, which would need sqlx's proc-macro feature (a second, host-side build
+//! of sqlx). They are applied by [`PgStore::connect`], under sqlx's migration lock, so replicas
+//! starting together do not race.
+
+mod jobs;
+
+use super::{
+    ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobState, NewJob, Override, PrState, Store,
+    StoreError, action_verdict, micros, redact,
+};
+use crate::ids::{DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Embeds `migrations/FILE` as one entry of [`MIGRATIONS`].
+macro_rules! migration {
+    ($version:literal, $description:literal, $file:literal) => {
+        (
+            $version,
+            $description,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $file)),
+        )
+    };
+}
+
+/// Schema versions, in order: (version, description, SQL). A test checks that this list and
+/// the `migrations/` directory agree.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    migration!(1, "init", "0001_init.sql"),
+    migration!(2, "dry run check runs", "0002_dry_run_check_runs.sql"),
+];
+
+/// Connections per replica. Workers hold one only for the length of a statement.
+const MAX_CONNECTIONS: u32 = 10;
+
+/// How long a query waits for a free connection before `/readyz` and callers see an error.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+const DECISION_COLUMNS: &str = "id, at, platform, repo, pr, head_sha, decision, risk, confidence, \
+     reasons, findings_digest, actor, downgraded_from, dry_run";
+
+/// The embedded migrations up to a version, as a sqlx migration source.
+#[derive(Debug)]
+struct Embedded {
+    up_to: i64,
+}
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
+    {
+        let migrations = MIGRATIONS
+            .iter()
+            .filter(|(version, _, _)| *version <= self.up_to)
+            .map(|&(version, description, sql)| {
+                let (description, sql) = (Cow::Borrowed(description), Cow::Borrowed(sql));
+                Migration::new(version, description, MigrationType::Simple, sql, false)
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
+/// The migrator for all migrations, or those up to `up_to` (for upgrade tests).
+pub async fn migrator(up_to: Option<i64>) -> Result<Migrator, StoreError> {
+    let up_to = up_to.unwrap_or(i64::MAX);
+    Ok(Migrator::new(Embedded { up_to }).await?)
+}
+
+/// The PostgreSQL store: a connection pool.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Open {
+                location: redact(url),
+                reason: e.to_string(),
+            })?;
+        PgStore::from_pool(pool).await
+    }
+
+    /// Wraps an existing pool, applying migrations.
+    pub async fn from_pool(pool: PgPool) -> Result<PgStore, StoreError> {
+        migrator(None).await?.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// The pool, for operational queries outside the trait.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn record_delivery(
+        &self,
+        key: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO deliveries (key, seen_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key.as_str())
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn prune_deliveries(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM deliveries WHERE seen_at < $1")
+            .bind(micros(older_than))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted)
+    }
+
+    async fn enqueue(&self, job: NewJob, now: DateTime<Utc>) -> Result<EnqueueOutcome, StoreError> {
+        self.enqueue_job(job, now).await
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        self.claim_job(worker, lease, now).await
+    }
+
+    async fn heartbeat(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.heartbeat_job(id, worker, lease, now).await
+    }
+
+    async fn complete(&self, id: JobId, worker: &str) -> Result<bool, StoreError> {
+        self.complete_job(id, worker).await
+    }
+
+    async fn fail(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        self.fail_job(id, worker, error, retry_at).await
+    }
+
+    async fn release(&self, id: JobId, worker: &str) -> Result<bool, StoreError> {
+        self.release_job(id, worker).await
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        self.get_job(id).await
+    }
+
+    async fn jobs_by_state(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError> {
+        self.jobs_in_state(state, limit).await
+    }
+
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        self.count_queued().await
+    }
+
+    async fn record_decision(&self, rec: &DecisionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO decisions (id, at, platform, repo, pr, head_sha, decision, risk, \
+             confidence, reasons, findings_digest, actor, downgraded_from, dry_run) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(rec.id.0)
+        .bind(micros(rec.at))
+        .bind(rec.platform.as_str())
+        .bind(rec.repo.as_str())
+        .bind(pr_i64(rec.pr)?)
+        .bind(rec.head_sha.as_str())
+        .bind(&rec.decision)
+        .bind(i16::from(rec.risk))
+        .bind(rec.confidence)
+        .bind(&rec.reasons)
+        .bind(&rec.findings_digest)
+        .bind(&rec.actor)
+        .bind(&rec.downgraded_from)
+        .bind(rec.dry_run)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn decisions(
+        &self,
+        repo: Option<&RepoId>,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        // Two statements rather than `($3 IS NULL OR repo = $3)`, which would defeat the index.
+        let filter = if repo.is_some() { "AND repo = $3" } else { "" };
+        let query = format!(
+            "SELECT {DECISION_COLUMNS} FROM decisions WHERE at >= $1 {filter} \
+             ORDER BY at DESC, id DESC LIMIT $2"
+        );
+        let mut q = sqlx::query(&query)
+            .bind(micros(since))
+            .bind(limit_i64(limit));
+        if let Some(repo) = repo {
+            q = q.bind(repo.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(decision_from_row).collect()
+    }
+
+    async fn try_record_action(
+        &self,
+        repo: &RepoId,
+        kind: &str,
+        now: DateTime<Utc>,
+        daily_limit: u32,
+        cooldown_secs: u64,
+    ) -> Result<ActionVerdict, StoreError> {
+        let now = micros(now);
+        let day = now.date_naive();
+        let mut tx = self.pool.begin().await?;
+        // Creates the repository's row if needed and locks it until commit: every replica's
+        // check-and-count for this repository runs one after the other.
+        let last: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "INSERT INTO repo_actions (repo) VALUES ($1) \
+             ON CONFLICT (repo) DO UPDATE SET repo = EXCLUDED.repo RETURNING last_action_at",
+        )
+        .bind(repo.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let used: Option<i32> = sqlx::query_scalar(
+            "SELECT used FROM action_counts WHERE repo = $1 AND day = $2 AND kind = $3",
+        )
+        .bind(repo.as_str())
+        .bind(day)
+        .bind(kind)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let used = u32::try_from(used.unwrap_or(0)).unwrap_or(0);
+        let verdict = action_verdict(used, last, now, daily_limit, cooldown_secs);
+        if verdict == ActionVerdict::Allowed {
+            sqlx::query(
+                "INSERT INTO action_counts (repo, day, kind, used) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (repo, day, kind) DO UPDATE SET used = action_counts.used + 1",
+            )
+            .bind(repo.as_str())
+            .bind(day)
+            .bind(kind)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE repo_actions SET last_action_at = $2 WHERE repo = $1")
+                .bind(repo.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(verdict)
+    }
+
+    async fn put_override(&self, o: &Override) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO overrides (platform, repo, pr, head_sha, decision, reason, actor, \
+             findings_digest, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (platform, repo, pr) DO UPDATE SET head_sha = EXCLUDED.head_sha, \
+             decision = EXCLUDED.decision, reason = EXCLUDED.reason, actor = EXCLUDED.actor, \
+             findings_digest = EXCLUDED.findings_digest, at = EXCLUDED.at",
+        )
+        .bind(o.platform.as_str())
+        .bind(o.repo.as_str())
+        .bind(pr_i64(o.pr)?)
+        .bind(o.head_sha.as_str())
+        .bind(&o.decision)
+        .bind(&o.reason)
+        .bind(&o.actor)
+        .bind(&o.findings_digest)
+        .bind(micros(o.at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_override(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<Option<Override>, StoreError> {
+        let row = sqlx::query(
+            "SELECT head_sha, decision, reason, actor, findings_digest, at FROM overrides \
+             WHERE platform = $1 AND repo = $2 AND pr = $3",
+        )
+        .bind(platform.as_str())
+        .bind(repo.as_str())
+        .bind(pr_i64(pr)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Override {
+            platform,
+            repo: repo.clone(),
+            pr,
+            head_sha: parse("override", &row.try_get::<String, _>("head_sha")?)?,
+            decision: row.try_get("decision")?,
+            reason: row.try_get("reason")?,
+            actor: row.try_get("actor")?,
+            findings_digest: row.try_get("findings_digest")?,
+            at: row.try_get("at")?,
+        }))
+    }
+
+    async fn clear_override(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM overrides WHERE platform = $1 AND repo = $2 AND pr = $3")
+            .bind(platform.as_str())
+            .bind(repo.as_str())
+            .bind(pr_i64(pr)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn pr_state(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<Option<PrState>, StoreError> {
+        let row = sqlx::query(
+            "SELECT summary_comment_id, last_findings_digest, last_head_sha, check_run_id \
+             FROM pr_states WHERE platform = $1 AND repo = $2 AND pr = $3",
+        )
+        .bind(platform.as_str())
+        .bind(repo.as_str())
+        .bind(pr_i64(pr)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let last_head_sha: Option<String> = row.try_get("last_head_sha")?;
+        Ok(Some(PrState {
+            platform,
+            repo: repo.clone(),
+            pr,
+            summary_comment_id: row.try_get("summary_comment_id")?,
+            last_findings_digest: row.try_get("last_findings_digest")?,
+            last_head_sha: last_head_sha.map(|s| parse("PR state", &s)).transpose()?,
+            check_run_id: row.try_get("check_run_id")?,
+        }))
+    }
+
+    async fn put_pr_state(&self, s: &PrState) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pr_states (platform, repo, pr, summary_comment_id, last_findings_digest, \
+             last_head_sha, check_run_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (platform, repo, pr) DO UPDATE SET \
+             summary_comment_id = EXCLUDED.summary_comment_id, \
+             last_findings_digest = EXCLUDED.last_findings_digest, \
+             last_head_sha = EXCLUDED.last_head_sha, check_run_id = EXCLUDED.check_run_id",
+        )
+        .bind(s.platform.as_str())
+        .bind(s.repo.as_str())
+        .bind(pr_i64(s.pr)?)
+        .bind(&s.summary_comment_id)
+        .bind(&s.last_findings_digest)
+        .bind(s.last_head_sha.as_ref().map(|sha| sha.as_str()))
+        .bind(&s.check_run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+fn pr_i64(pr: PrNumber) -> Result<i64, StoreError> {
+    i64::try_from(pr.0).map_err(|_| StoreError::Invalid(format!("PR number {pr} exceeds i64")))
+}
+
+fn pr_from_i64(what: &'static str, pr: i64) -> Result<PrNumber, StoreError> {
+    u64::try_from(pr)
+        .map(PrNumber)
+        .map_err(|e| StoreError::corrupt(what, e))
+}
+
+fn limit_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn parse<T>(what: &'static str, s: &str) -> Result<T, StoreError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    s.parse().map_err(|e| StoreError::corrupt(what, e))
+}
+
+fn decision_from_row(row: &PgRow) -> Result<DecisionRecord, StoreError> {
+    let text = |col: &str| row.try_get::<String, _>(col);
+    let risk: i16 = row.try_get("risk")?;
+    Ok(DecisionRecord {
+        id: DecisionId(row.try_get("id")?),
+        at: row.try_get("at")?,
+        platform: parse("decision", &text("platform")?)?,
+        repo: parse("decision", &text("repo")?)?,
+        pr: pr_from_i64("decision", row.try_get("pr")?)?,
+        head_sha: parse("decision", &text("head_sha")?)?,
+        decision: text("decision")?,
+        risk: u8::try_from(risk).map_err(|e| StoreError::corrupt("decision", e))?,
+        confidence: row.try_get("confidence")?,
+        reasons: row.try_get("reasons")?,
+        findings_digest: text("findings_digest")?,
+        actor: text("actor")?,
+        downgraded_from: row.try_get("downgraded_from")?,
+        dry_run: row.try_get("dry_run")?,
+    })
+}

@@ -1,0 +1,377 @@
+//! The embedded sled backend: the default, for a single replica (sled allows one process per
+//! database directory).
+//!
+//! Records are serde_json in their own trees; index trees make the queue's questions cheap:
+//! - `job_ready`: `ready_at ++ seq -> id` for `Queued` (ready at `run_after`) and `Running` (ready
+//!   again at `lease_until`) jobs, so `claim` reads from the front instead of scanning all jobs.
+//! - `job_state`: `state ++ seq -> id` for `jobs_by_state` and `queue_depth`.
+//! - `job_delivery`: `delivery -> id`, the enqueue dedupe.
+//! - `pr_latest`: `pr -> id` of the newest `Evaluate` job of each PR, for coalescing.
+//!
+//! `seq` comes from sled's monotonic id generator and orders jobs with the same time by enqueue
+//! order. Times in keys are big-endian microseconds with the sign bit flipped, so byte order is
+//! time order. Multi-tree changes go through sled transactions, so a crash never leaves a job
+//! and its indexes disagreeing; queue operations that pick a job by scanning an index first also
+//! hold `queue_lock`, since sled transactions cannot iterate.
+
+mod jobs;
+mod keys;
+
+use self::keys::{
+    abort_on, fixed, from_json, pr_key, repo_prefix, time_from_key, time_key, to_json, tx_error,
+};
+use super::{
+    ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobState, NewJob, Override, PrState, Store,
+    StoreError, action_verdict, micros,
+};
+use crate::ids::{DeliveryId, JobId, Platform, PrNumber, RepoId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::transaction::Transactional;
+use sled::{Db, Tree};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// sled's default page cache is 1 GiB; the bot's working set is far smaller.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Deliveries removed per transaction when pruning, to keep transactions small.
+const PRUNE_CHUNK: usize = 512;
+
+/// The sled store. Cheap to share: every field is a handle.
+pub struct SledStore {
+    db: Db,
+    jobs: Tree,
+    job_ready: Tree,
+    job_state: Tree,
+    job_delivery: Tree,
+    pr_latest: Tree,
+    deliveries: Tree,
+    deliveries_at: Tree,
+    decisions: Tree,
+    decisions_repo: Tree,
+    action_counts: Tree,
+    last_action: Tree,
+    overrides: Tree,
+    pr_states: Tree,
+    /// Serializes queue changes that choose their job by scanning an index (see module docs).
+    queue_lock: Mutex<()>,
+}
+
+impl SledStore {
+    /// Opens (or creates) the database at `path`. Fails if another process has it open.
+    pub async fn open(path: &str) -> Result<SledStore, StoreError> {
+        let location = path.to_owned();
+        let open_err = |reason: String| StoreError::Open {
+            location: format!("sled:{location}"),
+            reason,
+        };
+        let config = sled::Config::new().path(path).cache_capacity(CACHE_BYTES);
+        // Opening reads and may recover the log: blocking work, kept off the async workers.
+        let db = tokio::task::spawn_blocking(move || config.open())
+            .await
+            .map_err(|e| open_err(e.to_string()))?
+            .map_err(|e| open_err(e.to_string()))?;
+        let tree = |name: &str| db.open_tree(name);
+        Ok(SledStore {
+            jobs: tree("jobs")?,
+            job_ready: tree("job_ready")?,
+            job_state: tree("job_state")?,
+            job_delivery: tree("job_delivery")?,
+            pr_latest: tree("pr_latest")?,
+            deliveries: tree("deliveries")?,
+            deliveries_at: tree("deliveries_at")?,
+            decisions: tree("decisions")?,
+            decisions_repo: tree("decisions_repo")?,
+            action_counts: tree("action_counts")?,
+            last_action: tree("last_action")?,
+            overrides: tree("overrides")?,
+            pr_states: tree("pr_states")?,
+            queue_lock: Mutex::new(()),
+            db,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // A panic while holding the lock cannot leave trees half-written (transactions), so a
+        // poisoned lock is still safe to use.
+        self.queue_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Durability point: everything written so far survives a crash once this returns.
+    ///
+    /// The blocking `flush` on a blocking thread, not `flush_async`: in sled 0.34 concurrent
+    /// `flush_async` calls can lose their wake-up and hang forever (spacejam/sled#1308, #1241).
+    async fn flush(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| std::io::Error::other(format!("sled flush thread failed: {e}")))
+            .map_err(|e| StoreError::Sled(e.into()))??;
+        Ok(())
+    }
+
+    fn put_json<T: Serialize>(
+        &self,
+        tree: &Tree,
+        key: Vec<u8>,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        tree.insert(key, to_json(value)?)?;
+        Ok(())
+    }
+
+    fn get_json<T: DeserializeOwned>(
+        tree: &Tree,
+        what: &'static str,
+        key: Vec<u8>,
+    ) -> Result<Option<T>, StoreError> {
+        tree.get(key)?.map(|b| from_json(what, &b)).transpose()
+    }
+}
+
+#[async_trait]
+impl Store for SledStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.jobs.first()?;
+        Ok(())
+    }
+
+    async fn record_delivery(
+        &self,
+        key: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let at = time_key(micros(now));
+        let key = key.as_str().as_bytes();
+        (&self.deliveries, &self.deliveries_at)
+            .transaction(|(deliveries, by_time)| {
+                if deliveries.get(key)?.is_some() {
+                    return Ok(false);
+                }
+                deliveries.insert(key, &at[..])?;
+                by_time.insert([&at[..], key].concat(), &[][..])?;
+                Ok(true)
+            })
+            .map_err(tx_error)
+        // Not flushed: losing it in a crash only lets a redelivery through, and `enqueue`
+        // dedupes on the delivery id durably anyway.
+    }
+
+    async fn prune_deliveries(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
+        let cutoff = time_key(micros(older_than));
+        let mut removed = 0;
+        loop {
+            let chunk: Vec<sled::IVec> = self
+                .deliveries_at
+                .range(..&cutoff[..])
+                .keys()
+                .take(PRUNE_CHUNK)
+                .collect::<Result<_, _>>()?;
+            if chunk.is_empty() {
+                break;
+            }
+            removed += (&self.deliveries, &self.deliveries_at)
+                .transaction(|(deliveries, by_time)| {
+                    let mut n = 0;
+                    for time_and_key in &chunk {
+                        let (at, key) = time_and_key.split_at(8);
+                        // Only forget the delivery if it was not seen again since.
+                        if deliveries.get(key)?.is_some_and(|seen| seen.as_ref() == at) {
+                            deliveries.remove(key)?;
+                            n += 1;
+                        }
+                        by_time.remove(time_and_key.as_ref())?;
+                    }
+                    Ok(n)
+                })
+                .map_err(tx_error)?;
+        }
+        self.flush().await?;
+        Ok(removed)
+    }
+
+    async fn enqueue(&self, new: NewJob, now: DateTime<Utc>) -> Result<EnqueueOutcome, StoreError> {
+        self.enqueue_job(new, now).await
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        self.claim_job(worker, lease, now).await
+    }
+
+    async fn heartbeat(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.heartbeat_job(id, worker, lease, now).await
+    }
+
+    async fn complete(&self, id: JobId, worker: &str) -> Result<bool, StoreError> {
+        self.complete_job(id, worker).await
+    }
+
+    async fn fail(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        self.fail_job(id, worker, error, retry_at).await
+    }
+
+    async fn release(&self, id: JobId, worker: &str) -> Result<bool, StoreError> {
+        self.release_job(id, worker).await
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        self.get_job(id)
+    }
+
+    async fn jobs_by_state(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError> {
+        self.jobs_in_state(state, limit).await
+    }
+
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        self.count_queued().await
+    }
+
+    async fn record_decision(&self, rec: &DecisionRecord) -> Result<(), StoreError> {
+        let rec = DecisionRecord {
+            at: micros(rec.at),
+            ..rec.clone()
+        };
+        let time_id = [&time_key(rec.at)[..], rec.id.0.as_bytes()].concat();
+        let by_repo = [&repo_prefix(&rec.repo)[..], &time_id].concat();
+        let json = to_json(&rec)?;
+        (&self.decisions, &self.decisions_repo)
+            .transaction(|(all, per_repo)| {
+                all.insert(&time_id[..], &json[..])?;
+                per_repo.insert(&by_repo[..], &json[..])?;
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        self.flush().await
+    }
+
+    async fn decisions(
+        &self,
+        repo: Option<&RepoId>,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DecisionRecord>, StoreError> {
+        let since = time_key(micros(since));
+        let range = match repo {
+            Some(repo) => {
+                let prefix = repo_prefix(repo);
+                let start = [&prefix[..], &since[..]].concat();
+                // The separator is 0, so the next repository starts at `repo ++ 1`.
+                let end = [repo.as_str().as_bytes(), &[1u8]].concat();
+                self.decisions_repo.range(start..end)
+            }
+            None => self.decisions.range(since.to_vec()..),
+        };
+        range
+            .values()
+            .rev()
+            .take(limit)
+            .map(|value| from_json("decision", &value?))
+            .collect()
+    }
+
+    async fn try_record_action(
+        &self,
+        repo: &RepoId,
+        kind: &str,
+        now: DateTime<Utc>,
+        daily_limit: u32,
+        cooldown_secs: u64,
+    ) -> Result<ActionVerdict, StoreError> {
+        let now = micros(now);
+        let day = now.format("%Y-%m-%d").to_string();
+        let count_key = [
+            &repo_prefix(repo)[..],
+            day.as_bytes(),
+            &[0],
+            kind.as_bytes(),
+        ]
+        .concat();
+        let repo_key = repo.as_str().as_bytes();
+        let verdict = (&self.action_counts, &self.last_action)
+            .transaction(|(counts, last)| {
+                let used = match counts.get(&count_key)? {
+                    Some(b) => u32::from_be_bytes(abort_on(fixed(&b, "action count"))?),
+                    None => 0,
+                };
+                let last_at = match last.get(repo_key)? {
+                    Some(b) => Some(abort_on(time_from_key(&b))?),
+                    None => None,
+                };
+                let verdict = action_verdict(used, last_at, now, daily_limit, cooldown_secs);
+                if verdict == ActionVerdict::Allowed {
+                    counts.insert(&count_key[..], &(used + 1).to_be_bytes()[..])?;
+                    last.insert(repo_key, &time_key(now)[..])?;
+                }
+                Ok(verdict)
+            })
+            .map_err(tx_error)?;
+        if verdict == ActionVerdict::Allowed {
+            self.flush().await?;
+        }
+        Ok(verdict)
+    }
+
+    async fn put_override(&self, o: &Override) -> Result<(), StoreError> {
+        let o = Override {
+            at: micros(o.at),
+            ..o.clone()
+        };
+        self.put_json(&self.overrides, pr_key(o.platform, &o.repo, o.pr), &o)?;
+        self.flush().await
+    }
+
+    async fn get_override(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<Option<Override>, StoreError> {
+        Self::get_json(&self.overrides, "override", pr_key(platform, repo, pr))
+    }
+
+    async fn clear_override(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<(), StoreError> {
+        self.overrides.remove(pr_key(platform, repo, pr))?;
+        self.flush().await
+    }
+
+    async fn pr_state(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<Option<PrState>, StoreError> {
+        Self::get_json(&self.pr_states, "PR state", pr_key(platform, repo, pr))
+    }
+
+    async fn put_pr_state(&self, s: &PrState) -> Result<(), StoreError> {
+        self.put_json(&self.pr_states, pr_key(s.platform, &s.repo, s.pr), s)?;
+        self.flush().await
+    }
+}
