@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use thoth_bot::check::{CheckOptions, run_check};
+use thoth_bot::decision::safety::PrContext;
 use thoth_bot::finding::Gate;
 use thoth_bot::gates::rego::policy::dir_source;
 use thoth_bot::gates::rego::verify::verify;
@@ -47,6 +48,42 @@ enum Command {
         /// JSON shape of Terraform inputs: object (default) or conftest (hcl2json).
         #[arg(long, value_enum, default_value = "object")]
         input_shape: HclShape,
+        /// Also print the decision the bot would post (dry run: nothing is recorded).
+        #[arg(long)]
+        decide: bool,
+        /// PR author for `--decide` (trusted bots only get a comment).
+        #[arg(long, default_value = "")]
+        author: String,
+        /// PR label for `--decide` (repeatable; emergency labels only get a comment).
+        #[arg(long = "label")]
+        labels: Vec<String>,
+        /// Treat the PR as a draft for `--decide`.
+        #[arg(long)]
+        draft: bool,
+    },
+    /// Print the audit trail of decisions and overrides from the store.
+    History {
+        /// Store URL (`sled:PATH` or `postgres://...`).
+        #[arg(long, env = "THOTH_STORE", default_value = "sled:./thoth-data")]
+        store: String,
+        /// Only this repository (`owner/name`).
+        #[arg(long)]
+        repo: Option<String>,
+        /// How many days back.
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+        /// At most this many records.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        /// Output format: text or json (one record per line).
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
+    /// Run the bot: webhooks in, workers evaluating pull requests, results posted back.
+    Serve {
+        /// Config file (TOML); every key can also come from a `THOTH_*` variable.
+        #[arg(long, env = "THOTH_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Run every `test_*` rule in the `*_test.rego` files of a policy directory.
     Verify {
@@ -56,16 +93,35 @@ enum Command {
     },
 }
 
+/// Logs go to stderr (stdout carries reports); `RUST_LOG` filters, `THOTH_LOG_FORMAT=json`
+/// switches to one JSON object per line.
+fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("THOTH_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    });
     let code = match cli.command {
+        Command::Serve { config } => match serve(config) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                2
+            }
+        },
         Command::Check {
             dir,
             policy,
@@ -74,6 +130,10 @@ fn main() -> ExitCode {
             format,
             gates,
             input_shape,
+            decide,
+            author,
+            labels,
+            draft,
         } => {
             if !dir.is_dir() {
                 eprintln!("error: project directory {} does not exist", dir.display());
@@ -86,8 +146,61 @@ fn main() -> ExitCode {
                 opts.gates = gates;
                 opts.input_shape = input_shape;
                 let report = run_check(&opts);
-                print!("{}", render(&report, format));
+                if decide {
+                    let ctx = PrContext {
+                        repo: "local/project".into(),
+                        author,
+                        labels,
+                        draft,
+                    };
+                    match thoth_bot::cli::decide_dry_run(&report, &opts.project_dir, &ctx) {
+                        Ok(d) if format == Format::Json => {
+                            let mut v: serde_json::Value =
+                                serde_json::from_str(&render(&report, format)).unwrap_or_default();
+                            v["decision"] = serde_json::to_value(&d).unwrap_or_default();
+                            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                        }
+                        Ok(d) => {
+                            print!("{}", render(&report, format));
+                            print!("\n{}", thoth_bot::cli::render_decision(&d));
+                        }
+                        Err(e) => {
+                            eprintln!("error: decision config: {e:#}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                } else {
+                    print!("{}", render(&report, format));
+                }
                 report.exit_code()
+            }
+        }
+        Command::History {
+            store,
+            repo,
+            days,
+            limit,
+            format,
+        } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            match rt.block_on(thoth_bot::cli::history(
+                &store,
+                repo.as_deref(),
+                days,
+                limit,
+                format == "json",
+            )) {
+                Ok(out) => {
+                    print!("{out}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    2
+                }
             }
         }
         Command::Verify { dir } => {
@@ -102,4 +215,37 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
+}
+
+fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let cfg = thoth_bot::config::ServeConfig::load(config.as_deref())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&cfg.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
+        let running = thoth_bot::server::start(&cfg, listener).await?;
+        eprintln!("thoth-bot listening on http://{}", running.addr);
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        running.stop().await;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }

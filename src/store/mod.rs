@@ -12,6 +12,7 @@
 //! cut to whole microseconds, the precision of PostgreSQL's `timestamptz`, so both backends give
 //! back exactly the same values.
 
+pub mod ledger;
 pub mod postgres;
 pub mod sled;
 

@@ -153,6 +153,8 @@ struct StateInner {
     reactions: Vec<Reaction>,
     permissions: HashMap<(String, String), String>,
     pulls: HashMap<(String, u64), PullSpec>,
+    /// Every installation token issued is this one (so a git server can expect it).
+    fixed_token: Option<String>,
 }
 
 type Shared = Arc<Mutex<StateInner>>;
@@ -224,6 +226,11 @@ impl FakeGithub {
     }
 
     /// Every issued token answers 401 from now on.
+    /// Issues `token` for every installation token request from now on.
+    pub fn set_fixed_token(&self, token: &str) {
+        self.lock().fixed_token = Some(token.to_string());
+    }
+
     pub fn revoke_tokens(&self) {
         for (_, revoked) in self.lock().tokens.values_mut() {
             *revoked = true;
@@ -504,7 +511,10 @@ fn issue_token(s: &mut StateInner, installation: &str) -> Answer {
     }
     s.tokens_issued += 1;
     let ttl = s.token_ttl.unwrap_or(Duration::from_secs(3600));
-    let token = format!("ghs_fake{}x{}", s.tokens_issued, s.next_id);
+    let token = s
+        .fixed_token
+        .clone()
+        .unwrap_or_else(|| format!("ghs_fake{}x{}", s.tokens_issued, s.next_id));
     s.tokens
         .insert(token.clone(), (Instant::now() + ttl, false));
     let expires_at = chrono::Utc::now() + chrono::Duration::from_std(ttl).expect("ttl");

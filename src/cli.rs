@@ -1,0 +1,105 @@
+//! Command-line helpers that are more than argument plumbing: the dry-run decision of
+//! `check --decide` and the audit listing of `history`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::{Duration, Utc};
+
+use crate::decision::config::DecisionConfig;
+use crate::decision::safety::{BurstLimiter, MemoryLedger, PrContext, guard};
+use crate::decision::{Decision, evaluate};
+use crate::finding::CheckReport;
+use crate::ids::RepoId;
+use crate::store::DecisionRecord;
+
+/// The decision the bot would post for this report, computed as a dry run: the safety guard
+/// runs against an in-memory ledger, so nothing is counted or recorded anywhere.
+pub fn decide_dry_run(
+    report: &CheckReport,
+    config_dir: &Path,
+    ctx: &PrContext,
+) -> anyhow::Result<Decision> {
+    let cfg = DecisionConfig::load(config_dir)?;
+    let proposed = evaluate(report, &cfg);
+    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    rt.block_on(guard(
+        proposed,
+        ctx,
+        &cfg,
+        &MemoryLedger::new(),
+        &BurstLimiter::default(),
+        Utc::now(),
+    ))
+}
+
+/// Human-readable decision block.
+pub fn render_decision(d: &Decision) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "decision: {}", d.kind);
+    if d.kind != d.proposed {
+        let _ = write!(out, " (proposed: {})", d.proposed);
+    }
+    let _ = writeln!(out, "  risk {}/100, confidence {:.2}", d.risk, d.confidence);
+    if let Some(dg) = &d.downgrade {
+        let _ = writeln!(out, "  downgraded: {dg}");
+    }
+    for r in &d.reasons {
+        let _ = writeln!(out, "  - {r}");
+    }
+    out
+}
+
+/// `thoth-bot history`: audit records newest first, as text or JSON lines.
+pub async fn history(
+    store_url: &str,
+    repo: Option<&str>,
+    days: i64,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<String> {
+    let store = crate::store::open(store_url).await?;
+    let repo: Option<RepoId> = repo.map(str::parse).transpose()?;
+    let since = Utc::now() - Duration::days(days);
+    let records = store.decisions(repo.as_ref(), since, limit).await?;
+    Ok(render_history(&records, json))
+}
+
+fn render_history(records: &[DecisionRecord], json: bool) -> String {
+    let mut out = String::new();
+    if json {
+        for r in records {
+            let _ = writeln!(out, "{}", serde_json::to_string(r).unwrap_or_default());
+        }
+        return out;
+    }
+    if records.is_empty() {
+        out.push_str("no decisions recorded in that period\n");
+    }
+    for r in records {
+        let downgraded = r
+            .downgraded_from
+            .as_deref()
+            .map(|d| format!(" (downgraded from {d})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}  {} {}#{} @{}  {}{}  risk {} conf {:.2}  by {}{}",
+            r.at.format("%Y-%m-%d %H:%M:%S"),
+            r.platform,
+            r.repo,
+            r.pr,
+            &r.head_sha.to_string()[..7.min(r.head_sha.to_string().len())],
+            r.decision,
+            downgraded,
+            r.risk,
+            r.confidence,
+            r.actor,
+            if r.dry_run { " [dry run]" } else { "" },
+        );
+        for reason in r.reasons.iter().take(3) {
+            let _ = writeln!(out, "      {reason}");
+        }
+    }
+    out
+}

@@ -1,0 +1,176 @@
+//! Server configuration: `thoth-bot serve --config thoth.toml`, every key overridable by a
+//! `THOTH_*` environment variable. Secrets are held in [`Secret`] and never logged.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::webhook::signature::Secret;
+
+/// `thoth.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Address to listen on (`THOTH_LISTEN`).
+    pub listen: String,
+    /// Store URL: `sled:PATH` or `postgres://...` (`THOTH_STORE`).
+    pub store: String,
+    /// Worker tasks per process (`THOTH_WORKERS`).
+    pub workers: usize,
+    /// Org policy repository checked out on disk (`THOTH_POLICY_REPO`).
+    pub policy_repo: Option<PathBuf>,
+    /// Where per-repository git mirrors and checkouts live (`THOTH_CACHE_DIR`).
+    pub cache_dir: PathBuf,
+    /// Job lease in seconds: a job whose worker died is re-claimed after this.
+    pub lease_secs: u64,
+    /// GitHub App settings.
+    pub github: GithubSettings,
+}
+
+/// `[github]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GithubSettings {
+    /// App id (`THOTH_GITHUB_APP_ID`).
+    pub app_id: Option<u64>,
+    /// PEM private key of the App (`THOTH_GITHUB_PRIVATE_KEY_PATH`).
+    pub private_key_path: Option<PathBuf>,
+    /// Webhook secrets; several are accepted during rotation (`THOTH_GITHUB_WEBHOOK_SECRETS`,
+    /// comma-separated).
+    #[serde(deserialize_with = "secrets")]
+    pub webhook_secrets: Vec<Secret>,
+    /// REST API base (`THOTH_GITHUB_API_URL`): GitHub Enterprise or a test server.
+    pub api_url: String,
+    /// Content writes per minute per installation (GitHub allows about 80).
+    pub writes_per_minute: u32,
+}
+
+fn secrets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
+    let v: Vec<String> = Vec::deserialize(d)?;
+    Ok(v.into_iter().map(Secret::new).collect())
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:8080".into(),
+            store: "sled:./thoth-data".into(),
+            workers: 2,
+            policy_repo: None,
+            cache_dir: PathBuf::from("./thoth-data/git"),
+            lease_secs: 300,
+            github: GithubSettings::default(),
+        }
+    }
+}
+
+impl Default for GithubSettings {
+    fn default() -> Self {
+        GithubSettings {
+            app_id: None,
+            private_key_path: None,
+            webhook_secrets: Vec::new(),
+            api_url: "https://api.github.com".into(),
+            writes_per_minute: 60,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Reads the file (if given), then applies the environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<ServeConfig> {
+        let mut cfg = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config file {}", p.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid config file {}", p.display()))?
+            }
+            None => ServeConfig::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// Applies `THOTH_*` variables from `get` (a function so tests need not touch the process env).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = get("THOTH_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("THOTH_STORE") {
+            self.store = v;
+        }
+        if let Some(v) = get("THOTH_WORKERS") {
+            self.workers = v.parse().context("THOTH_WORKERS must be a number")?;
+        }
+        if let Some(v) = get("THOTH_POLICY_REPO") {
+            self.policy_repo = Some(v.into());
+        }
+        if let Some(v) = get("THOTH_CACHE_DIR") {
+            self.cache_dir = v.into();
+        }
+        if let Some(v) = get("THOTH_GITHUB_APP_ID") {
+            self.github.app_id = Some(v.parse().context("THOTH_GITHUB_APP_ID must be a number")?);
+        }
+        if let Some(v) = get("THOTH_GITHUB_PRIVATE_KEY_PATH") {
+            self.github.private_key_path = Some(v.into());
+        }
+        if let Some(v) = get("THOTH_GITHUB_WEBHOOK_SECRETS") {
+            self.github.webhook_secrets = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+                .collect();
+        }
+        if let Some(v) = get("THOTH_GITHUB_API_URL") {
+            self.github.api_url = v;
+        }
+        if self.workers == 0 {
+            bail!("workers must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Whether enough GitHub settings are present to act as a GitHub App.
+    pub fn github_enabled(&self) -> bool {
+        self.github.app_id.is_some() && self.github.private_key_path.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env() {
+        let mut cfg: ServeConfig = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\n[github]\napp_id = 7\nwebhook_secrets = [\"a\"]\n",
+        )
+        .unwrap();
+        cfg.apply_env(|k| match k {
+            "THOTH_GITHUB_WEBHOOK_SECRETS" => Some("new, old".into()),
+            "THOTH_STORE" => Some("postgres://x".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.listen, "0.0.0.0:9000");
+        assert_eq!(cfg.store, "postgres://x");
+        assert_eq!(cfg.github.app_id, Some(7));
+        let secrets: Vec<_> = cfg
+            .github
+            .webhook_secrets
+            .iter()
+            .map(Secret::expose)
+            .collect();
+        assert_eq!(secrets, ["new", "old"]);
+        assert!(!format!("{cfg:?}").contains("new"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = toml::from_str::<ServeConfig>("listn = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+}

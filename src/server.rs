@@ -1,0 +1,165 @@
+//! `thoth-bot serve`: the HTTP server (webhooks, health) and the worker pool, wired together.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+use crate::store::Store;
+use crate::webhook::{self, IntakeState, MAX_BODY_BYTES};
+
+/// The HTTP routes. Intake state is everything a request needs; workers run separately.
+pub fn router(intake: IntakeState) -> Router {
+    let store = intake.store.clone();
+    Router::new()
+        .route("/webhooks/github", post(webhook::github_webhook))
+        .with_state(intake)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz).with_state(store))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Ready when the store answers.
+async fn readyz(State(store): State<Arc<dyn Store>>) -> (StatusCode, &'static str) {
+    match store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+    }
+}
+
+/// A running server: its address and the handle that stops it.
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops everything at once, as a killed process would: the job in hand is neither finished
+    /// nor released; its lease runs out and another worker takes it.
+    pub fn abort(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+
+    /// Stops accepting, lets workers finish the job in hand, and waits for everything.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Opens the store, builds the GitHub client, starts `cfg.workers` workers and the HTTP server
+/// on `listener`.
+pub async fn start(
+    cfg: &crate::config::ServeConfig,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<Running> {
+    use anyhow::Context;
+
+    let store = crate::store::open(&cfg.store)
+        .await
+        .with_context(|| format!("cannot open the store {}", redact_url(&cfg.store)))?;
+    let github = if cfg.github_enabled() {
+        let key_path = cfg
+            .github
+            .private_key_path
+            .as_ref()
+            .context("no private key path")?;
+        let pem = std::fs::read_to_string(key_path)
+            .with_context(|| format!("cannot read the GitHub App key {}", key_path.display()))?;
+        let mut gh =
+            crate::forge::github::GithubConfig::new(cfg.github.app_id.context("no app id")?, pem);
+        gh.api_url = cfg.github.api_url.clone();
+        gh.writes_per_minute = cfg.github.writes_per_minute;
+        Some(Arc::new(crate::forge::github::GithubApp::new(gh)?))
+    } else {
+        tracing::warn!(
+            "GitHub App not configured (THOTH_GITHUB_APP_ID, THOTH_GITHUB_PRIVATE_KEY_PATH): jobs cannot be published"
+        );
+        None
+    };
+    if cfg.github.webhook_secrets.is_empty() {
+        tracing::warn!(
+            "no GitHub webhook secret configured: every GitHub delivery is refused with 401"
+        );
+    }
+    std::fs::create_dir_all(&cfg.cache_dir)
+        .with_context(|| format!("cannot create {}", cfg.cache_dir.display()))?;
+    let work_dir = cfg.cache_dir.join("work");
+    std::fs::create_dir_all(&work_dir)?;
+    let ctx = Arc::new(crate::worker::WorkerContext {
+        store: store.clone(),
+        github,
+        mirrors: Arc::new(crate::checkout::MirrorCache::new(
+            cfg.cache_dir.join("mirrors"),
+        )?),
+        work_dir,
+        policy_repo: cfg.policy_repo.clone(),
+        burst: crate::decision::safety::BurstLimiter::default(),
+        lease: std::time::Duration::from_secs(cfg.lease_secs),
+        checkout_limits: crate::checkout::CheckoutLimits::default(),
+    });
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    let host = hostname();
+    for i in 0..cfg.workers {
+        let id = format!("{host}-{}/{i}", std::process::id());
+        tasks.push(tokio::spawn(crate::worker::run(
+            ctx.clone(),
+            id,
+            rx.clone(),
+        )));
+    }
+    let app = router(IntakeState {
+        store,
+        github_secrets: Arc::new(cfg.github.webhook_secrets.clone()),
+    });
+    let addr = listener.local_addr()?;
+    let mut srx = rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = srx.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    }));
+    tracing::info!(%addr, workers = cfg.workers, "thoth-bot listening");
+    Ok(Running {
+        addr,
+        shutdown: tx,
+        tasks,
+    })
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "thoth".into())
+}
+
+/// A store URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

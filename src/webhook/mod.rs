@@ -1,0 +1,107 @@
+//! Webhook intake: verify, parse, deduplicate, durably enqueue, answer. Nothing slow happens
+//! in the request: the answer waits only for the store to hold the job.
+
+pub mod github;
+pub mod signature;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use tracing::{debug, info, warn};
+
+use crate::event::{JobPayload, Parsed};
+use crate::ids::DeliveryId;
+use crate::store::{EnqueueOutcome, JobKind, NewJob, Store};
+use signature::Secret;
+
+/// Largest body accepted (GitHub caps deliveries at 25 MiB).
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// What intake needs.
+#[derive(Clone)]
+pub struct IntakeState {
+    pub store: Arc<dyn Store>,
+    pub github_secrets: Arc<Vec<Secret>>,
+}
+
+/// Turns a parsed payload into a job for the store.
+pub fn new_job(payload: &JobPayload, delivery: DeliveryId) -> NewJob {
+    let (platform, repo, pr, kind) = match payload {
+        JobPayload::Evaluate { pr, .. } => (pr.platform, pr.repo.clone(), pr.pr, JobKind::Evaluate),
+        JobPayload::Command { comment } => (
+            comment.platform,
+            comment.repo.clone(),
+            comment.pr,
+            JobKind::Command,
+        ),
+    };
+    NewJob {
+        platform,
+        repo,
+        pr,
+        head_sha: payload.head_sha(),
+        kind,
+        delivery,
+        payload: serde_json::to_value(payload).unwrap_or_default(),
+    }
+}
+
+/// Enqueues a parsed delivery; the status code intake answers with.
+pub async fn accept(store: &dyn Store, parsed: Parsed, delivery: DeliveryId) -> StatusCode {
+    match parsed {
+        Parsed::Ignore(reason) => {
+            debug!(%delivery, %reason, "delivery ignored");
+            StatusCode::ACCEPTED
+        }
+        Parsed::Job(payload) => {
+            let job = new_job(&payload, delivery.clone());
+            match store.enqueue(job, Utc::now()).await {
+                Ok(EnqueueOutcome::Enqueued(id)) => {
+                    info!(%delivery, job = %id, "job enqueued");
+                    StatusCode::ACCEPTED
+                }
+                Ok(EnqueueOutcome::Duplicate) => {
+                    info!(%delivery, "duplicate delivery ignored");
+                    StatusCode::ACCEPTED
+                }
+                Err(e) => {
+                    // The sender retries on 5xx; nothing was stored, so nothing is lost.
+                    warn!(%delivery, error = %e, "cannot enqueue");
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            }
+        }
+    }
+}
+
+/// `POST /webhooks/github`.
+pub async fn github_webhook(
+    State(state): State<IntakeState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Err(e) =
+        signature::verify_github(&state.github_secrets, &body, header("x-hub-signature-256"))
+    {
+        warn!(error = %e, delivery = header("x-github-delivery"), "rejected GitHub delivery");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Some(event) = header("x-github-event") else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let Some(delivery) = header("x-github-delivery").and_then(|d| d.parse::<DeliveryId>().ok())
+    else {
+        return StatusCode::BAD_REQUEST;
+    };
+    match github::parse(event, &body) {
+        Ok(parsed) => accept(state.store.as_ref(), parsed, delivery).await,
+        Err(e) => {
+            warn!(%delivery, error = %e, "malformed GitHub delivery");
+            StatusCode::BAD_REQUEST
+        }
+    }
+}

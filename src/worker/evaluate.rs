@@ -1,0 +1,413 @@
+//! The evaluation pipeline of one pull request head: check run in progress, checkout (head and
+//! base), gates with config from the base, decision behind the safety guard, audit record,
+//! publish, PR state.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use tracing::{info, warn};
+
+use super::WorkerContext;
+use crate::check::{CheckOptions, run_check};
+use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MirrorCache};
+use crate::decision::config::DecisionConfig;
+use crate::decision::safety::{PrContext, guard};
+use crate::decision::{Decision, DecisionKind, evaluate as decide};
+use crate::event::{JobPayload, PullRequestRef};
+use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
+use crate::forge::github::{CheckRunId, InstallationClient};
+use crate::forge::{CheckConclusion, PlanContext, plan_from};
+use crate::ids::{DecisionId, Platform};
+use crate::store::ledger::StoreLedger;
+use crate::store::{DecisionRecord, Job, PrState};
+
+/// Files whose change in a PR only takes effect after merge (config is read from the base).
+const CONFIG_PATHS: &[&str] = &[
+    ".thothcf.toml",
+    ".thothcf_project.toml",
+    ".driftpolicy",
+    ".thothctl/",
+    "policy/",
+];
+
+/// The materialised commits of one job; removed when dropped.
+struct Checkout {
+    _dir: tempfile::TempDir,
+    head: PathBuf,
+    base: Option<PathBuf>,
+    changed: Vec<String>,
+}
+
+/// Evaluates `pr` and publishes the result.
+pub async fn evaluate(
+    ctx: &WorkerContext,
+    worker: &str,
+    job: &Job,
+    mut pr: PullRequestRef,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let github = ctx
+        .github
+        .as_ref()
+        .context("the GitHub App is not configured")?;
+    let installation = pr
+        .installation_id
+        .context("the delivery names no installation")?;
+    let client = github.installation(installation)?;
+    if pr.needs_refresh {
+        let info = client.pull_request(&pr.repo, pr.pr).await?;
+        pr.author = Some(info.author);
+        pr.labels = info.labels;
+        pr.draft = info.draft;
+        pr.base_sha = Some(info.base_sha);
+        pr.base_ref = Some(info.base_ref);
+        pr.head_ref = Some(info.head_ref);
+        pr.needs_refresh = false;
+    }
+    info!(%reason, head = %pr.head_sha, "evaluating");
+
+    let state = ctx
+        .store
+        .pr_state(Platform::GitHub, &pr.repo, pr.pr)
+        .await?;
+    let mut state = state.unwrap_or(PrState {
+        platform: Platform::GitHub,
+        repo: pr.repo.clone(),
+        pr: pr.pr,
+        summary_comment_id: None,
+        last_findings_digest: None,
+        last_head_sha: None,
+        check_run_id: None,
+    });
+    // A check run left in progress for this head by a crashed attempt is reused, not doubled.
+    let check_run = match (&state.last_head_sha, &state.check_run_id) {
+        (Some(sha), Some(id)) if *sha == pr.head_sha => CheckRunId(id.parse().unwrap_or(0)),
+        _ => {
+            let id = client.create_check_run(&pr.repo, &pr.head_sha).await?;
+            state.last_head_sha = Some(pr.head_sha.clone());
+            state.check_run_id = Some(id.0.to_string());
+            ctx.store.put_pr_state(&state).await?;
+            id
+        }
+    };
+
+    let token = client.installation_token().await?;
+    let checkout = match checkout(ctx, &pr, Credentials::github_installation(token)).await {
+        Ok(c) => c,
+        Err(CheckoutFailure::Permanent(e)) => {
+            let summary = format!(
+                "thoth-bot could not check out this pull request, so no gate ran.\n\n`{e}`"
+            );
+            client
+                .complete_check_run(
+                    &pr.repo,
+                    check_run,
+                    CheckConclusion::Failure,
+                    "Could not check out the pull request",
+                    &summary,
+                    &[],
+                )
+                .await?;
+            state.check_run_id = None;
+            ctx.store.put_pr_state(&state).await?;
+            return Ok(());
+        }
+        Err(CheckoutFailure::Transient(e)) => return Err(e),
+    };
+
+    let report = run_gates(ctx, &checkout).await?;
+    let (decision, notes) = decide_with_guard(ctx, &pr, &checkout, &report).await?;
+    if !ctx
+        .store
+        .heartbeat(job.id, worker, ctx.lease, Utc::now())
+        .await?
+    {
+        bail!("the job's lease was lost; another worker will publish");
+    }
+    let plan = plan_from(
+        &report,
+        &decision,
+        &PlanContext {
+            head_sha: Some(pr.head_sha.clone()),
+            notes,
+        },
+    );
+    let known_comment = state
+        .summary_comment_id
+        .as_deref()
+        .and_then(|s| s.parse().ok());
+    let ids = crate::forge::github::publish::publish(
+        &client,
+        &pr.repo,
+        pr.pr,
+        &pr.head_sha,
+        Some(check_run),
+        &plan,
+        known_comment,
+    )
+    .await?;
+    state.summary_comment_id = Some(ids.comment_id.to_string());
+    state.last_findings_digest = Some(decision.findings_digest.clone());
+    state.check_run_id = None;
+    ctx.store.put_pr_state(&state).await?;
+    info!(decision = %decision.kind.as_str(), conclusion = plan.conclusion.as_str(), "published");
+    Ok(())
+}
+
+enum CheckoutFailure {
+    /// Will not get better by retrying (bad credentials, missing ref, too large, unsafe tree).
+    Permanent(CheckoutError),
+    Transient(anyhow::Error),
+}
+
+async fn checkout(
+    ctx: &WorkerContext,
+    pr: &PullRequestRef,
+    creds: Credentials,
+) -> Result<Checkout, CheckoutFailure> {
+    let url = pr
+        .clone_url
+        .clone()
+        .ok_or_else(|| CheckoutFailure::Transient(anyhow::anyhow!("no clone URL")))?;
+    let dir = tempfile::TempDir::new_in(&ctx.work_dir)
+        .or_else(|_| tempfile::TempDir::new())
+        .map_err(|e| CheckoutFailure::Transient(e.into()))?;
+    let mirrors = ctx.mirrors.clone();
+    let limits = ctx.checkout_limits;
+    let (key, n) = (pr.repo.to_string(), pr.pr.0);
+    let (head_sha, base_sha) = (
+        pr.head_sha.to_string(),
+        pr.base_sha.as_ref().map(|s| s.to_string()),
+    );
+    let base_ref = pr.base_ref.clone();
+    let root = dir.path().to_path_buf();
+    let result = tokio::task::spawn_blocking(move || {
+        fetch_and_materialize(
+            &mirrors,
+            &key,
+            &url,
+            &creds,
+            n,
+            &head_sha,
+            base_sha.as_deref(),
+            base_ref.as_deref(),
+            &root,
+            &limits,
+        )
+    })
+    .await
+    .map_err(|e| CheckoutFailure::Transient(e.into()))?;
+    match result {
+        Ok((head, base, changed)) => Ok(Checkout {
+            _dir: dir,
+            head,
+            base,
+            changed,
+        }),
+        Err(
+            e @ (CheckoutError::Auth(_)
+            | CheckoutError::NotFound(_)
+            | CheckoutError::TooLarge(_)
+            | CheckoutError::UnsafePath(_)
+            | CheckoutError::InvalidInput(_)),
+        ) => Err(CheckoutFailure::Permanent(e)),
+        Err(e) => Err(CheckoutFailure::Transient(
+            anyhow::Error::new(e).context("checkout"),
+        )),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fetch_and_materialize(
+    mirrors: &MirrorCache,
+    key: &str,
+    url: &str,
+    creds: &Credentials,
+    pr: u64,
+    head_sha: &str,
+    base_sha: Option<&str>,
+    base_ref: Option<&str>,
+    root: &Path,
+    limits: &CheckoutLimits,
+) -> Result<(PathBuf, Option<PathBuf>, Vec<String>), CheckoutError> {
+    let need_head = !mirrors.has_commit(key, head_sha);
+    let need_base = base_sha.is_some_and(|b| !mirrors.has_commit(key, b));
+    if need_head || need_base {
+        // `refs/pull/N/head` lives in the base repository, so forks need no access of their own.
+        let mut specs = vec![format!("+refs/pull/{pr}/head:refs/thoth/pull/{pr}/head")];
+        if let Some(b) = base_ref {
+            specs.push(format!("+refs/heads/{b}:refs/thoth/base/{b}"));
+        }
+        mirrors.fetch(key, url, Some(creds), &specs, limits)?;
+    }
+    let head = root.join("head");
+    mirrors.materialize(key, head_sha, &head, limits)?;
+    let mut changed = Vec::new();
+    let base = match base_sha {
+        Some(b) if mirrors.has_commit(key, b) => {
+            let dir = root.join("base");
+            mirrors.materialize(key, b, &dir, limits)?;
+            changed = mirrors.changed_paths(key, b, head_sha)?;
+            Some(dir)
+        }
+        _ => None,
+    };
+    Ok((head, base, changed))
+}
+
+async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Result<CheckReport> {
+    let mut opts = CheckOptions::new(&co.head);
+    // Config and project policies come from the base: the PR must not judge itself by its own
+    // rules. Without a base (first commit), an empty directory gives the defaults.
+    let empty = co.head.with_file_name("no-base");
+    opts.config_dir = Some(match &co.base {
+        Some(b) => b.clone(),
+        None => {
+            std::fs::create_dir_all(&empty)?;
+            empty
+        }
+    });
+    opts.org_policy = ctx.policy_repo.clone();
+    let changed = co.changed.clone();
+    let mut report = tokio::task::spawn_blocking(move || run_check(&opts)).await?;
+    let config_changes: Vec<&String> = changed
+        .iter()
+        .filter(|p| {
+            CONFIG_PATHS
+                .iter()
+                .any(|c| p.as_str() == *c || (c.ends_with('/') && p.starts_with(c)))
+        })
+        .collect();
+    if !config_changes.is_empty() {
+        let finding = Finding::new(
+            Gate::Structure,
+            "config-changed",
+            Level::Info,
+            Severity::Info,
+            format!(
+                "this pull request changes thoth configuration ({}); it was judged by the base branch's configuration and the change takes effect after merge",
+                config_changes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        add_finding(&mut report, finding);
+    }
+    Ok(report)
+}
+
+fn add_finding(report: &mut CheckReport, finding: Finding) {
+    let gate = finding.gate;
+    match report.gates.iter_mut().find(|g| g.gate == gate) {
+        Some(g) => {
+            let mut findings = std::mem::take(&mut g.findings);
+            findings.push(finding);
+            *g = GateReport::new(gate, g.checked, findings);
+        }
+        None => report.gates.push(GateReport::new(gate, 0, vec![finding])),
+    }
+    *report = CheckReport::new(std::mem::take(&mut report.gates));
+}
+
+async fn decide_with_guard(
+    ctx: &WorkerContext,
+    pr: &PullRequestRef,
+    co: &Checkout,
+    report: &CheckReport,
+) -> anyhow::Result<(Decision, Vec<String>)> {
+    let mut notes = Vec::new();
+    let cfg_dir = co
+        .base
+        .clone()
+        .unwrap_or_else(|| co.head.with_file_name("no-base"));
+    let cfg = match DecisionConfig::load(&cfg_dir) {
+        Ok(c) => c,
+        Err(e) => {
+            // A broken decision config must not approve anything: the defaults only comment.
+            notes.push(format!("decision config ignored: {e}"));
+            DecisionConfig::default()
+        }
+    };
+    let proposed = decide(report, &cfg);
+    let pr_ctx = PrContext {
+        repo: pr.repo.to_string(),
+        author: pr.author.clone().unwrap_or_default(),
+        labels: pr.labels.clone(),
+        draft: pr.draft,
+    };
+    let ledger = StoreLedger(ctx.store.clone());
+    let now = Utc::now();
+    let decision = match guard(proposed.clone(), &pr_ctx, &cfg, &ledger, &ctx.burst, now).await {
+        Ok(d) => d,
+        Err(e) => {
+            warn!(error = %e, "safety guard failed; commenting only");
+            notes.push("the safety ledger was unavailable: commenting only".into());
+            Decision {
+                kind: DecisionKind::Comment,
+                ..proposed
+            }
+        }
+    };
+    if !cfg.dry_run {
+        let record = DecisionRecord {
+            id: DecisionId::new(),
+            at: now,
+            platform: pr.platform,
+            repo: pr.repo.clone(),
+            pr: pr.pr,
+            head_sha: pr.head_sha.clone(),
+            decision: decision.kind.as_str().to_string(),
+            risk: decision.risk,
+            confidence: decision.confidence,
+            reasons: decision.reasons.clone(),
+            findings_digest: decision.findings_digest.clone(),
+            actor: "thoth".into(),
+            downgraded_from: (decision.kind != decision.proposed)
+                .then(|| decision.proposed.as_str().to_string()),
+            dry_run: false,
+        };
+        ctx.store.record_decision(&record).await?;
+    }
+    Ok((decision, notes))
+}
+
+/// Tells the PR that a job gave up (best effort: the job is already dead in the store).
+pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
+    let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
+        return;
+    };
+    let (Some(github), Some(inst)) = (ctx.github.as_ref(), pr.installation_id) else {
+        return;
+    };
+    let Ok(client) = github.installation(inst) else {
+        return;
+    };
+    if let Err(e) = report_error(&client, &pr, error).await {
+        warn!(error = %e, "cannot report the failed evaluation on the PR");
+    }
+}
+
+async fn report_error(
+    client: &InstallationClient,
+    pr: &PullRequestRef,
+    error: &str,
+) -> anyhow::Result<()> {
+    let id = client.create_check_run(&pr.repo, &pr.head_sha).await?;
+    let summary = format!(
+        "thoth-bot gave up evaluating this commit after several attempts.\n\n```\n{error}\n```"
+    );
+    client
+        .complete_check_run(
+            &pr.repo,
+            id,
+            CheckConclusion::Failure,
+            "Evaluation failed",
+            &summary,
+            &[],
+        )
+        .await?;
+    Ok(())
+}
