@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
 use crate::gates::drift::{self, DriftPolicy};
 use crate::gates::rego;
+use crate::gates::rego::explain::{self, RuleDoc};
 use crate::gates::rego::policy::{self as rego_policy, LoadOptions, PolicySet, PolicySource};
 use crate::gates::structure::{self, StructureConfig};
 use crate::inputs::{self, HclShape};
@@ -105,6 +106,20 @@ pub fn policy_sources(
         sources.push(rego_policy::builtin_library());
     }
     (sources, findings)
+}
+
+/// `/thoth explain RULE_ID`: the rule's documentation from the policies this run would evaluate
+/// (config dir, `--policy` dirs, org folders), then from the built-in library.
+pub fn explain_rule(opts: &CheckOptions, rule_id: &str) -> Option<RuleDoc> {
+    let cfg = structure::load_config(
+        opts.config_dir(),
+        opts.repo_root.as_deref(),
+        opts.org_policy.as_deref(),
+    )
+    .unwrap_or_default();
+    let (sources, _) = policy_sources(opts, &cfg);
+    explain::explain(&sources, rule_id)
+        .or_else(|| explain::explain(&[rego_policy::builtin_library()], rule_id))
 }
 
 /// Runs the selected gates. Never fails: anything that cannot run is an error finding.

@@ -26,6 +26,35 @@ pub struct ServeConfig {
     pub lease_secs: u64,
     /// GitHub App settings.
     pub github: GithubSettings,
+    /// Who may steer the bot with `/thoth` comment commands.
+    pub commands: CommandSettings,
+}
+
+/// `[commands]`: authorization of `/thoth override`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommandSettings {
+    /// Logins (GitHub) or unique names (Azure DevOps) that may override besides repository
+    /// writers (`THOTH_OVERRIDE_USERS`, comma-separated).
+    pub override_users: Vec<String>,
+    /// Teams whose members may override: `org/team-slug`, or `team-slug` for the repository's
+    /// owner organisation (`THOTH_OVERRIDE_TEAMS`, comma-separated).
+    pub override_teams: Vec<String>,
+    /// Whether the PR author may override the bot on their own PR (`THOTH_ALLOW_SELF_OVERRIDE`).
+    pub allow_self_override: bool,
+    /// How long a user's repository permission is cached, in seconds.
+    pub permission_cache_secs: u64,
+}
+
+impl Default for CommandSettings {
+    fn default() -> Self {
+        CommandSettings {
+            override_users: Vec::new(),
+            override_teams: Vec::new(),
+            allow_self_override: false,
+            permission_cache_secs: 300,
+        }
+    }
 }
 
 /// `[github]`.
@@ -61,6 +90,7 @@ impl Default for ServeConfig {
             cache_dir: PathBuf::from("./thoth-data/git"),
             lease_secs: 300,
             github: GithubSettings::default(),
+            commands: CommandSettings::default(),
         }
     }
 }
@@ -126,6 +156,25 @@ impl ServeConfig {
         }
         if let Some(v) = get("THOTH_GITHUB_API_URL") {
             self.github.api_url = v;
+        }
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        if let Some(v) = get("THOTH_OVERRIDE_USERS") {
+            self.commands.override_users = list(v);
+        }
+        if let Some(v) = get("THOTH_OVERRIDE_TEAMS") {
+            self.commands.override_teams = list(v);
+        }
+        if let Some(v) = get("THOTH_ALLOW_SELF_OVERRIDE") {
+            self.commands.allow_self_override = matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            );
         }
         if self.workers == 0 {
             bail!("workers must be at least 1");

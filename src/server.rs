@@ -104,6 +104,8 @@ pub async fn start(
         burst: crate::decision::safety::BurstLimiter::default(),
         lease: std::time::Duration::from_secs(cfg.lease_secs),
         checkout_limits: crate::checkout::CheckoutLimits::default(),
+        commands: cfg.commands.clone(),
+        permission_cache: Default::default(),
     });
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();

@@ -691,6 +691,7 @@ fn plan_fails_the_check_on_blocking_findings_and_maps_levels() {
     let ctx = PlanContext {
         head_sha: Some(sha()),
         notes: vec![],
+        overridden: None,
     };
     let plan = plan_from(&r, &d, &ctx);
 
@@ -779,6 +780,7 @@ async fn publish_completes_the_check_reviews_and_keeps_one_comment() {
         &PlanContext {
             head_sha: Some(sha()),
             notes: vec![],
+            overridden: None,
         },
     );
 

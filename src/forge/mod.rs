@@ -169,6 +169,8 @@ pub struct PlanContext {
     pub head_sha: Option<CommitSha>,
     /// Extra lines shown under the decision (e.g. "overridden by @alice: reason").
     pub notes: Vec<String>,
+    /// A human override's conclusion, replacing the one the gates call for.
+    pub overridden: Option<CheckConclusion>,
 }
 
 /// The check conclusion the gates call for.
@@ -182,7 +184,7 @@ pub fn conclusion_of(report: &CheckReport) -> CheckConclusion {
 
 /// Builds the plan. Pure: rendering only.
 pub fn plan_from(report: &CheckReport, decision: &Decision, ctx: &PlanContext) -> PublishPlan {
-    let conclusion = conclusion_of(report);
+    let conclusion = ctx.overridden.unwrap_or_else(|| conclusion_of(report));
     let blocking = report.findings().filter(|f| f.level.is_blocking()).count();
     let warnings = report
         .findings()
@@ -256,9 +258,11 @@ fn render_summary(
     conclusion: CheckConclusion,
 ) -> String {
     let mut out = String::new();
-    let headline = match conclusion {
-        CheckConclusion::Failure => ":x: **thoth: blocked**",
-        _ => ":white_check_mark: **thoth: passed**",
+    let headline = match (conclusion, ctx.overridden.is_some()) {
+        (CheckConclusion::Failure, false) => ":x: **thoth: blocked**",
+        (CheckConclusion::Failure, true) => ":x: **thoth: blocked by an override**",
+        (_, false) => ":white_check_mark: **thoth: passed**",
+        (_, true) => ":white_check_mark: **thoth: passed by an override**",
     };
     let _ = write!(out, "## {headline}");
     if let Some(sha) = &ctx.head_sha {

@@ -20,7 +20,7 @@ use crate::forge::github::{CheckRunId, InstallationClient};
 use crate::forge::{CheckConclusion, PlanContext, plan_from};
 use crate::ids::{DecisionId, Platform};
 use crate::store::ledger::StoreLedger;
-use crate::store::{DecisionRecord, Job, PrState};
+use crate::store::{DecisionRecord, Job, Override, PrState};
 
 /// Files whose change in a PR only takes effect after merge (config is read from the base).
 const CONFIG_PATHS: &[&str] = &[
@@ -32,11 +32,11 @@ const CONFIG_PATHS: &[&str] = &[
 ];
 
 /// The materialised commits of one job; removed when dropped.
-struct Checkout {
+pub(super) struct Checkout {
     _dir: tempfile::TempDir,
-    head: PathBuf,
-    base: Option<PathBuf>,
-    changed: Vec<String>,
+    pub(super) head: PathBuf,
+    pub(super) base: Option<PathBuf>,
+    pub(super) changed: Vec<String>,
 }
 
 /// Evaluates `pr` and publishes the result.
@@ -117,7 +117,11 @@ pub async fn evaluate(
     };
 
     let report = run_gates(ctx, &checkout).await?;
-    let (decision, notes) = decide_with_guard(ctx, &pr, &checkout, &report).await?;
+    let Decided {
+        decision,
+        notes,
+        applied_override,
+    } = decide_with_guard(ctx, &pr, &checkout, &report).await?;
     if !ctx
         .store
         .heartbeat(job.id, worker, ctx.lease, Utc::now())
@@ -125,14 +129,18 @@ pub async fn evaluate(
     {
         bail!("the job's lease was lost; another worker will publish");
     }
-    let plan = plan_from(
+    let mut plan = plan_from(
         &report,
         &decision,
         &PlanContext {
             head_sha: Some(pr.head_sha.clone()),
             notes,
+            overridden: applied_override.as_ref().map(override_conclusion),
         },
     );
+    if let Some(o) = &applied_override {
+        plan.title = format!("Overridden by @{}: {}", o.actor, o.decision);
+    }
     let known_comment = state
         .summary_comment_id
         .as_deref()
@@ -155,13 +163,22 @@ pub async fn evaluate(
     Ok(())
 }
 
-enum CheckoutFailure {
+pub(super) enum CheckoutFailure {
     /// Will not get better by retrying (bad credentials, missing ref, too large, unsafe tree).
     Permanent(CheckoutError),
     Transient(anyhow::Error),
 }
 
-async fn checkout(
+impl CheckoutFailure {
+    pub(super) fn into_error(self) -> anyhow::Error {
+        match self {
+            CheckoutFailure::Permanent(e) => anyhow::Error::new(e).context("checkout"),
+            CheckoutFailure::Transient(e) => e,
+        }
+    }
+}
+
+pub(super) async fn checkout(
     ctx: &WorkerContext,
     pr: &PullRequestRef,
     creds: Credentials,
@@ -312,12 +329,39 @@ fn add_finding(report: &mut CheckReport, finding: Finding) {
     *report = CheckReport::new(std::mem::take(&mut report.gates));
 }
 
-async fn decide_with_guard(
+/// The decision to publish, notes for the summary, and the override it carries out, if any.
+pub(super) struct Decided {
+    pub(super) decision: Decision,
+    pub(super) notes: Vec<String>,
+    pub(super) applied_override: Option<Override>,
+}
+
+/// A human override replaces the merge-gate conclusion too: approve passes, the others fail.
+pub(super) fn override_conclusion(o: &Override) -> CheckConclusion {
+    if o.decision == "approve" {
+        CheckConclusion::Success
+    } else {
+        CheckConclusion::Failure
+    }
+}
+
+/// Whether a stored override still applies to an evaluation with `digest`: the failing
+/// findings must be those the overrider saw. An override given before the head was ever
+/// evaluated (no digest) holds for that head only.
+fn override_holds(o: &Override, pr: &PullRequestRef, digest: &str) -> bool {
+    if o.findings_digest.is_empty() {
+        o.head_sha == pr.head_sha
+    } else {
+        o.findings_digest == digest
+    }
+}
+
+pub(super) async fn decide_with_guard(
     ctx: &WorkerContext,
     pr: &PullRequestRef,
     co: &Checkout,
     report: &CheckReport,
-) -> anyhow::Result<(Decision, Vec<String>)> {
+) -> anyhow::Result<Decided> {
     let mut notes = Vec::new();
     let cfg_dir = co
         .base
@@ -332,6 +376,66 @@ async fn decide_with_guard(
         }
     };
     let proposed = decide(report, &cfg);
+    match ctx.store.get_override(pr.platform, &pr.repo, pr.pr).await? {
+        Some(mut o) if override_holds(&o, pr, &proposed.findings_digest) => {
+            let kind = match o.decision.as_str() {
+                "approve" => DecisionKind::Approve,
+                "reject" => DecisionKind::Reject,
+                _ => DecisionKind::RequestChanges,
+            };
+            if o.findings_digest.is_empty() {
+                o.findings_digest = proposed.findings_digest.clone();
+                ctx.store.put_override(&o).await?;
+            }
+            notes.push(format!(
+                "Overridden by @{} ({}): {}",
+                o.actor, o.decision, o.reason
+            ));
+            // A human decision: not subject to the safety guard's limits, recorded as theirs.
+            let decision = Decision {
+                kind,
+                reasons: vec![format!(
+                    "overridden by @{}: {} (the bot proposed {})",
+                    o.actor, o.reason, proposed.kind
+                )],
+                downgrade: None,
+                ..proposed
+            };
+            let record = DecisionRecord {
+                id: DecisionId::new(),
+                at: Utc::now(),
+                platform: pr.platform,
+                repo: pr.repo.clone(),
+                pr: pr.pr,
+                head_sha: pr.head_sha.clone(),
+                decision: format!("override-applied:{}", o.decision),
+                risk: decision.risk,
+                confidence: decision.confidence,
+                reasons: decision.reasons.clone(),
+                findings_digest: decision.findings_digest.clone(),
+                actor: o.actor.clone(),
+                downgraded_from: None,
+                dry_run: false,
+            };
+            ctx.store.record_decision(&record).await?;
+            return Ok(Decided {
+                decision,
+                notes,
+                applied_override: Some(o),
+            });
+        }
+        Some(o) => {
+            ctx.store
+                .clear_override(pr.platform, &pr.repo, pr.pr)
+                .await?;
+            info!(actor = %o.actor, "override dropped: the failing findings changed");
+            notes.push(format!(
+                "The override by @{} ({}) no longer applies: the failing findings changed since it was given.",
+                o.actor, o.decision
+            ));
+        }
+        None => {}
+    }
     let pr_ctx = PrContext {
         repo: pr.repo.to_string(),
         author: pr.author.clone().unwrap_or_default(),
@@ -371,7 +475,11 @@ async fn decide_with_guard(
         };
         ctx.store.record_decision(&record).await?;
     }
-    Ok((decision, notes))
+    Ok(Decided {
+        decision,
+        notes,
+        applied_override: None,
+    })
 }
 
 /// Tells the PR that a job gave up (best effort: the job is already dead in the store).

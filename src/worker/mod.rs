@@ -1,6 +1,7 @@
 //! Workers: claim jobs from the durable queue, keep their lease alive, run them, and record the
 //! outcome (done, retry with backoff, or dead with the error kept).
 
+pub mod commands;
 pub mod evaluate;
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use tokio::sync::watch;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::checkout::{CheckoutLimits, MirrorCache};
+use crate::config::CommandSettings;
 use crate::decision::safety::BurstLimiter;
 use crate::event::JobPayload;
 use crate::forge::github::GithubApp;
@@ -33,6 +35,9 @@ pub struct WorkerContext {
     pub burst: BurstLimiter,
     pub lease: Duration,
     pub checkout_limits: CheckoutLimits,
+    /// Who may override, and the cache of permission lookups.
+    pub commands: CommandSettings,
+    pub permission_cache: commands::PermissionCache,
 }
 
 /// Runs one worker until `shutdown` turns true; a job in hand is finished first.
@@ -122,9 +127,6 @@ async fn run_job(ctx: &WorkerContext, worker: &str, job: &Job) -> anyhow::Result
         JobPayload::Evaluate { pr, reason } => {
             evaluate::evaluate(ctx, worker, job, pr, &reason).await
         }
-        JobPayload::Command { comment } => {
-            info!(comment = %comment.comment_id, "comment commands are not handled yet");
-            Ok(())
-        }
+        JobPayload::Command { comment } => commands::handle(ctx, job, comment).await,
     }
 }

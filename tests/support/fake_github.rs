@@ -152,6 +152,8 @@ struct StateInner {
     comments: Vec<Comment>,
     reactions: Vec<Reaction>,
     permissions: HashMap<(String, String), String>,
+    /// (org, team slug, login) with an active membership.
+    team_members: Vec<(String, String, String)>,
     pulls: HashMap<(String, u64), PullSpec>,
     /// Every installation token issued is this one (so a git server can expect it).
     fixed_token: Option<String>,
@@ -281,6 +283,13 @@ impl FakeGithub {
         self.lock()
             .permissions
             .insert((repo.to_owned(), login.to_owned()), role.to_owned());
+    }
+
+    /// Makes `login` an active member of `org/team`.
+    pub fn add_team_member(&self, org: &str, team: &str, login: &str) {
+        self.lock()
+            .team_members
+            .push((org.to_owned(), team.to_owned(), login.to_owned()));
     }
 
     pub fn add_pull(&self, repo: &str, number: u64, pull: PullSpec) {
@@ -500,6 +509,17 @@ fn route(s: &mut StateInner, method: &Method, seg: &[String], query: &str, body:
         }
         ("GET", ["repos", o, r, "collaborators", user, "permission"]) => {
             permission(s, &format!("{o}/{r}"), user)
+        }
+        ("GET", ["orgs", org, "teams", team, "memberships", user]) => {
+            let member = s
+                .team_members
+                .iter()
+                .any(|(o, t, u)| o == org && t == team && u == user);
+            if member {
+                answer(200, json!({ "state": "active", "role": "member" }))
+            } else {
+                message(404, "Not Found")
+            }
         }
         _ => message(404, "Not Found"),
     }

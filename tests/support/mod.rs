@@ -13,6 +13,7 @@ pub mod fake_github;
 pub mod git_http;
 pub mod http;
 pub mod test_repo;
+pub mod world;
 
 pub use git_http::{AuthOutcome, DEFAULT_TOKEN, DEFAULT_USER, GitHttpServer, RecordedRequest};
 pub use test_repo::{TestRepo, git};

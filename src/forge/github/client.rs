@@ -272,6 +272,34 @@ impl InstallationClient {
         Ok(permission)
     }
 
+    /// Whether `login` is an active member of the team `org/team_slug`. A team the App cannot
+    /// see (no `members: read` permission) counts as no membership.
+    pub async fn is_team_member(
+        &self,
+        org: &str,
+        team_slug: &str,
+        login: &str,
+    ) -> Result<bool, ForgeError> {
+        #[derive(Deserialize)]
+        struct Membership {
+            state: String,
+        }
+        let path = format!(
+            "/orgs/{}/teams/{}/memberships/{}",
+            encode_segment(org),
+            encode_segment(team_slug),
+            encode_segment(login)
+        );
+        match self
+            .call_json::<Membership>(Method::GET, &path, None, Idempotency::Safe)
+            .await
+        {
+            Ok(m) => Ok(m.state == "active"),
+            Err(ForgeError::NotFound(_) | ForgeError::Auth(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Head, base, author, labels and state of a pull request.
     pub async fn pull_request(&self, repo: &RepoId, pr: PrNumber) -> Result<PullInfo, ForgeError> {
         #[derive(Deserialize)]

@@ -208,20 +208,45 @@ impl InstallationClient {
         repo: &RepoId,
         pr: PrNumber,
     ) -> Result<Option<u64>, ForgeError> {
+        self.find_marked_comment(repo, pr, SUMMARY_MARKER).await
+    }
+
+    /// Posts `body` (which must contain `marker`) unless a comment of this App with `marker`
+    /// exists already: a retried job does not reply twice.
+    pub async fn post_comment_once(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        marker: &str,
+        body: &str,
+    ) -> Result<u64, ForgeError> {
+        if let Some(id) = self.find_marked_comment(repo, pr, marker).await? {
+            return Ok(id);
+        }
+        self.post_comment(repo, pr, body).await
+    }
+
+    /// The id of this App's first comment on the pull request containing `marker`.
+    pub async fn find_marked_comment(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        marker: &str,
+    ) -> Result<Option<u64>, ForgeError> {
         let base = format!("{}/issues/{pr}/comments", repo_path(repo)?);
         for page in 1..=MAX_COMMENT_PAGES {
             let path = format!("{base}?per_page=100&page={page}");
             let comments: Vec<IssueComment> = self
                 .call_json(Method::GET, &path, None, Idempotency::Safe)
                 .await?;
-            if let Some(c) = comments.iter().find(|c| self.is_our_summary(c)) {
+            if let Some(c) = comments.iter().find(|c| self.is_ours_with(c, marker)) {
                 return Ok(Some(c.id));
             }
             if comments.len() < 100 {
                 return Ok(None);
             }
         }
-        tracing::warn!(%repo, %pr, "no summary comment in the first {MAX_COMMENT_PAGES} pages");
+        tracing::warn!(%repo, %pr, marker, "no marked comment in the first {MAX_COMMENT_PAGES} pages");
         Ok(None)
     }
 
@@ -246,15 +271,12 @@ impl InstallationClient {
     /// Marker plus authorship: a human quoting the marker must not have their comment taken
     /// over (we could not edit it anyway). GitHub sets `performed_via_github_app` on an App's
     /// comments; a `Bot` author without it is accepted for older payloads.
-    fn is_our_summary(&self, c: &IssueComment) -> bool {
+    fn is_ours_with(&self, c: &IssueComment, marker: &str) -> bool {
         let by_us = match &c.performed_via_github_app {
             Some(app) => app.id == self.app_id(),
             None => c.user.as_ref().is_some_and(|u| u.kind == "Bot"),
         };
-        by_us
-            && c.body
-                .as_deref()
-                .is_some_and(|b| b.contains(SUMMARY_MARKER))
+        by_us && c.body.as_deref().is_some_and(|b| b.contains(marker))
     }
 }
 

@@ -6,6 +6,7 @@
 //! named rules for that input. Evaluation is bounded per rule and input; a rule that errors or
 //! runs out of time becomes an error finding and the run goes on.
 
+pub mod explain;
 pub mod policy;
 pub mod verify;
 
@@ -123,7 +124,7 @@ fn evaluate_doc(
     out
 }
 
-fn to_json(v: &regorus::Value) -> Json {
+pub(crate) fn to_json(v: &regorus::Value) -> Json {
     if matches!(v, regorus::Value::Undefined) {
         return Json::Null;
     }

@@ -1,0 +1,384 @@
+//! The `/thoth` comment command grammar (design §4), platform-neutral.
+//!
+//! A command is a line of a comment that starts with `/thoth` (leading spaces allowed). Lines in
+//! fenced code blocks, indented code blocks and `>` quotes are ignored, so quoting someone's
+//! command never runs it again. Several commands in one comment run in order. For an edited
+//! comment only commands that are new in the edit run ([`new_commands`]).
+//!
+//! The help text and the usage lines are generated from [`CommandKind::ALL`], the same table the
+//! parser dispatches on, so a command cannot exist without being documented (and vice versa).
+
+use std::fmt;
+
+/// The word that starts every command.
+pub const PREFIX: &str = "/thoth";
+
+/// A comment line longer than this is not parsed (a reply quotes at most this much).
+const MAX_LINE: usize = 2_000;
+
+/// The decision an override imposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OverrideDecision {
+    Approve,
+    Reject,
+    RequestChanges,
+}
+
+impl OverrideDecision {
+    pub const ALL: [OverrideDecision; 3] = [
+        OverrideDecision::Approve,
+        OverrideDecision::Reject,
+        OverrideDecision::RequestChanges,
+    ];
+
+    /// The spelling in a command.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideDecision::Approve => "approve",
+            OverrideDecision::Reject => "reject",
+            OverrideDecision::RequestChanges => "request-changes",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OverrideDecision> {
+        OverrideDecision::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for OverrideDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    Rerun,
+    Override {
+        decision: OverrideDecision,
+        reason: String,
+    },
+    Explain {
+        rule_id: String,
+    },
+}
+
+/// The commands there are; the parser and the help text both read this table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandKind {
+    Help,
+    Rerun,
+    Override,
+    Explain,
+}
+
+impl CommandKind {
+    pub const ALL: [CommandKind; 4] = [
+        CommandKind::Help,
+        CommandKind::Rerun,
+        CommandKind::Override,
+        CommandKind::Explain,
+    ];
+
+    /// The word after `/thoth`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CommandKind::Help => "help",
+            CommandKind::Rerun => "rerun",
+            CommandKind::Override => "override",
+            CommandKind::Explain => "explain",
+        }
+    }
+
+    /// Arguments, as shown in the usage.
+    fn args(self) -> String {
+        match self {
+            CommandKind::Help | CommandKind::Rerun => String::new(),
+            CommandKind::Override => {
+                let decisions: Vec<&str> =
+                    OverrideDecision::ALL.iter().map(|d| d.as_str()).collect();
+                format!(" {} --reason \"why\"", decisions.join("|"))
+            }
+            CommandKind::Explain => " RULE_ID".into(),
+        }
+    }
+
+    fn summary(self) -> &'static str {
+        match self {
+            CommandKind::Help => "show this list",
+            CommandKind::Rerun => "evaluate the pull request's head again now",
+            CommandKind::Override => {
+                "replace the bot's decision for the current head (repository writers or configured users; the reason is required and recorded). It stays while the failing findings stay the same"
+            }
+            CommandKind::Explain => "what a rule checks and how to fix a finding of it",
+        }
+    }
+
+    /// `/thoth override approve|reject|request-changes --reason "why"`
+    pub fn usage(self) -> String {
+        format!("{PREFIX} {}{}", self.name(), self.args())
+    }
+
+    fn of(cmd: &Command) -> CommandKind {
+        match cmd {
+            Command::Help => CommandKind::Help,
+            Command::Rerun => CommandKind::Rerun,
+            Command::Override { .. } => CommandKind::Override,
+            Command::Explain { .. } => CommandKind::Explain,
+        }
+    }
+}
+
+impl Command {
+    pub fn kind(&self) -> CommandKind {
+        CommandKind::of(self)
+    }
+}
+
+/// The markdown help text.
+pub fn help_text() -> String {
+    let mut out =
+        String::from("**thoth-bot commands** (one per line, at the start of a line):\n\n");
+    for kind in CommandKind::ALL {
+        out.push_str(&format!("- `{}`: {}\n", kind.usage(), kind.summary()));
+    }
+    out
+}
+
+/// A `/thoth` line that is not a valid command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    /// The offending line, trimmed and capped.
+    pub line: String,
+    pub message: String,
+    /// The usage of the command that was meant, when known.
+    pub kind: Option<CommandKind>,
+}
+
+impl CommandError {
+    /// The reply: the line quoted, what is wrong, the usage.
+    pub fn reply(&self) -> String {
+        let usage = match self.kind {
+            Some(k) => format!("Usage: `{}`", k.usage()),
+            None => help_text(),
+        };
+        format!(
+            "> {}\n\n{}\n\n{}",
+            self.line.replace('\n', " "),
+            self.message,
+            usage
+        )
+    }
+}
+
+/// One `/thoth` line of a comment, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedLine {
+    /// The line as written (trimmed), for replies and edit comparison.
+    pub line: String,
+    pub result: Result<Command, CommandError>,
+}
+
+/// The `/thoth` lines of a comment outside code blocks and quotes, in order.
+pub fn command_lines(body: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fence: Option<(char, usize)> = None;
+    let mut prev_blank = true;
+    for raw in body.lines() {
+        let line = raw.trim_end_matches('\r');
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if let Some((ch, n)) = fence {
+            // A closing fence: the same character, at least as long, nothing after it.
+            let run = trimmed.chars().take_while(|c| *c == ch).count();
+            if run >= n && trimmed[run * ch.len_utf8()..].trim().is_empty() {
+                fence = None;
+            }
+            prev_blank = false;
+            continue;
+        }
+        if let Some(ch) = ['`', '~'].into_iter().find(|c| trimmed.starts_with(*c)) {
+            let run = trimmed.chars().take_while(|c| *c == ch).count();
+            if run >= 3 && indent < 4 {
+                fence = Some((ch, run));
+                prev_blank = false;
+                continue;
+            }
+        }
+        let tab_indented = line.starts_with('\t');
+        // An indented code block starts after a blank line (a paragraph continuation may be
+        // indented without being code).
+        if (indent >= 4 || tab_indented) && prev_blank && !trimmed.is_empty() {
+            continue;
+        }
+        prev_blank = trimmed.is_empty();
+        if trimmed.starts_with('>') {
+            continue;
+        }
+        if is_command_line(trimmed) {
+            out.push(trimmed.trim_end().to_string());
+        }
+    }
+    out
+}
+
+fn is_command_line(trimmed: &str) -> bool {
+    trimmed
+        .strip_prefix(PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+}
+
+/// Parses every command of a comment, in order.
+pub fn parse_comment(body: &str) -> Vec<ParsedLine> {
+    command_lines(body)
+        .into_iter()
+        .map(|line| ParsedLine {
+            result: parse_line(&line),
+            line,
+        })
+        .collect()
+}
+
+/// The commands of an edited comment that were not in its previous body (each earlier
+/// occurrence of the same line cancels one later one, so a duplicated line counts once more).
+pub fn new_commands(body: &str, previous: Option<&str>) -> Vec<ParsedLine> {
+    let mut old = previous.map(command_lines).unwrap_or_default();
+    parse_comment(body)
+        .into_iter()
+        .filter(|p| match old.iter().position(|l| *l == p.line) {
+            Some(i) => {
+                old.remove(i);
+                false
+            }
+            None => true,
+        })
+        .collect()
+}
+
+/// Parses one line that starts with `/thoth`.
+pub fn parse_line(line: &str) -> Result<Command, CommandError> {
+    let shown: String = line.chars().take(200).collect();
+    let err = |message: String, kind: Option<CommandKind>| CommandError {
+        line: shown.clone(),
+        message,
+        kind,
+    };
+    if line.len() > MAX_LINE {
+        return Err(err(
+            format!("the command line is longer than {MAX_LINE} bytes"),
+            None,
+        ));
+    }
+    let rest = line.trim().strip_prefix(PREFIX).unwrap_or("").trim();
+    let (word, args) = match rest.find(char::is_whitespace) {
+        Some(i) => (&rest[..i], rest[i..].trim()),
+        None => (rest, ""),
+    };
+    if word.is_empty() {
+        return Err(err("no command given.".into(), None));
+    }
+    let Some(kind) = CommandKind::ALL
+        .into_iter()
+        .find(|k| k.name().eq_ignore_ascii_case(word))
+    else {
+        return Err(err(format!("unknown command `{}`.", clip(word)), None));
+    };
+    let bad = |m: String| Err(err(m, Some(kind)));
+    match kind {
+        CommandKind::Help | CommandKind::Rerun => {
+            if !args.is_empty() {
+                return bad(format!("`{}` takes no arguments.", kind.name()));
+            }
+            Ok(if kind == CommandKind::Help {
+                Command::Help
+            } else {
+                Command::Rerun
+            })
+        }
+        CommandKind::Explain => {
+            let mut parts = args.split_whitespace();
+            match (parts.next(), parts.next()) {
+                (Some(id), None) if valid_rule_id(id) => Ok(Command::Explain {
+                    rule_id: id.to_string(),
+                }),
+                (Some(id), None) => bad(format!("`{}` is not a rule id.", clip(id))),
+                (None, _) => bad("a rule id is required.".into()),
+                (Some(_), Some(_)) => bad("give one rule id.".into()),
+            }
+        }
+        CommandKind::Override => parse_override(args).map_err(|m| err(m, Some(kind))),
+    }
+}
+
+fn parse_override(args: &str) -> Result<Command, String> {
+    let (word, rest) = match args.find(char::is_whitespace) {
+        Some(i) => (&args[..i], args[i..].trim_start()),
+        None => (args, ""),
+    };
+    if word.is_empty() {
+        return Err("say which decision: approve, reject or request-changes.".into());
+    }
+    let Some(decision) = OverrideDecision::parse(word) else {
+        return Err(format!(
+            "`{}` is not a decision: use approve, reject or request-changes.",
+            clip(word)
+        ));
+    };
+    let Some(after) = rest.strip_prefix("--reason") else {
+        return Err("a reason is required: `--reason \"why\"`.".into());
+    };
+    // `--reason=...`, `--reason "..."`, `--reason rest of line`; not `--reasons`.
+    let after = match after.strip_prefix('=') {
+        Some(a) => a,
+        None if after.is_empty() || after.starts_with(char::is_whitespace) => after,
+        None => return Err("a reason is required: `--reason \"why\"`.".into()),
+    };
+    let after = after.trim();
+    let reason = match after.chars().next() {
+        Some(q @ ('"' | '\'' | '“')) => {
+            let close = if q == '“' { '”' } else { q };
+            let inner = &after[q.len_utf8()..];
+            match inner.find(close) {
+                Some(end) => {
+                    let trailing = inner[end + close.len_utf8()..].trim();
+                    if !trailing.is_empty() {
+                        return Err(format!(
+                            "unexpected text after the quoted reason: `{}`.",
+                            clip(trailing)
+                        ));
+                    }
+                    inner[..end].trim().to_string()
+                }
+                None => return Err("the reason's quote is not closed.".into()),
+            }
+        }
+        _ => after.to_string(),
+    };
+    if reason.is_empty() {
+        return Err("the reason must not be empty.".into());
+    }
+    Ok(Command::Override { decision, reason })
+}
+
+/// Rule ids are words with `-`, `_`, `.`, `:` and `/` (`THOTH-AWS-S3-001`, `thoth.s3.deny`).
+fn valid_rule_id(id: &str) -> bool {
+    id.len() <= 200
+        && id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'))
+}
+
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(60).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out.replace('`', "'")
+}
+
+#[cfg(test)]
+mod tests;

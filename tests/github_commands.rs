@@ -1,0 +1,281 @@
+//! `/thoth` comment commands end to end through the GitHub path: `issue_comment` deliveries
+//! (built from the real fixtures) through the real router and workers, against the fake GitHub
+//! API and a real git repository over HTTP.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::fake_github::{Author, PullSpec};
+use support::http::github_delivery;
+use support::world::*;
+use thoth_bot::ids::RepoId;
+use thoth_bot::store;
+
+const SG_ONLY_TF: &str = r#"resource "aws_security_group" "web" {
+  name = "dev-web-sg"
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+"#;
+
+/// Polls `f` until it returns `Some`, for at most 60 s.
+async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn pull(w: &World, head: &str) -> PullSpec {
+    PullSpec {
+        head_sha: head.into(),
+        base_sha: w.base_sha.clone(),
+        head_ref: "feature".into(),
+        base_ref: "main".into(),
+        author: "Codertocat".into(),
+        ..PullSpec::default()
+    }
+}
+
+/// Seeds `login`'s comment on PR 7 in the fake (so it can be reacted to) and builds its
+/// delivery; returns (comment id, delivery body).
+fn user_comment(w: &World, action: &str, login: &str, body: &str) -> (u64, Vec<u8>) {
+    let author = if login.ends_with("[bot]") {
+        Author::OtherApp(login.to_string())
+    } else {
+        Author::User(login.to_string())
+    };
+    let id = w.gh.add_comment(REPO, 7, body, author);
+    (id, w.comment_event(action, 7, id, login, body))
+}
+
+fn replies_to(w: &World, comment_id: u64) -> Vec<String> {
+    let marker = format!("thoth-bot:reply:{comment_id}:");
+    w.gh.comments(REPO, 7)
+        .into_iter()
+        .filter(|c| c.body.contains(&marker))
+        .map(|c| c.body)
+        .collect()
+}
+
+fn reactions_on(w: &World, comment_id: u64) -> Vec<String> {
+    w.gh.reactions()
+        .into_iter()
+        .filter(|r| r.comment_id == comment_id)
+        .map(|r| r.content)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn override_is_authorized_applied_sticky_and_dropped_on_a_new_finding() {
+    let w = World::new().await;
+    let db = postgres_url().await;
+    let app = w.start(&w.config(&db, 1)).await;
+    w.gh.set_permission(REPO, "maintainer1", "maintain");
+    w.gh.set_permission(REPO, "reader1", "read");
+
+    let head1 = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
+    w.gh.add_pull(REPO, 7, pull(&w, &head1));
+    let body = w.pr_event("opened", 7, &head1);
+    assert_eq!(
+        github_delivery(app.addr, SECRET, "pull_request", "p-1", &body).await,
+        202
+    );
+    let run1 = w.wait_completed(&head1).await;
+    assert_eq!(run1.conclusion.as_deref(), Some("failure"));
+    let reviews_before = w.gh.reviews().len();
+
+    // A reader may not override: a reply says who may, nothing else changes.
+    let (id_5001, refused) = user_comment(
+        &w,
+        "created",
+        "reader1",
+        "/thoth override approve --reason \"looks fine to me\"",
+    );
+    assert_eq!(
+        github_delivery(app.addr, SECRET, "issue_comment", "c-1", &refused).await,
+        202
+    );
+    let reply = eventually("the refusal", || replies_to(&w, id_5001).pop()).await;
+    assert!(reply.contains("not applied"), "{reply}");
+    assert!(reply.contains("write, maintain or admin"), "{reply}");
+    assert_eq!(reactions_on(&w, id_5001), vec!["confused"]);
+    // So is the PR author, even with write access.
+    w.gh.set_permission(REPO, "Codertocat", "admin");
+    let (id_5002, own) = user_comment(
+        &w,
+        "created",
+        "Codertocat",
+        "/thoth override approve --reason mine",
+    );
+    github_delivery(app.addr, SECRET, "issue_comment", "c-2", &own).await;
+    let reply = eventually("the self-override refusal", || {
+        replies_to(&w, id_5002).pop()
+    })
+    .await;
+    assert!(reply.contains("author of a pull request"), "{reply}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(w.completed_runs(&head1).len(), 1, "no new check run");
+    assert_eq!(w.gh.reviews().len(), reviews_before, "no new review");
+
+    // A maintainer's override: the check passes and the review approves, for this head.
+    let (id_5003, accepted) = user_comment(
+        &w,
+        "created",
+        "maintainer1",
+        "LGTM with the ticket.\n/thoth override approve --reason \"SEC-42: bastion only, accepted risk\"",
+    );
+    github_delivery(app.addr, SECRET, "issue_comment", "c-3", &accepted).await;
+    let run2 = eventually("the overriding check run", || {
+        w.completed_runs(&head1)
+            .into_iter()
+            .find(|r| r.id != run1.id)
+    })
+    .await;
+    assert_eq!(run2.conclusion.as_deref(), Some("success"));
+    assert!(run2.title.unwrap_or_default().contains("maintainer1"));
+    let review = eventually("the approving review", || {
+        w.gh.reviews()
+            .into_iter()
+            .skip(reviews_before)
+            .find(|r| r.event == "APPROVE")
+    })
+    .await;
+    assert!(review.body.contains("SEC-42"), "{}", review.body);
+    assert_eq!(reactions_on(&w, id_5003), vec!["+1"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let summary = &marked_comments(&w, 7)[0].body;
+    assert!(summary.contains("passed by an override"), "{summary}");
+    assert!(
+        summary.contains("Overridden by @\u{2060}maintainer1"),
+        "{summary}"
+    );
+
+    // A push with the same failing findings keeps the override.
+    let head2 = w.push_pr(7, &[("README.md", "# infra, now documented\n")]);
+    w.gh.add_pull(REPO, 7, pull(&w, &head2));
+    let body = w.pr_event("synchronize", 7, &head2);
+    github_delivery(app.addr, SECRET, "pull_request", "p-2", &body).await;
+    let run3 = w.wait_completed(&head2).await;
+    assert_eq!(
+        run3.conclusion.as_deref(),
+        Some("success"),
+        "override is sticky"
+    );
+
+    // A new failing finding drops it, and the summary says so.
+    let head3 = w.push_pr(7, &[("db.tf", "resource \"aws_db_instance\" \"orders\" {\n  identifier        = \"dev-orders-db\"\n  storage_encrypted = false\n}\n")]);
+    w.gh.add_pull(REPO, 7, pull(&w, &head3));
+    let body = w.pr_event("synchronize", 7, &head3);
+    github_delivery(app.addr, SECRET, "pull_request", "p-3", &body).await;
+    let run4 = w.wait_completed(&head3).await;
+    assert_eq!(run4.conclusion.as_deref(), Some("failure"));
+    let summary = &marked_comments(&w, 7)[0].body;
+    assert!(summary.contains("no longer applies"), "{summary}");
+
+    app.stop().await;
+
+    // The audit trail has the refusals, the override and its application.
+    let store = store::open(&db).await.unwrap();
+    let repo: RepoId = REPO.parse().unwrap();
+    let records = store
+        .decisions(
+            Some(&repo),
+            chrono::Utc::now() - chrono::Duration::hours(1),
+            100,
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<(String, String)> = records
+        .iter()
+        .map(|r| (r.decision.clone(), r.actor.clone()))
+        .collect();
+    for wanted in [
+        ("override-refused:approve", "reader1"),
+        ("override-refused:approve", "Codertocat"),
+        ("override:approve", "maintainer1"),
+        ("override-applied:approve", "maintainer1"),
+    ] {
+        assert!(
+            kinds.contains(&(wanted.0.to_string(), wanted.1.to_string())),
+            "{wanted:?} missing from {kinds:?}"
+        );
+    }
+    assert!(
+        store
+            .get_override(
+                thoth_bot::ids::Platform::GitHub,
+                &repo,
+                thoth_bot::ids::PrNumber(7)
+            )
+            .await
+            .unwrap()
+            .is_none(),
+        "the dropped override is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_explain_rerun_bad_commands_edits_and_bots() {
+    let w = World::new().await;
+    let app = w.start(&w.config(&w.sled(), 1)).await;
+    let head = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
+    w.gh.add_pull(REPO, 7, pull(&w, &head));
+
+    // Several commands in one comment run in order; quoted and fenced ones do not.
+    let body = "/thoth help\n> /thoth rerun\n```\n/thoth rerun\n```\n/thoth explain THOTH-AWS-SG-001\n/thoth frobnicate\n";
+    let (id, ev) = user_comment(&w, "created", "someone", body);
+    github_delivery(app.addr, SECRET, "issue_comment", "h-1", &ev).await;
+    let replies = eventually("three replies", || {
+        let r = replies_to(&w, id);
+        (r.len() == 3).then_some(r)
+    })
+    .await;
+    assert!(replies[0].contains("/thoth override approve|reject|request-changes"));
+    assert!(replies[1].contains("THOTH-AWS-SG-001"), "{}", replies[1]);
+    assert!(replies[1].contains("How to fix"), "{}", replies[1]);
+    assert!(replies[2].contains("> /thoth frobnicate"), "{}", replies[2]);
+    assert!(replies[2].contains("unknown command"), "{}", replies[2]);
+    assert!(w.gh.check_runs().is_empty(), "no rerun was asked for");
+
+    // Redelivery of the same comment: nothing new.
+    github_delivery(app.addr, SECRET, "issue_comment", "h-1", &ev).await;
+    // An edit that adds `/thoth rerun` runs only that: a check run, no new replies.
+    let mut edited: serde_json::Value = serde_json::from_slice(&w.comment_event(
+        "edited",
+        7,
+        id,
+        "someone",
+        &format!("{body}/thoth rerun\n"),
+    ))
+    .unwrap();
+    edited["changes"] = serde_json::json!({ "body": { "from": body } });
+    let edited = serde_json::to_vec(&edited).unwrap();
+    github_delivery(app.addr, SECRET, "issue_comment", "h-2", &edited).await;
+    let run = w.wait_completed(&head).await;
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(replies_to(&w, id).len(), 3);
+    assert!(reactions_on(&w, id).contains(&"rocket".to_string()));
+
+    // The bot's own comments are ignored.
+    let before = w.gh.writes().len();
+    let (_, ev) = user_comment(&w, "created", "thoth-bot[bot]", "/thoth help");
+    github_delivery(app.addr, SECRET, "issue_comment", "h-3", &ev).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        w.gh.writes().len(),
+        before,
+        "{:#?}",
+        &w.gh.writes()[before..]
+    );
+    app.stop().await;
+}

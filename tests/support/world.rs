@@ -1,0 +1,212 @@
+//! A GitHub App world for end-to-end tests: a fake GitHub API, a real git repository served
+//! over HTTP with token auth, and thoth-bot's real server started on a loopback port.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use thoth_bot::config::ServeConfig;
+use thoth_bot::server::{self, Running};
+use thoth_bot::webhook::signature::Secret;
+
+use super::TestRepo;
+use super::fake_github::{APP_ID, FakeGithub, INSTALLATION_ID, TEST_KEY_PEM};
+
+pub const SECRET: &str = "e2e-webhook-secret";
+pub const TOKEN: &str = "ghs_e2e_installation_token";
+pub const REPO: &str = "acme/infra";
+
+pub const BASE_TF: &str = r#"resource "aws_sns_topic" "alerts" {
+  name = "dev-infra-alerts"
+  tags = {
+    Environment = "dev"
+    Owner       = "platform"
+    CostCenter  = "cc-1"
+  }
+}
+"#;
+pub const INSECURE_TF: &str = r#"resource "aws_security_group" "web" {
+  name = "dev-web-sg"
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_db_instance" "orders" {
+  identifier        = "dev-orders-db"
+  storage_encrypted = false
+  password          = "hunter2hunter2"
+}
+"#;
+
+pub struct World {
+    pub gh: FakeGithub,
+    pub repo: TestRepo,
+    pub dir: tempfile::TempDir,
+    pub base_sha: String,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let gh = FakeGithub::start().await;
+        gh.set_fixed_token(TOKEN);
+        let repo = TestRepo::new();
+        repo.server()
+            .set_credentials(Some(("x-access-token", TOKEN)));
+        let base_sha = repo.commit(
+            &[
+                ("README.md", "# infra\n"),
+                ("main.tf", BASE_TF),
+                (".thothctl/ai_decision_config.yaml", "enabled: true\n"),
+            ],
+            "base",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.pem"), TEST_KEY_PEM).unwrap();
+        World {
+            gh,
+            repo,
+            dir,
+            base_sha,
+        }
+    }
+
+    pub fn config(&self, store: &str, workers: usize) -> ServeConfig {
+        let mut cfg = ServeConfig {
+            store: store.to_string(),
+            workers,
+            cache_dir: self.dir.path().join("cache"),
+            lease_secs: 3,
+            ..ServeConfig::default()
+        };
+        cfg.github.app_id = Some(APP_ID);
+        cfg.github.private_key_path = Some(self.dir.path().join("app.pem"));
+        cfg.github.webhook_secrets = vec![Secret::new("old-secret"), Secret::new(SECRET)];
+        cfg.github.api_url = self.gh.url().to_string();
+        cfg.github.writes_per_minute = 600;
+        cfg
+    }
+
+    pub fn sled(&self) -> String {
+        format!("sled:{}", self.dir.path().join("store").display())
+    }
+
+    pub async fn start(&self, cfg: &ServeConfig) -> Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        server::start(cfg, listener).await.unwrap()
+    }
+
+    /// Pushes a PR head commit (on a branch) and points `refs/pull/N/head` at it.
+    pub fn push_pr(&self, n: u64, files: &[(&str, &str)]) -> String {
+        self.repo.switch_branch("feature");
+        let sha = self.repo.commit(files, "change");
+        self.repo.create_pull_ref(n, &sha);
+        sha
+    }
+
+    /// A `pull_request` delivery built from the real fixture, pointed at our repository.
+    pub fn pr_event(&self, action: &str, n: u64, head: &str) -> Vec<u8> {
+        let mut v: Value = serde_json::from_str(include_str!(
+            "../data/fixtures/github/pull_request/opened.payload.json"
+        ))
+        .unwrap();
+        v["action"] = json!(action);
+        v["number"] = json!(n);
+        v["pull_request"]["number"] = json!(n);
+        v["pull_request"]["head"]["sha"] = json!(head);
+        v["pull_request"]["head"]["ref"] = json!("feature");
+        v["pull_request"]["base"]["sha"] = json!(self.base_sha);
+        v["pull_request"]["base"]["ref"] = json!("main");
+        v["pull_request"]["labels"] = json!([]);
+        v["repository"]["full_name"] = json!(REPO);
+        v["repository"]["clone_url"] = json!(self.repo.url());
+        v["installation"]["id"] = json!(INSTALLATION_ID);
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    pub fn completed_runs(&self, head: &str) -> Vec<super::fake_github::CheckRun> {
+        self.gh
+            .check_runs()
+            .into_iter()
+            .filter(|r| r.head_sha == head && r.status == "completed")
+            .collect()
+    }
+
+    pub async fn wait_completed(&self, head: &str) -> super::fake_github::CheckRun {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(run) = self.completed_runs(head).into_iter().next() {
+                // The comment is the last write of a publish; give it a moment to land.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return run;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no completed check run for {head}: {:#?}",
+                self.gh.calls()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+pub fn marked_comments(w: &World, n: u64) -> Vec<super::fake_github::Comment> {
+    w.gh.comments(REPO, n)
+        .into_iter()
+        .filter(|c| c.body.contains("<!-- thoth-bot:summary -->"))
+        .collect()
+}
+
+/// A fresh database on the test PostgreSQL server (`THOTH_TEST_DATABASE_URL`); its URL.
+pub async fn postgres_url() -> String {
+    let admin = std::env::var("THOTH_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .expect("PostgreSQL must be reachable (bash .ci/run starts one)");
+    let name = format!("thoth_e2e_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    match admin.rfind('/') {
+        Some(i) => format!("{}/{name}", &admin[..i]),
+        None => panic!("bad URL {admin}"),
+    }
+}
+
+/// An `issue_comment` delivery built from the real fixture: `login` comments `body` on PR `n`.
+impl World {
+    pub fn comment_event(
+        &self,
+        action: &str,
+        n: u64,
+        comment_id: u64,
+        login: &str,
+        body: &str,
+    ) -> Vec<u8> {
+        let mut v: Value = serde_json::from_str(include_str!(
+            "../data/fixtures/github/issue_comment/created.with-installation.payload.json"
+        ))
+        .unwrap();
+        v["action"] = json!(action);
+        v["issue"]["number"] = json!(n);
+        v["issue"]["pull_request"] =
+            json!({ "url": format!("https://api.github.com/repos/{REPO}/pulls/{n}") });
+        v["comment"]["id"] = json!(comment_id);
+        v["comment"]["body"] = json!(body);
+        v["comment"]["user"]["login"] = json!(login);
+        v["comment"]["user"]["type"] = json!(if login.ends_with("[bot]") {
+            "Bot"
+        } else {
+            "User"
+        });
+        v["repository"]["full_name"] = json!(REPO);
+        v["installation"]["id"] = json!(INSTALLATION_ID);
+        v["repository"]["clone_url"] = json!(self.repo.url());
+        serde_json::to_vec(&v).unwrap()
+    }
+}
