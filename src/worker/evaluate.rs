@@ -32,11 +32,11 @@ const CONFIG_PATHS: &[&str] = &[
 ];
 
 /// The materialised commits of one job; removed when dropped.
-struct Checkout {
-    _dir: tempfile::TempDir,
-    head: PathBuf,
-    base: Option<PathBuf>,
-    changed: Vec<String>,
+pub(super) struct Checkout {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) head: PathBuf,
+    pub(super) base: Option<PathBuf>,
+    pub(super) changed: Vec<String>,
 }
 
 /// Evaluates `pr` and publishes the result.
@@ -256,7 +256,7 @@ fn fetch_and_materialize(
     Ok((head, base, changed))
 }
 
-async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Result<CheckReport> {
+pub(super) async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Result<CheckReport> {
     let mut opts = CheckOptions::new(&co.head);
     // Config and project policies come from the base: the PR must not judge itself by its own
     // rules. Without a base (first commit), an empty directory gives the defaults.
@@ -312,7 +312,7 @@ fn add_finding(report: &mut CheckReport, finding: Finding) {
     *report = CheckReport::new(std::mem::take(&mut report.gates));
 }
 
-async fn decide_with_guard(
+pub(super) async fn decide_with_guard(
     ctx: &WorkerContext,
     pr: &PullRequestRef,
     co: &Checkout,
