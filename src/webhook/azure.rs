@@ -3,7 +3,8 @@
 //! Handled: `git.pullrequest.created` and `git.pullrequest.updated` (evaluate),
 //! `ms.vss-code.git-pullrequest-comment-event` (commands), `git.pullrequest.merged` (logged).
 //! Everything else, and the sample payloads the subscription UI's "Test" button sends (their
-//! `subscriptionId` is all zeros), is acknowledged and ignored.
+//! `subscriptionId` is all zeros and their `id` is the documented sample's), is acknowledged and
+//! ignored.
 //!
 //! `git.pullrequest.updated` fires for pushes but also for votes, reviewer and status changes,
 //! including the bot's own vote. Only a changed `lastMergeSourceCommit` is worth evaluating; the
@@ -19,6 +20,14 @@ use crate::ids::{CommitSha, DeliveryId, Platform, PrNumber, RepoId};
 
 /// What the subscription UI's "Test" deliveries carry as `subscriptionId`.
 const TEST_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Event ids of the documented sample payloads, which the "Test" button sends as they are (a
+/// real delivery has a fresh GUID, so this cannot swallow one).
+const SAMPLE_IDS: &[&str] = &[
+    "2ab4e3d3-b7a6-425e-92b1-5a9982c1269e",
+    "af07be1b-f3ad-44c8-a7f1-c4835f2df06b",
+    "6872ee8c-b333-4eff-bfb9-0d5274943566",
+];
 
 /// Every comment the bot writes carries this hidden prefix (summary and finding threads).
 pub const BOT_MARKER_PREFIX: &str = "<!-- thoth-bot:";
@@ -150,7 +159,9 @@ pub fn parse(body: &[u8], org: &str) -> Result<AzureDelivery, PayloadError> {
         parsed: Parsed::Ignore(reason),
         only_if_new_head: false,
     };
-    if env.subscription_id.as_deref() == Some(TEST_SUBSCRIPTION) {
+    if env.subscription_id.as_deref() == Some(TEST_SUBSCRIPTION)
+        || env.id.as_deref().is_some_and(|id| SAMPLE_IDS.contains(&id))
+    {
         return Ok(ignore(format!("{event_type}: a test delivery")));
     }
     let handled = [
@@ -340,6 +351,7 @@ mod tests {
         let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
         let mut v: Value = serde_json::from_slice(raw).unwrap();
         v["subscriptionId"] = json!("8b0d2a43-0a3a-4b8b-9b0e-6a1c0e4a1d11");
+        v["id"] = json!("5f0c4a43-1b2c-4d5e-8f90-0a1b2c3d4e5f");
         edit(&mut v);
         serde_json::to_vec(&v).unwrap()
     }
@@ -353,7 +365,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             d.id.unwrap().as_str(),
-            "2ab4e3d3-b7a6-425e-92b1-5a9982c1269e"
+            "5f0c4a43-1b2c-4d5e-8f90-0a1b2c3d4e5f"
         );
         assert!(!d.only_if_new_head);
         let Parsed::Job(job) = d.parsed else {
@@ -403,6 +415,8 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(d.parsed, Parsed::Ignore(ref r) if r.contains("test delivery")));
+        let sample = parse(&fixture("docs/git.pullrequest.created.json"), "o").unwrap();
+        assert!(matches!(sample.parsed, Parsed::Ignore(ref r) if r.contains("test delivery")));
         let bom = parse(&fixture("aspnet-webhooks/bad.notMappedEventType.json"), "o").unwrap();
         assert!(matches!(bom.parsed, Parsed::Ignore(_)));
         assert!(parse(&fixture("aspnet-webhooks/bad.noEventType.json"), "o").is_err());
