@@ -128,6 +128,22 @@ impl World {
         serde_json::to_vec(&v).unwrap()
     }
 
+    /// A `ms.vss-code.git-pullrequest-comment-event` on pull request `n`.
+    fn comment_event(&self, id: &str, n: u64, content: &str) -> Vec<u8> {
+        let mut v: Value = serde_json::from_str(include_str!(
+            "data/fixtures/azure-devops/tingle-dependabot/git-pullrequest-comment-event-1.json"
+        ))
+        .unwrap();
+        v["id"] = json!(id);
+        let r = &mut v["resource"];
+        r["comment"]["content"] = json!(content);
+        r["pullRequest"]["pullRequestId"] = json!(n);
+        r["pullRequest"]["repository"]["name"] = json!("infra");
+        r["pullRequest"]["repository"]["project"]["name"] = json!("Infra Team");
+        r["pullRequest"]["repository"]["remoteUrl"] = json!(self.repo.url());
+        serde_json::to_vec(&v).unwrap()
+    }
+
     /// The policy statuses that are not `pending`, for one iteration.
     fn final_statuses(&self, n: u64, iteration: u64) -> Vec<support::fake_azure::Status> {
         self.ado
@@ -228,8 +244,8 @@ async fn created_then_pushed_then_own_vote_and_redelivery_do_nothing() {
     );
     let states: Vec<String> = w.ado.statuses().iter().map(|s| s.state.clone()).collect();
     assert_eq!(states, ["pending", "failed"]);
-    let vote = w.ado.vote(REPO, 7).expect("the bot voted");
-    assert!(vote == -10 || vote == -5, "blocking findings: {vote}");
+    // A hardcoded password is a blocking pattern: reject.
+    assert_eq!(w.ado.vote(REPO, 7), Some(-10));
     let summaries = w.summary_threads(7);
     assert_eq!(summaries.len(), 1);
     assert_eq!(summaries[0].status, "active", "blocking: active");
@@ -273,10 +289,13 @@ async fn created_then_pushed_then_own_vote_and_redelivery_do_nothing() {
         findings_after_first,
         "no new finding threads"
     );
-    assert_ne!(
-        w.ado.vote(REPO, 7),
-        Some(vote),
-        "the vote follows the new head"
+    // Clean now, but the default 300 s cooldown after the rejection downgrades the approval to
+    // a comment: the vote is reset, not left at "reject".
+    assert_eq!(w.ado.vote(REPO, 7), Some(0));
+    assert!(
+        summaries2[0].comments[0].contains("cooldown"),
+        "{}",
+        summaries2[0].comments[0]
     );
 
     // The update Azure DevOps sends for the bot's own vote (same source commit): nothing.
@@ -285,6 +304,15 @@ async fn created_then_pushed_then_own_vote_and_redelivery_do_nothing() {
     assert_eq!(hook(app.addr, &own_vote).await, 202);
     // A redelivery of the first event: deduplicated on the payload id.
     assert_eq!(hook(app.addr, &created).await, 202);
+    // The comment event for the bot's own summary thread.
+    assert_eq!(
+        hook(
+            app.addr,
+            &w.comment_event("ado-4", 7, &summaries2[0].comments[0])
+        )
+        .await,
+        202
+    );
     settle().await;
     assert_eq!(
         w.ado.calls().len(),
@@ -466,4 +494,60 @@ async fn rate_limited_status_is_retried_after_the_wait() {
             .any(|c| c.path.ends_with(&format!("/reviewers/{BOT_ID}")))
     );
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_the_pat_cannot_do_is_an_error_status() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let head = w.push_pr(4, &[("main.tf", BASE_TF)]);
+    // The git server now wants another token: the clone is refused for good.
+    w.repo
+        .server()
+        .set_credentials(Some(("thoth-bot", "another-pat")));
+    let body = w.pr_event("git.pullrequest.created", "co-1", 4, &head);
+    assert_eq!(hook(app.addr, &body).await, 202);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = w.final_statuses(4, 1).into_iter().next() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{:#?}", w.ado.calls());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.state, "error");
+    assert!(status.description.contains("check out"), "{status:?}");
+    assert!(!status.description.contains("another-pat") && !status.description.contains(PAT));
+    assert_eq!(w.ado.vote(REPO, 4), None, "no vote without an evaluation");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thoth_comment_is_queued_as_a_command() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let body = w.comment_event("cmd-1", 8, "/thoth rerun");
+    assert_eq!(hook(app.addr, &body).await, 202);
+    let dir = w.dir.path().join("store");
+    settle().await;
+    app.stop().await;
+    // The command handlers are not written yet: the job is taken and done without a write.
+    assert!(w.ado.writes().is_empty(), "{:#?}", w.ado.writes());
+    let store = thoth_bot::store::open(&format!("sled:{}", dir.display()))
+        .await
+        .unwrap();
+    let done = store
+        .jobs_by_state(thoth_bot::store::JobState::Done, 10)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1, "{done:?}");
+    let payload: thoth_bot::event::JobPayload =
+        serde_json::from_value(done[0].payload.clone()).unwrap();
+    let thoth_bot::event::JobPayload::Command { comment } = payload else {
+        panic!("{payload:?}")
+    };
+    assert_eq!(comment.platform, thoth_bot::ids::Platform::AzureDevOps);
+    assert_eq!(comment.repo.as_str(), "org/Infra Team/infra");
+    assert_eq!(comment.body, "/thoth rerun");
+    assert_eq!(comment.comment_id, "5/2");
 }
