@@ -28,6 +28,8 @@ pub struct ServeConfig {
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
     pub commands: CommandSettings,
+    /// Azure DevOps settings.
+    pub azure: AzureSettings,
 }
 
 /// `[commands]`: authorization of `/thoth override`.
@@ -55,6 +57,62 @@ impl Default for CommandSettings {
             permission_cache_secs: 300,
         }
     }
+}
+
+/// `[azure]`: one Azure DevOps organization, reached with a PAT, sending service hooks.
+///
+/// Azure DevOps signs nothing, so deliveries must carry the Basic credentials and/or the header
+/// token configured on the subscription. With neither configured every delivery is refused (401).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AzureSettings {
+    /// Organization URL, e.g. `https://dev.azure.com/acme` (`THOTH_AZURE_ORG_URL`).
+    pub org_url: Option<String>,
+    /// Personal access token (Code: read & write, Identity: read) used for the REST API and for
+    /// cloning (`THOTH_AZURE_TOKEN`).
+    #[serde(deserialize_with = "secret")]
+    pub token: Option<Secret>,
+    /// REST API base when it differs from `org_url` (a test server) (`THOTH_AZURE_API_URL`).
+    pub api_url: Option<String>,
+    /// Basic user name the service hook sends (`THOTH_AZURE_WEBHOOK_USER`).
+    pub webhook_user: Option<String>,
+    /// Basic password the service hook sends (`THOTH_AZURE_WEBHOOK_PASSWORD`).
+    #[serde(deserialize_with = "secret")]
+    pub webhook_password: Option<Secret>,
+    /// Name of a header the service hook sends (`THOTH_AZURE_WEBHOOK_TOKEN_HEADER`).
+    pub webhook_token_header: Option<String>,
+    /// Value of that header (`THOTH_AZURE_WEBHOOK_TOKEN`).
+    #[serde(deserialize_with = "secret")]
+    pub webhook_token: Option<Secret>,
+    /// Finding threads anchored to file:line posted per pull request; the rest are only listed
+    /// in the summary thread.
+    pub max_finding_threads: usize,
+}
+
+impl Default for AzureSettings {
+    fn default() -> Self {
+        AzureSettings {
+            org_url: None,
+            token: None,
+            api_url: None,
+            webhook_user: None,
+            webhook_password: None,
+            webhook_token_header: None,
+            webhook_token: None,
+            max_finding_threads: 20,
+        }
+    }
+}
+
+impl AzureSettings {
+    /// Whether the organization URL and the token are both set (needed to evaluate and publish).
+    pub fn enabled(&self) -> bool {
+        self.org_url.is_some() && self.token.is_some()
+    }
+}
+
+fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Secret::new))
 }
 
 /// `[github]`.
@@ -91,6 +149,7 @@ impl Default for ServeConfig {
             lease_secs: 300,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
+            azure: AzureSettings::default(),
         }
     }
 }
@@ -176,6 +235,36 @@ impl ServeConfig {
                 "1" | "true" | "yes" | "on"
             );
         }
+        let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        if let Some(v) = non_empty("THOTH_AZURE_ORG_URL") {
+            self.azure.org_url = Some(v.trim_end_matches('/').to_string());
+        }
+        if let Some(v) = non_empty("THOTH_AZURE_TOKEN") {
+            self.azure.token = Some(Secret::new(v));
+        }
+        if let Some(v) = non_empty("THOTH_AZURE_API_URL") {
+            self.azure.api_url = Some(v.trim_end_matches('/').to_string());
+        }
+        if let Some(v) = non_empty("THOTH_AZURE_WEBHOOK_USER") {
+            self.azure.webhook_user = Some(v);
+        }
+        if let Some(v) = non_empty("THOTH_AZURE_WEBHOOK_PASSWORD") {
+            self.azure.webhook_password = Some(Secret::new(v));
+        }
+        if let Some(v) = non_empty("THOTH_AZURE_WEBHOOK_TOKEN_HEADER") {
+            self.azure.webhook_token_header = Some(v.trim().to_string());
+        }
+        if let Some(v) = non_empty("THOTH_AZURE_WEBHOOK_TOKEN") {
+            self.azure.webhook_token = Some(Secret::new(v));
+        }
+        if self.azure.webhook_token.is_some() != self.azure.webhook_token_header.is_some() {
+            bail!(
+                "THOTH_AZURE_WEBHOOK_TOKEN_HEADER and THOTH_AZURE_WEBHOOK_TOKEN must be set together"
+            );
+        }
+        if self.azure.webhook_user.is_some() != self.azure.webhook_password.is_some() {
+            bail!("THOTH_AZURE_WEBHOOK_USER and THOTH_AZURE_WEBHOOK_PASSWORD must be set together");
+        }
         if self.workers == 0 {
             bail!("workers must be at least 1");
         }
@@ -215,6 +304,35 @@ mod tests {
             .collect();
         assert_eq!(secrets, ["new", "old"]);
         assert!(!format!("{cfg:?}").contains("new"));
+    }
+
+    #[test]
+    fn azure_from_env_and_paired_settings() {
+        let mut cfg = ServeConfig::default();
+        cfg.apply_env(|k| match k {
+            "THOTH_AZURE_ORG_URL" => Some("https://dev.azure.com/acme/".into()),
+            "THOTH_AZURE_TOKEN" => Some("pat-secret".into()),
+            "THOTH_AZURE_WEBHOOK_TOKEN_HEADER" => Some("X-Thoth-Token".into()),
+            "THOTH_AZURE_WEBHOOK_TOKEN" => Some("hook-secret".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(cfg.azure.enabled());
+        assert_eq!(
+            cfg.azure.org_url.as_deref(),
+            Some("https://dev.azure.com/acme")
+        );
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("pat-secret") && !shown.contains("hook-secret"));
+
+        let mut half = ServeConfig::default();
+        let err = half
+            .apply_env(|k| (k == "THOTH_AZURE_WEBHOOK_USER").then(|| "u".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("PASSWORD"), "{err}");
+        let file: ServeConfig =
+            toml::from_str("[azure]\norg_url = \"https://x\"\ntoken = \"t\"\n").unwrap();
+        assert!(file.azure.enabled());
     }
 
     #[test]

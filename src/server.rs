@@ -15,6 +15,7 @@ pub fn router(intake: IntakeState) -> Router {
     let store = intake.store.clone();
     Router::new()
         .route("/webhooks/github", post(webhook::github_webhook))
+        .route("/webhooks/azure-devops", post(webhook::azure_webhook))
         .with_state(intake)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(store))
@@ -84,6 +85,30 @@ pub async fn start(
         );
         None
     };
+    let azure = if cfg.azure.enabled() {
+        let org_url = cfg
+            .azure
+            .org_url
+            .as_deref()
+            .context("no organization URL")?;
+        let token = cfg.azure.token.clone().context("no token")?;
+        let mut az = crate::forge::azure::AzureConfig::new(org_url, token);
+        if let Some(api) = &cfg.azure.api_url {
+            az.api_url = api.trim_end_matches('/').to_string();
+        }
+        Some(Arc::new(crate::worker::azure::AzureContext {
+            client: crate::forge::azure::AzureClient::new(az)?,
+            max_finding_threads: cfg.azure.max_finding_threads,
+        }))
+    } else {
+        None
+    };
+    let hook_auth = azure_hook_auth(&cfg.azure);
+    if hook_auth.basic.is_none() && hook_auth.header.is_none() {
+        tracing::warn!(
+            "no Azure DevOps webhook credentials configured (THOTH_AZURE_WEBHOOK_USER/_PASSWORD or THOTH_AZURE_WEBHOOK_TOKEN_HEADER/_TOKEN): every Azure DevOps delivery is refused with 401"
+        );
+    }
     if cfg.github.webhook_secrets.is_empty() {
         tracing::warn!(
             "no GitHub webhook secret configured: every GitHub delivery is refused with 401"
@@ -96,6 +121,7 @@ pub async fn start(
     let ctx = Arc::new(crate::worker::WorkerContext {
         store: store.clone(),
         github,
+        azure,
         mirrors: Arc::new(crate::checkout::MirrorCache::new(
             cfg.cache_dir.join("mirrors"),
         )?),
@@ -121,6 +147,9 @@ pub async fn start(
     let app = router(IntakeState {
         store,
         github_secrets: Arc::new(cfg.github.webhook_secrets.clone()),
+        azure_auth: Arc::new(hook_auth),
+        azure_org: crate::webhook::azure::org_name(cfg.azure.org_url.as_deref().unwrap_or(""))
+            .into(),
     });
     let addr = listener.local_addr()?;
     let mut srx = rx.clone();
@@ -141,6 +170,13 @@ pub async fn start(
         shutdown: tx,
         tasks,
     })
+}
+
+fn azure_hook_auth(a: &crate::config::AzureSettings) -> crate::webhook::signature::AzureHookAuth {
+    crate::webhook::signature::AzureHookAuth {
+        basic: a.webhook_user.clone().zip(a.webhook_password.clone()),
+        header: a.webhook_token_header.clone().zip(a.webhook_token.clone()),
+    }
 }
 
 fn hostname() -> String {

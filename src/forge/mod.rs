@@ -9,6 +9,7 @@
 //! fails the check even when the review was downgraded to a comment, and a draft pull request
 //! still gets a real conclusion (design §3).
 
+pub mod azure;
 pub mod github;
 
 use std::fmt::Write as _;

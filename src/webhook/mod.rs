@@ -1,6 +1,7 @@
 //! Webhook intake: verify, parse, deduplicate, durably enqueue, answer. Nothing slow happens
 //! in the request: the answer waits only for the store to hold the job.
 
+pub mod azure;
 pub mod github;
 pub mod signature;
 
@@ -13,9 +14,9 @@ use chrono::Utc;
 use tracing::{debug, info, warn};
 
 use crate::event::{JobPayload, Parsed};
-use crate::ids::DeliveryId;
+use crate::ids::{DeliveryId, Platform};
 use crate::store::{EnqueueOutcome, JobKind, NewJob, Store};
-use signature::Secret;
+use signature::{AzureHookAuth, Secret};
 
 /// Largest body accepted (GitHub caps deliveries at 25 MiB).
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -25,6 +26,10 @@ pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 pub struct IntakeState {
     pub store: Arc<dyn Store>,
     pub github_secrets: Arc<Vec<Secret>>,
+    /// What Azure DevOps service hooks must present (empty: every delivery is refused).
+    pub azure_auth: Arc<AzureHookAuth>,
+    /// The Azure DevOps organization name used in repository ids.
+    pub azure_org: Arc<str>,
 }
 
 /// Turns a parsed payload into a job for the store.
@@ -103,5 +108,70 @@ pub async fn github_webhook(
             warn!(%delivery, error = %e, "malformed GitHub delivery");
             StatusCode::BAD_REQUEST
         }
+    }
+}
+
+/// `POST /webhooks/azure-devops`.
+pub async fn azure_webhook(
+    State(state): State<IntakeState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let token = state
+        .azure_auth
+        .header
+        .as_ref()
+        .and_then(|(name, _)| header(name));
+    if let Err(e) = signature::verify_azure(&state.azure_auth, header("authorization"), token) {
+        warn!(error = %e, "rejected Azure DevOps delivery");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let delivery = match azure::parse(&body, &state.azure_org) {
+        Ok(d) => d,
+        Err(e) => {
+            warn!(error = %e, "malformed Azure DevOps delivery");
+            return StatusCode::BAD_REQUEST;
+        }
+    };
+    let Some(id) = delivery.id else {
+        // Ignored before the id mattered (tests, unknown events).
+        return accept_ignored(&delivery.event_type, delivery.parsed);
+    };
+    let mut parsed = delivery.parsed;
+    if let (Parsed::Ignore(reason), "git.pullrequest.merged") =
+        (&parsed, delivery.event_type.as_str())
+    {
+        info!(delivery = %id, %reason, "pull request merged");
+    }
+    if delivery.only_if_new_head {
+        parsed = unless_head_seen(state.store.as_ref(), parsed).await;
+    }
+    accept(state.store.as_ref(), parsed, id).await
+}
+
+fn accept_ignored(event: &str, parsed: Parsed) -> StatusCode {
+    if let Parsed::Ignore(reason) = parsed {
+        debug!(%event, %reason, "delivery ignored");
+    }
+    StatusCode::ACCEPTED
+}
+
+/// Loop guard for `git.pullrequest.updated`: votes (the bot's own too), reviewer and status
+/// changes keep the source commit, so an update whose head was already taken up is ignored.
+/// A store that cannot answer lets the job through: evaluating twice is harmless.
+async fn unless_head_seen(store: &dyn Store, parsed: Parsed) -> Parsed {
+    let Parsed::Job(job) = parsed else {
+        return parsed;
+    };
+    let JobPayload::Evaluate { pr, .. } = job.as_ref() else {
+        return Parsed::Job(job);
+    };
+    match store.pr_state(Platform::AzureDevOps, &pr.repo, pr.pr).await {
+        Ok(Some(s)) if s.last_head_sha.as_ref() == Some(&pr.head_sha) => Parsed::Ignore(format!(
+            "update of {}!{} without a new source commit (vote, reviewer or status change)",
+            pr.repo, pr.pr
+        )),
+        _ => Parsed::Job(job),
     }
 }

@@ -81,6 +81,85 @@ pub fn sign_github(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// What an Azure DevOps service hook must present: the Basic credentials and/or the header token
+/// configured on the subscription. When both are configured, both are required.
+#[derive(Debug, Clone, Default)]
+pub struct AzureHookAuth {
+    /// Basic user name and password.
+    pub basic: Option<(String, Secret)>,
+    /// Header name (matched case-insensitively) and its value.
+    pub header: Option<(String, Secret)>,
+}
+
+/// Why an Azure DevOps delivery was not accepted as authentic (all answered 401).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum AzureAuthError {
+    #[error("no Azure DevOps webhook credentials are configured")]
+    NotConfigured,
+    #[error("missing or malformed Basic credentials")]
+    MissingBasic,
+    #[error("Basic credentials do not match")]
+    BadBasic,
+    #[error("missing token header")]
+    MissingToken,
+    #[error("token header does not match")]
+    BadToken,
+}
+
+/// Checks an Azure DevOps delivery. `authorization` is the `Authorization` header and `token`
+/// the value of the configured token header, as received.
+pub fn verify_azure(
+    auth: &AzureHookAuth,
+    authorization: Option<&str>,
+    token: Option<&str>,
+) -> Result<(), AzureAuthError> {
+    if auth.basic.is_none() && auth.header.is_none() {
+        return Err(AzureAuthError::NotConfigured);
+    }
+    if let Some((user, password)) = &auth.basic {
+        let (got_user, got_password) =
+            parse_basic(authorization).ok_or(AzureAuthError::MissingBasic)?;
+        // Both halves are compared whatever the first gives, so timing says nothing.
+        let user_ok = ct_eq(got_user.as_bytes(), user.as_bytes());
+        let password_ok = ct_eq(got_password.as_bytes(), password.expose().as_bytes());
+        if !(user_ok & password_ok) {
+            return Err(AzureAuthError::BadBasic);
+        }
+    }
+    if let Some((_, expected)) = &auth.header {
+        let got = token.ok_or(AzureAuthError::MissingToken)?;
+        if !ct_eq(got.trim().as_bytes(), expected.expose().as_bytes()) {
+            return Err(AzureAuthError::BadToken);
+        }
+    }
+    Ok(())
+}
+
+/// `Basic base64(user:password)` into its two halves.
+fn parse_basic(header: Option<&str>) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let header = header?.trim();
+    let (scheme, encoded) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// `Basic base64(user:password)`: what a service hook with Basic credentials sends.
+pub fn basic_header(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
 /// Constant-time equality of two byte strings (lengths may differ; that is not hidden).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
@@ -125,5 +204,54 @@ mod tests {
             Err(SignatureError::NoSecret)
         );
         assert!(!format!("{:?}", s[0]).contains("Secret to"));
+    }
+
+    #[test]
+    fn azure_basic_and_header_token() {
+        let none = AzureHookAuth::default();
+        assert_eq!(
+            verify_azure(&none, Some(&basic_header("u", "p")), None),
+            Err(AzureAuthError::NotConfigured)
+        );
+        let basic = AzureHookAuth {
+            basic: Some(("hook".into(), Secret::new("pw"))),
+            header: None,
+        };
+        assert_eq!(
+            verify_azure(&basic, Some(&basic_header("hook", "pw")), None),
+            Ok(())
+        );
+        assert_eq!(
+            verify_azure(&basic, Some(&basic_header("hook", "px")), None),
+            Err(AzureAuthError::BadBasic)
+        );
+        assert_eq!(
+            verify_azure(&basic, Some(&basic_header("hoo", "pw")), None),
+            Err(AzureAuthError::BadBasic)
+        );
+        assert_eq!(
+            verify_azure(&basic, Some("Bearer x"), None),
+            Err(AzureAuthError::MissingBasic)
+        );
+        assert_eq!(
+            verify_azure(&basic, None, None),
+            Err(AzureAuthError::MissingBasic)
+        );
+        let both = AzureHookAuth {
+            basic: basic.basic.clone(),
+            header: Some(("x-thoth-token".into(), Secret::new("tok"))),
+        };
+        assert_eq!(
+            verify_azure(&both, Some(&basic_header("hook", "pw")), Some("tok")),
+            Ok(())
+        );
+        assert_eq!(
+            verify_azure(&both, Some(&basic_header("hook", "pw")), None),
+            Err(AzureAuthError::MissingToken)
+        );
+        assert_eq!(
+            verify_azure(&both, Some(&basic_header("hook", "pw")), Some("tok2")),
+            Err(AzureAuthError::BadToken)
+        );
     }
 }

@@ -33,7 +33,7 @@ const CONFIG_PATHS: &[&str] = &[
 
 /// The materialised commits of one job; removed when dropped.
 pub(super) struct Checkout {
-    _dir: tempfile::TempDir,
+    pub(super) _dir: tempfile::TempDir,
     pub(super) head: PathBuf,
     pub(super) base: Option<PathBuf>,
     pub(super) changed: Vec<String>,
@@ -273,7 +273,7 @@ fn fetch_and_materialize(
     Ok((head, base, changed))
 }
 
-async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Result<CheckReport> {
+pub(super) async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Result<CheckReport> {
     let mut opts = CheckOptions::new(&co.head);
     // Config and project policies come from the base: the PR must not judge itself by its own
     // rules. Without a base (first commit), an empty directory gives the defaults.

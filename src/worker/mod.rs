@@ -1,6 +1,7 @@
 //! Workers: claim jobs from the durable queue, keep their lease alive, run them, and record the
 //! outcome (done, retry with backoff, or dead with the error kept).
 
+pub mod azure;
 pub mod commands;
 pub mod evaluate;
 
@@ -17,6 +18,7 @@ use crate::config::CommandSettings;
 use crate::decision::safety::BurstLimiter;
 use crate::event::JobPayload;
 use crate::forge::github::GithubApp;
+use crate::ids::Platform;
 use crate::queue::{self, FailOutcome};
 use crate::store::{Job, Store};
 
@@ -27,6 +29,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 pub struct WorkerContext {
     pub store: Arc<dyn Store>,
     pub github: Option<Arc<GithubApp>>,
+    /// Azure DevOps organization client, when configured.
+    pub azure: Option<Arc<azure::AzureContext>>,
     pub mirrors: Arc<MirrorCache>,
     /// Scratch space for materialised checkouts (one temp dir per job inside).
     pub work_dir: PathBuf,
@@ -101,7 +105,10 @@ pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
                 }
                 Ok(FailOutcome::Dead) => {
                     error!(error = %msg, "job failed for good");
-                    evaluate::report_dead(ctx, &job, &msg).await;
+                    match job.platform {
+                        Platform::GitHub => evaluate::report_dead(ctx, &job, &msg).await,
+                        Platform::AzureDevOps => azure::report_dead(ctx, &job, &msg).await,
+                    }
                 }
                 Ok(FailOutcome::LeaseLost) => {
                     warn!(error = %msg, "job failed after its lease was lost")
@@ -124,9 +131,10 @@ async fn run_job(ctx: &WorkerContext, worker: &str, job: &Job) -> anyhow::Result
     let payload: JobPayload = serde_json::from_value(job.payload.clone())
         .map_err(|e| anyhow::anyhow!("job payload is not understood: {e}"))?;
     match payload {
-        JobPayload::Evaluate { pr, reason } => {
-            evaluate::evaluate(ctx, worker, job, pr, &reason).await
-        }
+        JobPayload::Evaluate { pr, reason } => match pr.platform {
+            Platform::GitHub => evaluate::evaluate(ctx, worker, job, pr, &reason).await,
+            Platform::AzureDevOps => azure::evaluate(ctx, worker, job, pr, &reason).await,
+        },
         JobPayload::Command { comment } => commands::handle(ctx, job, comment).await,
     }
 }

@@ -26,7 +26,7 @@
 pub mod auth;
 pub mod client;
 pub mod publish;
-mod retry;
+pub(crate) mod retry;
 
 use std::fmt;
 

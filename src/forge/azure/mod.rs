@@ -1,0 +1,25 @@
+//! Azure DevOps: a small REST client over hyper ([`client`]) and the publishing of a
+//! [`PublishPlan`](super::PublishPlan) as a PR status, a reviewer vote, one summary thread and
+//! finding threads anchored to file:line ([`publish`]).
+//!
+//! Like the GitHub side there is no client trait: tests point [`AzureConfig::api_url`] at a fake
+//! Azure DevOps served over HTTP (`tests/support/fake_azure.rs`).
+
+pub mod client;
+pub mod publish;
+
+pub use client::{AzureClient, AzureConfig, StatusState};
+pub use publish::{Published, publish};
+
+use crate::decision::DecisionKind;
+
+/// The reviewer vote for a decision: 10 approve, -5 waiting for author (request changes),
+/// -10 reject, 0 (no vote / reset) for a comment-only decision.
+pub fn vote_of(kind: DecisionKind) -> i32 {
+    match kind {
+        DecisionKind::Approve => 10,
+        DecisionKind::RequestChanges => -5,
+        DecisionKind::Reject => -10,
+        DecisionKind::Comment => 0,
+    }
+}

@@ -1,0 +1,566 @@
+//! Azure DevOps end to end: service-hook deliveries (Basic auth) through the real router, a
+//! real git repository served over HTTP with PAT auth, a fake Azure DevOps REST API recording
+//! every call.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::TestRepo;
+use support::fake_azure::{BOT_ID, FakeAzure};
+use support::http::request;
+use thoth_bot::config::ServeConfig;
+use thoth_bot::server::{self, Running};
+use thoth_bot::webhook::signature::{Secret, basic_header};
+
+const PAT: &str = "ado-e2e-personal-access-token";
+const HOOK_USER: &str = "ado-hook";
+const HOOK_PASSWORD: &str = "ado-hook-password";
+/// `project/repository` as the fake names it; the bot's id is `org/Infra Team/infra`.
+const REPO: &str = "Infra Team/infra";
+const MARKER: &str = "<!-- thoth-bot:summary -->";
+
+const BASE_TF: &str = r#"resource "aws_sns_topic" "alerts" {
+  name = "dev-infra-alerts"
+  tags = {
+    Environment = "dev"
+    Owner       = "platform"
+    CostCenter  = "cc-1"
+  }
+}
+"#;
+const INSECURE_TF: &str = r#"resource "aws_security_group" "web" {
+  name = "dev-web-sg"
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_db_instance" "orders" {
+  identifier        = "dev-orders-db"
+  storage_encrypted = false
+  password          = "hunter2hunter2"
+}
+"#;
+
+struct World {
+    ado: FakeAzure,
+    repo: TestRepo,
+    dir: tempfile::TempDir,
+    base_sha: String,
+}
+
+impl World {
+    async fn new() -> World {
+        let ado = FakeAzure::start(PAT).await;
+        let repo = TestRepo::new();
+        // Azure DevOps takes any user name with a PAT; the bot sends `thoth-bot`.
+        repo.server().set_credentials(Some(("thoth-bot", PAT)));
+        let base_sha = repo.commit(
+            &[
+                ("README.md", "# infra\n"),
+                ("main.tf", BASE_TF),
+                (".thothctl/ai_decision_config.yaml", "enabled: true\n"),
+            ],
+            "base",
+        );
+        World {
+            ado,
+            repo,
+            dir: tempfile::tempdir().unwrap(),
+            base_sha,
+        }
+    }
+
+    fn config(&self) -> ServeConfig {
+        let mut cfg = ServeConfig {
+            store: format!("sled:{}", self.dir.path().join("store").display()),
+            workers: 1,
+            cache_dir: self.dir.path().join("cache"),
+            lease_secs: 5,
+            ..ServeConfig::default()
+        };
+        cfg.azure.org_url = Some(self.ado.url().to_string());
+        cfg.azure.token = Some(Secret::new(PAT));
+        cfg.azure.webhook_user = Some(HOOK_USER.into());
+        cfg.azure.webhook_password = Some(Secret::new(HOOK_PASSWORD));
+        cfg
+    }
+
+    async fn start(&self, cfg: &ServeConfig) -> Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        server::start(cfg, listener).await.unwrap()
+    }
+
+    /// Commits on the PR's source branch and records the push as a new iteration.
+    fn push_pr(&self, n: u64, files: &[(&str, &str)]) -> String {
+        self.repo.switch_branch("feature");
+        let sha = self.repo.commit(files, "change");
+        self.ado.push_iteration(REPO, n, &sha);
+        sha
+    }
+
+    /// A real `git.pullrequest.*` payload (the documented sample, with a subscription id so it
+    /// is not a UI test delivery) pointed at our repository.
+    fn pr_event(&self, event: &str, id: &str, n: u64, head: &str) -> Vec<u8> {
+        let mut v: Value = serde_json::from_str(include_str!(
+            "data/fixtures/azure-devops/docs/git.pullrequest.created.json"
+        ))
+        .unwrap();
+        v["subscriptionId"] = json!("6c3d2a43-0a3a-4b8b-9b0e-6a1c0e4a1d11");
+        v["id"] = json!(id);
+        v["eventType"] = json!(event);
+        let r = &mut v["resource"];
+        r["repository"]["name"] = json!("infra");
+        r["repository"]["project"]["name"] = json!("Infra Team");
+        r["repository"]["remoteUrl"] = json!(self.repo.url());
+        r["pullRequestId"] = json!(n);
+        r["status"] = json!("active");
+        r["sourceRefName"] = json!("refs/heads/feature");
+        r["targetRefName"] = json!("refs/heads/main");
+        r["lastMergeSourceCommit"]["commitId"] = json!(head);
+        r["lastMergeTargetCommit"]["commitId"] = json!(self.base_sha);
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    /// A `ms.vss-code.git-pullrequest-comment-event` on pull request `n`.
+    fn comment_event(&self, id: &str, n: u64, content: &str) -> Vec<u8> {
+        let mut v: Value = serde_json::from_str(include_str!(
+            "data/fixtures/azure-devops/tingle-dependabot/git-pullrequest-comment-event-1.json"
+        ))
+        .unwrap();
+        v["id"] = json!(id);
+        let r = &mut v["resource"];
+        r["comment"]["content"] = json!(content);
+        r["pullRequest"]["pullRequestId"] = json!(n);
+        r["pullRequest"]["repository"]["name"] = json!("infra");
+        r["pullRequest"]["repository"]["project"]["name"] = json!("Infra Team");
+        r["pullRequest"]["repository"]["remoteUrl"] = json!(self.repo.url());
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    /// The policy statuses that are not `pending`, for one iteration.
+    fn final_statuses(&self, n: u64, iteration: u64) -> Vec<support::fake_azure::Status> {
+        self.ado
+            .statuses()
+            .into_iter()
+            .filter(|s| s.pr == n && s.iteration_id == Some(iteration) && s.state != "pending")
+            .collect()
+    }
+
+    /// Waits until the iteration has a final status and the summary thread was written.
+    async fn wait_published(&self, n: u64, iteration: u64) -> support::fake_azure::Status {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let done = self.final_statuses(n, iteration).into_iter().next();
+            let writes = self.ado.writes();
+            // The summary thread is the last write of a publish.
+            let summary_written = writes.last().is_some_and(|c| {
+                c.path.contains("/threads")
+                    && (c.body["status"].is_string() && !c.path.ends_with("/threads")
+                        || c.body["comments"][0]["content"]
+                            .as_str()
+                            .is_some_and(|b| b.contains(MARKER)))
+            });
+            if let (Some(status), true) = (done, summary_written) {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "iteration {iteration} of !{n} was not published: {:#?}",
+                self.ado.calls()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn summary_threads(&self, n: u64) -> Vec<support::fake_azure::Thread> {
+        self.ado
+            .threads()
+            .into_iter()
+            .filter(|t| t.pr == n && t.comments[0].contains(MARKER))
+            .collect()
+    }
+
+    fn finding_threads(&self, n: u64) -> Vec<support::fake_azure::Thread> {
+        self.ado
+            .threads()
+            .into_iter()
+            .filter(|t| t.pr == n && t.anchor.is_some())
+            .collect()
+    }
+}
+
+async fn deliver(addr: std::net::SocketAddr, auth: Option<(&str, &str)>, body: &[u8]) -> u16 {
+    let header = auth.map(|(u, p)| basic_header(u, p));
+    let mut headers = vec![("Content-Type", "application/json; charset=utf-8")];
+    if let Some(h) = &header {
+        headers.push(("Authorization", h.as_str()));
+    }
+    request(addr, "POST", "/webhooks/azure-devops", &headers, body)
+        .await
+        .0
+}
+
+async fn hook(addr: std::net::SocketAddr, body: &[u8]) -> u16 {
+    deliver(addr, Some((HOOK_USER, HOOK_PASSWORD)), body).await
+}
+
+/// Every job in a (stopped) server's sled store, whatever its state.
+async fn all_jobs(store_dir: &std::path::Path) -> Vec<thoth_bot::store::Job> {
+    use thoth_bot::store::JobState;
+    let store = thoth_bot::store::open(&format!("sled:{}", store_dir.display()))
+        .await
+        .unwrap();
+    let mut jobs = Vec::new();
+    for state in [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Done,
+        JobState::Dead,
+    ] {
+        jobs.extend(store.jobs_by_state(state, 100).await.unwrap());
+    }
+    jobs
+}
+
+/// Waits long enough for a worker (polling every 200 ms) to have picked up anything queued.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_then_pushed_then_own_vote_and_redelivery_do_nothing() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let head1 = w.push_pr(7, &[("main.tf", INSECURE_TF)]);
+
+    let created = w.pr_event("git.pullrequest.created", "ado-1", 7, &head1);
+    // Azure DevOps may prefix the JSON with a BOM.
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), &created].concat();
+    assert_eq!(hook(app.addr, &with_bom).await, 202);
+    let status = w.wait_published(7, 1).await;
+    assert_eq!(
+        (
+            status.state.as_str(),
+            status.genre.as_str(),
+            status.name.as_str()
+        ),
+        ("failed", "thoth", "policy")
+    );
+    assert!(
+        status
+            .target_url
+            .as_deref()
+            .is_some_and(|u| u.contains("/Infra%20Team/_git/infra/pullrequest/7")),
+        "{status:?}"
+    );
+    let states: Vec<String> = w.ado.statuses().iter().map(|s| s.state.clone()).collect();
+    assert_eq!(states, ["pending", "failed"]);
+    // A hardcoded password is a blocking pattern: reject.
+    assert_eq!(w.ado.vote(REPO, 7), Some(-10));
+    let summaries = w.summary_threads(7);
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].status, "active", "blocking: active");
+    assert!(summaries[0].comments[0].contains("THOTH-AWS-SG-001"));
+    let anchors: Vec<(String, u64)> = w
+        .finding_threads(7)
+        .into_iter()
+        .filter_map(|t| t.anchor)
+        .collect();
+    assert!(anchors.contains(&("/main.tf".into(), 1)), "{anchors:?}");
+    assert!(anchors.contains(&("/main.tf".into(), 11)), "{anchors:?}");
+    let findings_after_first = w.finding_threads(7).len();
+    // The PAT never leaves the Authorization header.
+    assert!(
+        w.ado
+            .calls()
+            .iter()
+            .all(|c| !c.path.contains(PAT) && !c.query.contains(PAT))
+    );
+
+    // A push: a new status on iteration 2, the same summary thread edited and closed.
+    let head2 = w.push_pr(7, &[("main.tf", BASE_TF)]);
+    let updated = w.pr_event("git.pullrequest.updated", "ado-2", 7, &head2);
+    assert_eq!(hook(app.addr, &updated).await, 202);
+    let status2 = w.wait_published(7, 2).await;
+    assert_eq!(status2.state, "succeeded");
+    assert!(
+        status2
+            .target_url
+            .as_deref()
+            .is_some_and(|u| u.ends_with(&format!("discussionId={}", summaries[0].id))),
+        "{status2:?}"
+    );
+    let summaries2 = w.summary_threads(7);
+    assert_eq!(summaries2.len(), 1, "one summary thread, edited");
+    assert_eq!(summaries2[0].id, summaries[0].id);
+    assert_eq!(summaries2[0].status, "closed", "informational: closed");
+    assert!(!summaries2[0].comments[0].contains("THOTH-AWS-SG-001"));
+    assert_eq!(
+        w.finding_threads(7).len(),
+        findings_after_first,
+        "no new finding threads"
+    );
+    // Clean now, but the default 300 s cooldown after the rejection downgrades the approval to
+    // a comment: the vote is reset, not left at "reject".
+    assert_eq!(w.ado.vote(REPO, 7), Some(0));
+    assert!(
+        summaries2[0].comments[0].contains("cooldown"),
+        "{}",
+        summaries2[0].comments[0]
+    );
+
+    // The update Azure DevOps sends for the bot's own vote (same source commit): nothing.
+    let before = w.ado.calls().len();
+    let own_vote = w.pr_event("git.pullrequest.updated", "ado-3", 7, &head2);
+    assert_eq!(hook(app.addr, &own_vote).await, 202);
+    // A redelivery of the first event: deduplicated on the payload id.
+    assert_eq!(hook(app.addr, &created).await, 202);
+    // The comment event for the bot's own summary thread.
+    assert_eq!(
+        hook(
+            app.addr,
+            &w.comment_event("ado-4", 7, &summaries2[0].comments[0])
+        )
+        .await,
+        202
+    );
+    settle().await;
+    assert_eq!(
+        w.ado.calls().len(),
+        before,
+        "{:#?}",
+        &w.ado.calls()[before..]
+    );
+    app.stop().await;
+    let jobs = all_jobs(&w.dir.path().join("store")).await;
+    let mut deliveries: Vec<&str> = jobs.iter().map(|j| j.delivery.as_str()).collect();
+    deliveries.sort();
+    assert_eq!(
+        deliveries,
+        ["ado-1", "ado-2"],
+        "only the creation and the push"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_findings_on_a_later_push_are_not_posted_again() {
+    let w = World::new().await;
+    let mut cfg = w.config();
+    cfg.azure.max_finding_threads = 1;
+    let app = w.start(&cfg).await;
+    let head1 = w.push_pr(3, &[("main.tf", INSECURE_TF)]);
+    let body = w.pr_event("git.pullrequest.created", "cap-1", 3, &head1);
+    assert_eq!(hook(app.addr, &body).await, 202);
+    w.wait_published(3, 1).await;
+    assert_eq!(w.finding_threads(3).len(), 1, "capped");
+    assert!(
+        w.summary_threads(3)[0].comments[0].contains("at most 1 finding threads"),
+        "the rest is summarised"
+    );
+    // The same findings, moved down two lines.
+    let moved = format!("# moved\n\n{INSECURE_TF}");
+    let head2 = w.push_pr(3, &[("main.tf", &moved)]);
+    let body = w.pr_event("git.pullrequest.updated", "cap-2", 3, &head2);
+    assert_eq!(hook(app.addr, &body).await, 202);
+    w.wait_published(3, 2).await;
+    assert_eq!(w.finding_threads(3).len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_or_missing_credentials_are_refused() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let head = w.push_pr(5, &[("main.tf", BASE_TF)]);
+    let body = w.pr_event("git.pullrequest.created", "auth-1", 5, &head);
+    assert_eq!(
+        deliver(app.addr, Some((HOOK_USER, "nope")), &body).await,
+        401
+    );
+    assert_eq!(
+        deliver(app.addr, Some(("other", HOOK_PASSWORD)), &body).await,
+        401
+    );
+    assert_eq!(deliver(app.addr, None, &body).await, 401);
+    let (status, _) = request(
+        app.addr,
+        "POST",
+        "/webhooks/azure-devops",
+        &[("Authorization", "Bearer x")],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 401);
+    settle().await;
+    assert!(w.ado.calls().is_empty(), "{:#?}", w.ado.calls());
+    // The refused delivery was not recorded: the real one with the same id still counts.
+    assert_eq!(hook(app.addr, &body).await, 202);
+    w.wait_published(5, 1).await;
+    app.stop().await;
+
+    // Header token on top of Basic: both required.
+    let mut cfg = w.config();
+    cfg.store = format!("sled:{}", w.dir.path().join("store2").display());
+    cfg.azure.webhook_token_header = Some("X-Thoth-Token".into());
+    cfg.azure.webhook_token = Some(Secret::new("hook-token"));
+    let app = w.start(&cfg).await;
+    let auth = basic_header(HOOK_USER, HOOK_PASSWORD);
+    let send = |token: Option<&'static str>| {
+        let (auth, body) = (auth.clone(), body.clone());
+        async move {
+            let mut headers = vec![("Authorization", auth.as_str())];
+            if let Some(t) = token {
+                headers.push(("X-Thoth-Token", t));
+            }
+            request(app.addr, "POST", "/webhooks/azure-devops", &headers, &body)
+                .await
+                .0
+        }
+    };
+    assert_eq!(send(None).await, 401);
+    assert_eq!(send(Some("wrong")).await, 401);
+    let mut test_delivery: Value = serde_json::from_slice(&body).unwrap();
+    test_delivery["subscriptionId"] = json!("00000000-0000-0000-0000-000000000000");
+    let (status, _) = request(
+        app.addr,
+        "POST",
+        "/webhooks/azure-devops",
+        &[
+            ("Authorization", auth.as_str()),
+            ("X-Thoth-Token", "hook-token"),
+        ],
+        &serde_json::to_vec(&test_delivery).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202, "UI test deliveries are acknowledged");
+    app.stop().await;
+
+    // Nothing configured: refused, secure by default.
+    let mut cfg = w.config();
+    cfg.store = format!("sled:{}", w.dir.path().join("store3").display());
+    cfg.azure.webhook_user = None;
+    cfg.azure.webhook_password = None;
+    let app = w.start(&cfg).await;
+    assert_eq!(hook(app.addr, &body).await, 401);
+    assert_eq!(deliver(app.addr, None, &body).await, 401);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_azure_fixture_goes_through_the_router_without_a_job_or_5xx() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixtures/azure-devops");
+    let mut n = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            let body = std::fs::read(&f).unwrap();
+            let name = f.file_name().unwrap().to_str().unwrap().to_string();
+            n += 1;
+            let status = hook(app.addr, &body).await;
+            if name.starts_with("bad.") {
+                assert!(status == 400 || status == 202, "{name} answered {status}");
+            } else {
+                assert_eq!(status, 202, "{name}");
+            }
+        }
+    }
+    assert!(n >= 26, "{n} fixtures");
+    // The fixtures are samples, completed pull requests, pushes, merges, comments without a
+    // command: no job may have reached the API or the git server.
+    settle().await;
+    app.stop().await;
+    let jobs = all_jobs(&w.dir.path().join("store")).await;
+    assert!(jobs.is_empty(), "{jobs:#?}");
+    assert!(w.ado.calls().is_empty(), "{:#?}", w.ado.calls());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_status_is_retried_after_the_wait() {
+    let w = World::new().await;
+    w.ado
+        .fail_next("POST", "/statuses", 429, &[("retry-after", "1")]);
+    let app = w.start(&w.config()).await;
+    let head = w.push_pr(9, &[("main.tf", BASE_TF)]);
+    let body = w.pr_event("git.pullrequest.created", "rl-1", 9, &head);
+    assert_eq!(hook(app.addr, &body).await, 202);
+    let status = w.wait_published(9, 1).await;
+    assert_eq!(status.state, "succeeded");
+    let posts: Vec<_> = w
+        .ado
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with("/statuses"))
+        .collect();
+    assert_eq!(
+        posts.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [429, 201, 201]
+    );
+    assert!(posts[1].at.duration_since(posts[0].at) >= Duration::from_secs(1));
+    assert_eq!(w.ado.vote(REPO, 9), Some(10), "clean and enabled: approved");
+    assert!(
+        w.ado
+            .calls()
+            .iter()
+            .any(|c| c.path.ends_with(&format!("/reviewers/{BOT_ID}")))
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_the_pat_cannot_do_is_an_error_status() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let head = w.push_pr(4, &[("main.tf", BASE_TF)]);
+    // The git server now wants another token: the clone is refused for good.
+    w.repo
+        .server()
+        .set_credentials(Some(("thoth-bot", "another-pat")));
+    let body = w.pr_event("git.pullrequest.created", "co-1", 4, &head);
+    assert_eq!(hook(app.addr, &body).await, 202);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = w.final_statuses(4, 1).into_iter().next() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{:#?}", w.ado.calls());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.state, "error");
+    assert!(status.description.contains("check out"), "{status:?}");
+    assert!(!status.description.contains("another-pat") && !status.description.contains(PAT));
+    assert_eq!(w.ado.vote(REPO, 4), None, "no vote without an evaluation");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thoth_comment_is_queued_as_a_command() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let body = w.comment_event("cmd-1", 8, "/thoth rerun");
+    assert_eq!(hook(app.addr, &body).await, 202);
+    settle().await;
+    app.stop().await;
+    // The command handlers are not written yet: the job is queued (and run) without a write.
+    assert!(w.ado.writes().is_empty(), "{:#?}", w.ado.writes());
+    let done = all_jobs(&w.dir.path().join("store")).await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    let payload: thoth_bot::event::JobPayload =
+        serde_json::from_value(done[0].payload.clone()).unwrap();
+    let thoth_bot::event::JobPayload::Command { comment } = payload else {
+        panic!("{payload:?}")
+    };
+    assert_eq!(comment.platform, thoth_bot::ids::Platform::AzureDevOps);
+    assert_eq!(comment.repo.as_str(), "org/Infra Team/infra");
+    assert_eq!(comment.body, "/thoth rerun");
+    assert_eq!(comment.comment_id, "5/2");
+}

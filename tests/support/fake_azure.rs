@@ -1,0 +1,408 @@
+//! A fake Azure DevOps REST API (the pull-request endpoints thoth-bot uses), served over real
+//! HTTP on `127.0.0.1:0` so the client's real request code is tested. It keeps statuses, votes,
+//! threads and iterations in memory, records every call in order, wants HTTP Basic with the PAT
+//! it was started with (any user name, as Azure DevOps) and `api-version=7.1`, and lets a test
+//! script failures with [`FakeAzure::fail_next`].
+
+// Each test binary uses a different part of the fake.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// The identity id the PAT belongs to (what `connectionData` answers).
+pub const BOT_ID: &str = "0d1f6c9e-7a53-4b0e-9d3a-2f1c3b5e7a90";
+
+/// One request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    /// Percent-decoded path, without the query.
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+    pub body: Value,
+    pub at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// `project/repository` as named in the path.
+    pub repo: String,
+    pub pr: u64,
+    pub state: String,
+    pub genre: String,
+    pub name: String,
+    pub iteration_id: Option<u64>,
+    pub target_url: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub id: u64,
+    pub repo: String,
+    pub pr: u64,
+    pub status: String,
+    /// `(filePath, line)` of the thread context, if anchored.
+    pub anchor: Option<(String, u64)>,
+    /// Comment bodies, first comment first.
+    pub comments: Vec<String>,
+}
+
+struct Failure {
+    method: Method,
+    path_contains: String,
+    status: u16,
+    headers: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct Inner {
+    token: String,
+    next_id: u64,
+    calls: Vec<Call>,
+    failures: VecDeque<Failure>,
+    statuses: Vec<Status>,
+    /// (repo, pr, reviewer) -> vote
+    votes: HashMap<(String, u64, String), i64>,
+    threads: Vec<Thread>,
+    /// (repo, pr) -> source commit of each iteration, in order (ids 1..)
+    iterations: HashMap<(String, u64), Vec<String>>,
+}
+
+type Shared = Arc<Mutex<Inner>>;
+
+/// The running fake. Stops when dropped.
+pub struct FakeAzure {
+    url: String,
+    state: Shared,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeAzure {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeAzure {
+    /// Starts the fake; requests must carry `token` as the Basic password.
+    pub async fn start(token: &str) -> FakeAzure {
+        let state: Shared = Arc::new(Mutex::new(Inner {
+            token: token.to_owned(),
+            next_id: 100,
+            ..Inner::default()
+        }));
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake Azure DevOps");
+        let url = format!("http://{}/org", listener.local_addr().expect("local addr"));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("fake Azure DevOps serves");
+        });
+        FakeAzure { url, state, server }
+    }
+
+    /// The organization URL (`http://127.0.0.1:PORT/org`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// Every non-GET call.
+    pub fn writes(&self) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method != "GET")
+            .collect()
+    }
+
+    /// Adds an iteration (a push) to a pull request; `repo` is `project/repository`.
+    pub fn push_iteration(&self, repo: &str, pr: u64, source_commit: &str) {
+        self.lock()
+            .iterations
+            .entry((repo.to_owned(), pr))
+            .or_default()
+            .push(source_commit.to_owned());
+    }
+
+    /// The next request with this method whose path contains `path_contains` gets `status`
+    /// and `headers` instead of its answer, without being applied.
+    pub fn fail_next(
+        &self,
+        method: &str,
+        path_contains: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+    ) {
+        self.lock().failures.push_back(Failure {
+            method: method.parse().expect("HTTP method"),
+            path_contains: path_contains.to_owned(),
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        });
+    }
+
+    pub fn statuses(&self) -> Vec<Status> {
+        self.lock().statuses.clone()
+    }
+
+    pub fn threads(&self) -> Vec<Thread> {
+        self.lock().threads.clone()
+    }
+
+    /// The bot's current vote on a pull request.
+    pub fn vote(&self, repo: &str, pr: u64) -> Option<i64> {
+        self.lock()
+            .votes
+            .get(&(repo.to_owned(), pr, BOT_ID.to_owned()))
+            .copied()
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        if let (b'%', Some(b)) = (bytes[i], hex) {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn basic_password(auth: &str) -> Option<String> {
+    use base64::Engine as _;
+    let encoded = auth.strip_prefix("Basic ")?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    Some(text.split_once(':')?.1.to_owned())
+}
+
+async fn handle(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = percent_decode(uri.path());
+    let query = uri.query().unwrap_or("").to_owned();
+    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    let (status, out, extra) = if basic_password(auth).as_deref() != Some(s.token.as_str()) {
+        (
+            401,
+            json!({ "message": "TF400813: not authorized" }),
+            Vec::new(),
+        )
+    } else if !query.split('&').any(|kv| kv == "api-version=7.1") {
+        (
+            400,
+            json!({ "message": "api-version=7.1 expected" }),
+            Vec::new(),
+        )
+    } else {
+        let failure_at = s
+            .failures
+            .iter()
+            .position(|f| f.method == method && path.contains(&f.path_contains));
+        match failure_at.and_then(|i| s.failures.remove(i)) {
+            Some(f) => (f.status, json!({ "message": "injected" }), f.headers),
+            None => {
+                let (st, v) = route(&mut s, &method, &path, &json_body);
+                (st, v, Vec::new())
+            }
+        }
+    };
+    s.calls.push(Call {
+        method: method.to_string(),
+        path,
+        query,
+        status,
+        body: json_body,
+        at: Instant::now(),
+    });
+    drop(s);
+    let mut response = (
+        StatusCode::from_u16(status).expect("status"),
+        axum::Json(out),
+    )
+        .into_response();
+    for (k, v) in extra {
+        response.headers_mut().insert(
+            HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+            HeaderValue::from_str(&v).expect("header value"),
+        );
+    }
+    response
+}
+
+fn not_found() -> (u16, Value) {
+    (404, json!({ "message": "not found" }))
+}
+
+fn route(s: &mut Inner, method: &Method, path: &str, body: &Value) -> (u16, Value) {
+    let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // ["org", "_apis", "connectionData"]
+    if seg.len() == 3 && seg[1] == "_apis" && seg[2] == "connectionData" {
+        return (200, json!({ "authenticatedUser": { "id": BOT_ID } }));
+    }
+    // ["org", PROJECT, "_apis", "git", "repositories", REPO, "pullRequests", PR, ...rest]
+    if seg.len() < 8 || seg[2] != "_apis" || seg[4] != "repositories" || seg[6] != "pullRequests" {
+        return not_found();
+    }
+    let repo = format!("{}/{}", seg[1], seg[5]);
+    let Ok(pr) = seg[7].parse::<u64>() else {
+        return not_found();
+    };
+    let rest = &seg[8..];
+    match (method.as_str(), rest) {
+        ("GET", ["iterations"]) => {
+            let list = s.iterations.get(&(repo, pr)).cloned().unwrap_or_default();
+            let value: Vec<Value> = list
+                .iter()
+                .enumerate()
+                .map(|(i, c)| json!({ "id": i + 1, "sourceRefCommit": { "commitId": c } }))
+                .collect();
+            (200, json!({ "count": value.len(), "value": value }))
+        }
+        ("POST", ["statuses"]) => {
+            let status = Status {
+                repo,
+                pr,
+                state: body["state"].as_str().unwrap_or("").to_owned(),
+                genre: body["context"]["genre"].as_str().unwrap_or("").to_owned(),
+                name: body["context"]["name"].as_str().unwrap_or("").to_owned(),
+                iteration_id: body["iterationId"].as_u64(),
+                target_url: body["targetUrl"].as_str().map(str::to_owned),
+                description: body["description"].as_str().unwrap_or("").to_owned(),
+            };
+            s.statuses.push(status);
+            let id = s.statuses.len();
+            (201, json!({ "id": id, "state": body["state"] }))
+        }
+        ("PUT", ["reviewers", reviewer]) => {
+            let vote = body["vote"].as_i64().unwrap_or(0);
+            s.votes.insert((repo, pr, reviewer.to_string()), vote);
+            (200, json!({ "id": reviewer, "vote": vote }))
+        }
+        ("GET", ["threads"]) => {
+            let value: Vec<Value> = s
+                .threads
+                .iter()
+                .filter(|t| t.repo == repo && t.pr == pr)
+                .map(|t| {
+                    let comments: Vec<Value> = t
+                        .comments
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| json!({ "id": i + 1, "content": c, "author": { "id": BOT_ID } }))
+                        .collect();
+                    json!({ "id": t.id, "status": t.status, "comments": comments })
+                })
+                .collect();
+            (200, json!({ "count": value.len(), "value": value }))
+        }
+        ("POST", ["threads"]) => {
+            s.next_id += 1;
+            let id = s.next_id;
+            let anchor = body["threadContext"]["filePath"].as_str().map(|f| {
+                (
+                    f.to_owned(),
+                    body["threadContext"]["rightFileStart"]["line"]
+                        .as_u64()
+                        .unwrap_or(0),
+                )
+            });
+            let comments = body["comments"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|c| c["content"].as_str().unwrap_or("").to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            s.threads.push(Thread {
+                id,
+                repo,
+                pr,
+                status: body["status"].as_str().unwrap_or("active").to_owned(),
+                anchor,
+                comments,
+            });
+            (200, json!({ "id": id }))
+        }
+        ("PATCH", [threads, t]) if *threads == "threads" => {
+            let Some(thread) = s
+                .threads
+                .iter_mut()
+                .find(|x| x.repo == repo && x.pr == pr && t.parse() == Ok(x.id))
+            else {
+                return not_found();
+            };
+            if let Some(st) = body["status"].as_str() {
+                thread.status = st.to_owned();
+            }
+            (200, json!({ "id": thread.id, "status": thread.status }))
+        }
+        ("PATCH", [threads, t, comments, c])
+            if *threads == "threads" && *comments == "comments" =>
+        {
+            let Some(thread) = s
+                .threads
+                .iter_mut()
+                .find(|x| x.repo == repo && x.pr == pr && t.parse() == Ok(x.id))
+            else {
+                return not_found();
+            };
+            let Some(slot) = c
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| thread.comments.get_mut(i.wrapping_sub(1)))
+            else {
+                return not_found();
+            };
+            *slot = body["content"].as_str().unwrap_or("").to_owned();
+            (200, json!({ "id": c, "content": slot }))
+        }
+        _ => not_found(),
+    }
+}
