@@ -145,6 +145,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
     };
     let mut gates = Vec::new();
     if opts.gates.contains(&Gate::Structure) {
+        let _timer = crate::metrics::stage_timer("gate_structure");
         let mut report = match &structure_err {
             Some(f) => GateReport::new(Gate::Structure, 0, vec![f.clone()]),
             None => structure::run(&ws, &structure_cfg),
@@ -163,6 +164,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
         inputs::Inputs::default()
     };
     if opts.gates.contains(&Gate::Rego) {
+        let _timer = crate::metrics::stage_timer("gate_rego");
         let (sources, mut extra) = policy_sources(opts, &structure_cfg);
         let set = PolicySet::load(&sources, LoadOptions::default());
         let report = rego::run(&set, &parsed);
@@ -170,6 +172,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
         gates.push(GateReport::new(Gate::Rego, report.checked, extra));
     }
     if opts.gates.contains(&Gate::Drift) {
+        let _timer = crate::metrics::stage_timer("gate_drift");
         gates.push(match DriftPolicy::load(&config_dir) {
             Ok(policy) => drift::run(&policy.unwrap_or_default(), &parsed.docs),
             Err(e) => GateReport::new(

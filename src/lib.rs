@@ -12,6 +12,7 @@ pub mod forge;
 pub mod gates;
 pub mod ids;
 pub mod inputs;
+pub mod metrics;
 pub mod queue;
 pub mod report;
 pub mod server;

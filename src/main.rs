@@ -229,8 +229,14 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
         let running = thoth_bot::server::start(&cfg, listener).await?;
         eprintln!("thoth-bot listening on http://{}", running.addr);
         shutdown_signal().await;
-        tracing::info!("shutting down");
-        running.stop().await;
+        tracing::info!(
+            grace_secs = cfg.shutdown_grace_secs,
+            "shutting down: no new deliveries, running jobs finish or are released; a second signal exits at once"
+        );
+        tokio::select! {
+            _ = running.stop() => tracing::info!("stopped"),
+            _ = shutdown_signal() => tracing::warn!("second signal: exiting without waiting"),
+        }
         Ok(())
     })
 }

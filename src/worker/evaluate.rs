@@ -93,6 +93,7 @@ pub async fn evaluate(
     };
 
     let token = client.installation_token().await?;
+    let checkout_timer = crate::metrics::stage_timer("checkout");
     let checkout = match checkout(ctx, &pr, Credentials::github_installation(token)).await {
         Ok(c) => c,
         Err(CheckoutFailure::Permanent(e)) => {
@@ -116,6 +117,7 @@ pub async fn evaluate(
         Err(CheckoutFailure::Transient(e)) => return Err(e),
     };
 
+    drop(checkout_timer);
     let report = run_gates(ctx, &checkout).await?;
     let (decision, notes) = decide_with_guard(ctx, &pr, &checkout, &report).await?;
     if !ctx
@@ -137,6 +139,7 @@ pub async fn evaluate(
         .summary_comment_id
         .as_deref()
         .and_then(|s| s.parse().ok());
+    let publish_timer = crate::metrics::stage_timer("publish");
     let ids = crate::forge::github::publish::publish(
         &client,
         &pr.repo,
@@ -147,11 +150,13 @@ pub async fn evaluate(
         known_comment,
     )
     .await?;
+    drop(publish_timer);
     state.summary_comment_id = Some(ids.comment_id.to_string());
     state.last_findings_digest = Some(decision.findings_digest.clone());
     state.check_run_id = None;
     ctx.store.put_pr_state(&state).await?;
     info!(decision = %decision.kind.as_str(), conclusion = plan.conclusion.as_str(), "published");
+    crate::metrics::decision(&decision);
     Ok(())
 }
 
