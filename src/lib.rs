@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod queue;
 pub mod report;
 pub mod server;
+pub mod setup;
 pub mod store;
 pub mod webhook;
 pub mod worker;
