@@ -301,31 +301,3 @@ fn deploy_files_only_set_variables_the_bot_reads() {
         }
     }
 }
-
-#[test]
-fn configuration_doc_lists_every_variable_and_key() {
-    let doc = std::fs::read_to_string(root().join("docs/configuration.md")).unwrap();
-    let config = std::fs::read_to_string(root().join("src/config.rs")).unwrap();
-    for name in env_names(&config) {
-        assert!(
-            doc.contains(&name),
-            "docs/configuration.md does not mention {name}"
-        );
-    }
-    // Every field of the config structs appears as a key.
-    for line in config.lines() {
-        if let Some(field) = line
-            .trim()
-            .strip_prefix("pub ")
-            .and_then(|l| l.split_once(':'))
-        {
-            let key = field.0.trim();
-            if !key.contains(' ') && !key.contains('(') {
-                assert!(
-                    doc.contains(&format!("`{key}`")) || doc.contains(&format!("`[{key}]`")),
-                    "docs/configuration.md: key `{key}`"
-                );
-            }
-        }
-    }
-}
