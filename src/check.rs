@@ -185,7 +185,13 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
             ),
         });
     }
-    CheckReport::new(gates)
+    let report = CheckReport::new(gates);
+    tracing::debug!(
+        findings = report.findings().count(),
+        passed = report.passed,
+        "gates done"
+    );
+    report
 }
 
 /// What the walk itself found: symlinks out of the tree, oversized inputs, a truncated walk.

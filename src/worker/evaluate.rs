@@ -187,7 +187,9 @@ async fn checkout(
     );
     let base_ref = pr.base_ref.clone();
     let root = dir.path().to_path_buf();
+    let span = tracing::Span::current(); // log lines of the blocking work keep the job's fields
     let result = tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
         fetch_and_materialize(
             &mirrors,
             &key,
@@ -275,7 +277,9 @@ async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Result<CheckRe
     });
     opts.org_policy = ctx.policy_repo.clone();
     let changed = co.changed.clone();
-    let mut report = tokio::task::spawn_blocking(move || run_check(&opts)).await?;
+    let span = tracing::Span::current();
+    let mut report =
+        tokio::task::spawn_blocking(move || span.in_scope(|| run_check(&opts))).await?;
     let config_changes: Vec<&String> = changed
         .iter()
         .filter(|p| {
