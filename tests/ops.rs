@@ -242,3 +242,67 @@ async fn healthcheck_subcommand_follows_healthz() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unhealthy"));
 }
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thoth-bot"))
+        .arg("serve")
+        .env("THOTH_LISTEN", "127.0.0.1:0")
+        .env(
+            "THOTH_STORE",
+            format!("sled:{}", dir.path().join("store").display()),
+        )
+        .env("THOTH_CACHE_DIR", dir.path().join("cache"))
+        .env("THOTH_SHUTDOWN_GRACE_SECS", "2")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited early"
+        );
+        if let Some(a) = line.trim().strip_prefix("thoth-bot listening on http://") {
+            break a.to_string();
+        }
+    };
+    let health = Command::new(env!("CARGO_BIN_EXE_thoth-bot"))
+        .args(["healthcheck", "--url", &format!("http://{addr}/healthz")])
+        .status()
+        .unwrap();
+    assert!(health.success());
+    let started = std::time::Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Drain stderr so the child never blocks on a full pipe, and keep what it said.
+    let rest = std::thread::spawn(move || {
+        let mut all = String::new();
+        while stderr.read_line(&mut all).unwrap_or(0) > 0 {}
+        all
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "serve did not stop after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let log = rest.join().unwrap();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+}
