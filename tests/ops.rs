@@ -280,8 +280,9 @@ fn serve_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(health.success());
     let started = std::time::Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    // The shell's builtin `kill`: no procps needed on a minimal machine.
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
         .unwrap();
     assert!(killed.success());
