@@ -160,6 +160,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
     };
     let mut gates = Vec::new();
     if opts.gates.contains(&Gate::Structure) {
+        let _timer = crate::metrics::stage_timer("gate_structure");
         let mut report = match &structure_err {
             Some(f) => GateReport::new(Gate::Structure, 0, vec![f.clone()]),
             None => structure::run(&ws, &structure_cfg),
@@ -178,6 +179,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
         inputs::Inputs::default()
     };
     if opts.gates.contains(&Gate::Rego) {
+        let _timer = crate::metrics::stage_timer("gate_rego");
         let (sources, mut extra) = policy_sources(opts, &structure_cfg);
         let set = PolicySet::load(&sources, LoadOptions::default());
         let report = rego::run(&set, &parsed);
@@ -185,6 +187,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
         gates.push(GateReport::new(Gate::Rego, report.checked, extra));
     }
     if opts.gates.contains(&Gate::Drift) {
+        let _timer = crate::metrics::stage_timer("gate_drift");
         gates.push(match DriftPolicy::load(&config_dir) {
             Ok(policy) => drift::run(&policy.unwrap_or_default(), &parsed.docs),
             Err(e) => GateReport::new(
@@ -197,7 +200,13 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
             ),
         });
     }
-    CheckReport::new(gates)
+    let report = CheckReport::new(gates);
+    tracing::debug!(
+        findings = report.findings().count(),
+        passed = report.passed,
+        "gates done"
+    );
+    report
 }
 
 /// What the walk itself found: symlinks out of the tree, oversized inputs, a truncated walk.

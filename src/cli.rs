@@ -103,3 +103,42 @@ fn render_history(records: &[DecisionRecord], json: bool) -> String {
     }
     out
 }
+
+/// The URL `thoth-bot healthcheck` asks by default: `/healthz` on the port of `THOTH_LISTEN`
+/// (a wildcard address means this host).
+pub fn default_health_url(listen: Option<&str>) -> String {
+    let listen = listen.unwrap_or("127.0.0.1:8080");
+    let port = listen.rsplit_once(':').map_or("8080", |(_, p)| p);
+    format!("http://127.0.0.1:{port}/healthz")
+}
+
+/// `thoth-bot healthcheck`: GETs a plain-HTTP URL (the container's own `/healthz`) and fails
+/// unless it answers 200 within `timeout`. Lets the runtime image skip curl.
+pub async fn healthcheck(url: &str, timeout: std::time::Duration) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let rest = url
+        .strip_prefix("http://")
+        .context("healthcheck URLs are plain http://HOST:PORT/PATH")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(authority)
+            .await
+            .with_context(|| format!("cannot connect to {authority}"))?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+        stream.write_all(req.as_bytes()).await?;
+        let mut head = Vec::new();
+        stream.read_to_end(&mut head).await?;
+        let text = String::from_utf8_lossy(&head);
+        let status = text.split_whitespace().nth(1).unwrap_or("");
+        anyhow::ensure!(status == "200", "{url} answered `{status}`");
+        Ok(())
+    };
+    tokio::time::timeout(timeout, ask)
+        .await
+        .with_context(|| format!("{url} did not answer within {timeout:?}"))?
+}

@@ -22,8 +22,14 @@ pub struct ServeConfig {
     pub policy_repo: Option<PathBuf>,
     /// Where per-repository git mirrors and checkouts live (`THOTH_CACHE_DIR`).
     pub cache_dir: PathBuf,
-    /// Job lease in seconds: a job whose worker died is re-claimed after this.
+    /// Job lease in seconds: a job whose worker died is re-claimed after this
+    /// (`THOTH_LEASE_SECS`).
     pub lease_secs: u64,
+    /// On SIGTERM, how long running jobs may take to finish before they are released back to
+    /// the queue for another replica (`THOTH_SHUTDOWN_GRACE_SECS`). Keep it below the
+    /// orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`, systemd
+    /// `TimeoutStopSec`).
+    pub shutdown_grace_secs: u64,
     /// GitHub App settings.
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
@@ -129,7 +135,8 @@ pub struct GithubSettings {
     pub webhook_secrets: Vec<Secret>,
     /// REST API base (`THOTH_GITHUB_API_URL`): GitHub Enterprise or a test server.
     pub api_url: String,
-    /// Content writes per minute per installation (GitHub allows about 80).
+    /// Content writes per minute per installation (GitHub allows about 80)
+    /// (`THOTH_GITHUB_WRITES_PER_MINUTE`).
     pub writes_per_minute: u32,
 }
 
@@ -147,6 +154,7 @@ impl Default for ServeConfig {
             policy_repo: None,
             cache_dir: PathBuf::from("./thoth-data/git"),
             lease_secs: 300,
+            shutdown_grace_secs: 30,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -198,6 +206,14 @@ impl ServeConfig {
         }
         if let Some(v) = get("THOTH_CACHE_DIR") {
             self.cache_dir = v.into();
+        }
+        if let Some(v) = get("THOTH_LEASE_SECS") {
+            self.lease_secs = v.parse().context("THOTH_LEASE_SECS must be a number")?;
+        }
+        if let Some(v) = get("THOTH_SHUTDOWN_GRACE_SECS") {
+            self.shutdown_grace_secs = v
+                .parse()
+                .context("THOTH_SHUTDOWN_GRACE_SECS must be a number of seconds")?;
         }
         if let Some(v) = get("THOTH_GITHUB_APP_ID") {
             self.github.app_id = Some(v.parse().context("THOTH_GITHUB_APP_ID must be a number")?);
@@ -265,6 +281,11 @@ impl ServeConfig {
         if self.azure.webhook_user.is_some() != self.azure.webhook_password.is_some() {
             bail!("THOTH_AZURE_WEBHOOK_USER and THOTH_AZURE_WEBHOOK_PASSWORD must be set together");
         }
+        if let Some(v) = get("THOTH_GITHUB_WRITES_PER_MINUTE") {
+            self.github.writes_per_minute = v
+                .parse()
+                .context("THOTH_GITHUB_WRITES_PER_MINUTE must be a number")?;
+        }
         if self.workers == 0 {
             bail!("workers must be at least 1");
         }
@@ -290,12 +311,15 @@ mod tests {
         cfg.apply_env(|k| match k {
             "THOTH_GITHUB_WEBHOOK_SECRETS" => Some("new, old".into()),
             "THOTH_STORE" => Some("postgres://x".into()),
+            "THOTH_SHUTDOWN_GRACE_SECS" => Some("5".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(cfg.listen, "0.0.0.0:9000");
         assert_eq!(cfg.store, "postgres://x");
         assert_eq!(cfg.github.app_id, Some(7));
+        assert_eq!(cfg.shutdown_grace_secs, 5);
+        assert_eq!(cfg.lease_secs, ServeConfig::default().lease_secs);
         let secrets: Vec<_> = cfg
             .github
             .webhook_secrets

@@ -1,4 +1,5 @@
-//! The `thoth-bot` command line: `check`, `verify` (and later `serve`, `history`).
+//! The `thoth-bot` command line: `serve`, `check`, `verify`, `history`, `setup github`,
+//! `healthcheck`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,6 +91,57 @@ enum Command {
         /// Policy directory (default: ./policy).
         #[arg(default_value = "policy")]
         dir: PathBuf,
+    },
+    /// Register the bot with a forge (GitHub App manifest flow) and write its config.
+    #[command(subcommand)]
+    Setup(Setup),
+    /// Exit 0 when the server's `/healthz` answers 200 (the container HEALTHCHECK).
+    Healthcheck {
+        /// URL to ask (default: /healthz on the port of THOTH_LISTEN on this host).
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum Setup {
+    /// Create the GitHub App from app-manifest.yml in a browser, then write thoth.toml and the
+    /// App's private key (both mode 0600).
+    Github {
+        /// Organization that owns the App (default: your personal account).
+        #[arg(long)]
+        org: Option<String>,
+        /// Public URL of the bot; GitHub sends webhooks to URL/webhooks/github.
+        #[arg(long)]
+        url: String,
+        /// GitHub web address (GitHub Enterprise Server: https://HOST).
+        #[arg(long, default_value = "https://github.com")]
+        github_url: String,
+        /// GitHub REST API address (GitHub Enterprise Server: https://HOST/api/v3).
+        #[arg(
+            long,
+            default_value = "https://api.github.com",
+            env = "THOTH_GITHUB_API_URL"
+        )]
+        api_url: String,
+        /// Address of the local setup page (open it in a browser on this machine).
+        #[arg(long, default_value = "127.0.0.1:8976")]
+        listen: String,
+        /// Manifest to register (default: the built-in app-manifest.yml).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Config file to write.
+        #[arg(long, default_value = "thoth.toml")]
+        config_out: PathBuf,
+        /// Private key file to write.
+        #[arg(long, default_value = "thoth-github-app.pem")]
+        key_out: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -203,6 +255,75 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Setup(Setup::Github {
+            org,
+            url,
+            github_url,
+            api_url,
+            listen,
+            manifest,
+            config_out,
+            key_out,
+            force,
+        }) => {
+            let manifest = match manifest {
+                Some(p) => match std::fs::read_to_string(&p) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        eprintln!("error: cannot read {}: {e}", p.display());
+                        return ExitCode::from(2);
+                    }
+                },
+                None => thoth_bot::setup::DEFAULT_MANIFEST.to_string(),
+            };
+            let setup = thoth_bot::setup::GithubSetup {
+                org,
+                url,
+                web_url: github_url,
+                api_url,
+                manifest,
+                config_out,
+                key_out,
+                force,
+            };
+            match setup_github(setup, &listen) {
+                Ok(r) => {
+                    println!(
+                        "GitHub App `{}` (id {}) created.\n  config: {}\n  key:    {}\nInstall it: {}/installations/new\nThen run: thoth-bot serve --config {}",
+                        r.slug,
+                        r.app_id,
+                        r.config.display(),
+                        r.key.display(),
+                        r.html_url,
+                        r.config.display()
+                    );
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    2
+                }
+            }
+        }
+        Command::Healthcheck { url, timeout } => {
+            let url = url.unwrap_or_else(|| {
+                thoth_bot::cli::default_health_url(std::env::var("THOTH_LISTEN").ok().as_deref())
+            });
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            match rt.block_on(thoth_bot::cli::healthcheck(
+                &url,
+                std::time::Duration::from_secs(timeout),
+            )) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("unhealthy: {e:#}");
+                    1
+                }
+            }
+        }
         Command::Verify { dir } => {
             if !dir.is_dir() {
                 eprintln!("error: policy directory {} does not exist", dir.display());
@@ -229,9 +350,33 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
         let running = thoth_bot::server::start(&cfg, listener).await?;
         eprintln!("thoth-bot listening on http://{}", running.addr);
         shutdown_signal().await;
-        tracing::info!("shutting down");
-        running.stop().await;
+        tracing::info!(
+            grace_secs = cfg.shutdown_grace_secs,
+            "shutting down: no new deliveries, running jobs finish or are released; a second signal exits at once"
+        );
+        tokio::select! {
+            _ = running.stop() => tracing::info!("stopped"),
+            _ = shutdown_signal() => tracing::warn!("second signal: exiting without waiting"),
+        }
         Ok(())
+    })
+}
+
+fn setup_github(
+    setup: thoth_bot::setup::GithubSetup,
+    listen: &str,
+) -> anyhow::Result<thoth_bot::setup::Registered> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        thoth_bot::setup::run(setup, listener, |url| {
+            eprintln!("Open {url}/ in a browser on this machine to create the GitHub App.");
+        })
+        .await
     })
 }
 

@@ -18,8 +18,22 @@ pub fn router(intake: IntakeState) -> Router {
         .route("/webhooks/azure-devops", post(webhook::azure_webhook))
         .with_state(intake)
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz).with_state(store))
+        .route("/readyz", get(readyz).with_state(store.clone()))
+        .route("/metrics", get(metrics).with_state(store))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Prometheus text. The queue depth is read from the store at scrape time (shared by all
+/// replicas on PostgreSQL); it is left out when the store does not answer.
+async fn metrics(State(store): State<Arc<dyn Store>>) -> impl axum::response::IntoResponse {
+    let depth = store.queue_depth().await.ok();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(depth),
+    )
 }
 
 /// Ready when the store answers.
@@ -35,7 +49,12 @@ pub struct Running {
     pub addr: std::net::SocketAddr,
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    grace: std::time::Duration,
 }
+
+/// Time on top of the grace period for releasing jobs and closing connections before
+/// [`Running::stop`] gives up on a task.
+const STOP_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Running {
     /// Stops everything at once, as a killed process would: the job in hand is neither finished
@@ -46,11 +65,18 @@ impl Running {
         }
     }
 
-    /// Stops accepting, lets workers finish the job in hand, and waits for everything.
+    /// Graceful shutdown: stops accepting connections, lets workers finish the job in hand
+    /// within the grace period (`shutdown_grace_secs`) and release it after that, and waits
+    /// for everything, at most the grace period plus a few seconds (a task still running then,
+    /// such as a stuck HTTP connection, is aborted).
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
-            let _ = t.await;
+        let deadline = tokio::time::Instant::now() + self.grace + STOP_MARGIN;
+        for mut t in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
+                tracing::warn!("a task did not stop within the grace period; aborting it");
+                t.abort();
+            }
         }
     }
 }
@@ -132,6 +158,7 @@ pub async fn start(
         checkout_limits: crate::checkout::CheckoutLimits::default(),
         commands: cfg.commands.clone(),
         permission_cache: Default::default(),
+        shutdown_grace: std::time::Duration::from_secs(cfg.shutdown_grace_secs),
     });
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
@@ -169,6 +196,7 @@ pub async fn start(
         addr,
         shutdown: tx,
         tasks,
+        grace: std::time::Duration::from_secs(cfg.shutdown_grace_secs),
     })
 }
 

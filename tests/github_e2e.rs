@@ -202,6 +202,11 @@ async fn rate_limited_write_is_retried_after_the_wait() {
     );
     assert!(posts[1].at.duration_since(posts[0].at) >= Duration::from_secs(1));
     assert_eq!(w.gh.check_runs().len(), 1);
+    let (_, text) = request(app.addr, "GET", "/metrics", &[], b"").await;
+    let waits = r#"thoth_rate_limit_waits_total{platform="github",source="forge"}"#;
+    assert!(series(&text, waits).is_some_and(|n| n >= 1.0), "{text}");
+    let status = r#"thoth_forge_api_calls_total{platform="github",status="429"}"#;
+    assert!(series(&text, status).is_some_and(|n| n >= 1.0), "{text}");
     app.stop().await;
 }
 
@@ -248,4 +253,169 @@ async fn killed_mid_job_the_job_completes_once_after_restart() {
     assert_eq!(w.gh.reviews().len(), 1);
     assert_eq!(marked_comments(&w, 9).len(), 1);
     second.stop().await;
+}
+
+/// The value of one exact series line of a Prometheus text page.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_deliveries_stages_decisions_and_api_calls() {
+    let w = World::new().await;
+    let app = w.start(&w.config(&w.sled(), 1)).await;
+    let head = w.push_pr(11, &[("main.tf", INSECURE_TF)]);
+    let body = w.pr_event("opened", 11, &head);
+    assert_eq!(
+        github_delivery(app.addr, SECRET, "pull_request", "m-1", &body).await,
+        202
+    );
+    w.wait_completed(&head).await;
+    assert_eq!(
+        github_delivery(app.addr, SECRET, "pull_request", "m-1", &body).await,
+        202
+    );
+    assert_eq!(
+        github_delivery(app.addr, "wrong", "pull_request", "m-2", &body).await,
+        401
+    );
+    let (status, text) = request(app.addr, "GET", "/metrics", &[], b"").await;
+    assert_eq!(status, 200);
+    let at_least_one = |name: &str| {
+        let v = series(&text, name).unwrap_or_else(|| panic!("no series {name} in\n{text}"));
+        assert!(v >= 1.0, "{name} = {v}");
+    };
+    at_least_one(
+        r#"thoth_webhooks_total{platform="github",event="pull_request",outcome="accepted"}"#,
+    );
+    at_least_one(
+        r#"thoth_webhooks_total{platform="github",event="pull_request",outcome="duplicate"}"#,
+    );
+    at_least_one(r#"thoth_webhooks_total{platform="github",event="-",outcome="unauthorized"}"#);
+    at_least_one(r#"thoth_webhook_signature_failures_total{platform="github"}"#);
+    at_least_one(r#"thoth_webhook_duplicates_total{platform="github"}"#);
+    for stage in [
+        "checkout",
+        "gate_structure",
+        "gate_rego",
+        "gate_drift",
+        "publish",
+        "job",
+    ] {
+        at_least_one(&format!(
+            r#"thoth_job_stage_duration_seconds_count{{stage="{stage}"}}"#
+        ));
+    }
+    at_least_one(r#"thoth_jobs_total{outcome="done"}"#);
+    // `enabled: true` in the base config: the hard-coded password is a blocking pattern.
+    at_least_one(r#"thoth_decisions_total{kind="reject"}"#);
+    at_least_one(r#"thoth_forge_api_calls_total{platform="github",status="201"}"#);
+    assert_eq!(series(&text, "thoth_queue_depth"), Some(0.0), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_a_running_job_that_a_new_instance_then_completes() {
+    let w = World::new().await;
+    let store_url = postgres_url().await;
+    let mut cfg = w.config(&store_url, 1);
+    cfg.shutdown_grace_secs = 1;
+    cfg.lease_secs = 60;
+    // The job is still cloning when shutdown starts, and would be for longer than the grace.
+    w.repo
+        .server()
+        .set_upload_pack_delay(Duration::from_secs(8));
+    let first = w.start(&cfg).await;
+    let head = w.push_pr(12, &[("main.tf", INSECURE_TF)]);
+    assert_eq!(
+        github_delivery(
+            first.addr,
+            SECRET,
+            "pull_request",
+            "s-1",
+            &w.pr_event("opened", 12, &head)
+        )
+        .await,
+        202
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while w.gh.check_runs().is_empty() {
+        assert!(Instant::now() < deadline, "the worker never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    first.stop().await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "stop took {took:?} with a 1 s grace period"
+    );
+    // Released, not failed: queued again at once, the attempt given back.
+    let store = thoth_bot::store::open(&store_url).await.unwrap();
+    let queued = store
+        .jobs_by_state(thoth_bot::store::JobState::Queued, 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "{queued:#?}");
+    assert_eq!(queued[0].attempts, 0);
+    assert!(queued[0].last_error.is_none(), "{queued:#?}");
+    assert!(w.completed_runs(&head).is_empty());
+
+    // A new instance (its own git cache, as a new pod would have) takes the job over.
+    w.repo.server().set_upload_pack_delay(Duration::ZERO);
+    let mut cfg2 = cfg.clone();
+    cfg2.cache_dir = w.dir.path().join("cache-2");
+    let second = w.start(&cfg2).await;
+    let run = w.wait_completed(&head).await;
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(w.gh.check_runs().len(), 1, "the in-progress run is reused");
+    assert_eq!(w.gh.reviews().len(), 1);
+    assert_eq!(marked_comments(&w, 12).len(), 1);
+    let done = store
+        .jobs_by_state(thoth_bot::store::JobState::Done, 10)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1);
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_running_job_finish_within_the_grace_period() {
+    let w = World::new().await;
+    let mut cfg = w.config(&w.sled(), 1);
+    cfg.shutdown_grace_secs = 30;
+    w.repo
+        .server()
+        .set_upload_pack_delay(Duration::from_secs(2));
+    let app = w.start(&cfg).await;
+    let head = w.push_pr(13, &[("main.tf", BASE_TF)]);
+    assert_eq!(
+        github_delivery(
+            app.addr,
+            SECRET,
+            "pull_request",
+            "g-1",
+            &w.pr_event("opened", 13, &head)
+        )
+        .await,
+        202
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while w.gh.check_runs().is_empty() {
+        assert!(Instant::now() < deadline, "the worker never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let addr = app.addr;
+    let started = Instant::now();
+    app.stop().await;
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // Finished and published before stop returned; new deliveries are no longer accepted.
+    let runs = w.completed_runs(&head);
+    assert_eq!(runs.len(), 1, "{:#?}", w.gh.check_runs());
+    assert_eq!(runs[0].conclusion.as_deref(), Some("success"));
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still listening after stop"
+    );
 }

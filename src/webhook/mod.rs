@@ -54,28 +54,67 @@ pub fn new_job(payload: &JobPayload, delivery: DeliveryId) -> NewJob {
     }
 }
 
+/// What intake did with an authenticated, parsed delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    /// Stored as a new job.
+    Enqueued,
+    /// Seen before (a redelivery): nothing stored.
+    Duplicate,
+    /// Not an event the bot acts on.
+    Ignored,
+    /// The store failed; the sender should retry.
+    Unavailable,
+}
+
+impl IntakeOutcome {
+    /// The answer to the sender.
+    pub fn status(self) -> StatusCode {
+        match self {
+            IntakeOutcome::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::ACCEPTED,
+        }
+    }
+
+    /// The `outcome` label of `thoth_webhooks_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntakeOutcome::Enqueued => "accepted",
+            IntakeOutcome::Duplicate => "duplicate",
+            IntakeOutcome::Ignored => "ignored",
+            IntakeOutcome::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// Enqueues a parsed delivery; the status code intake answers with.
 pub async fn accept(store: &dyn Store, parsed: Parsed, delivery: DeliveryId) -> StatusCode {
+    intake(store, parsed, delivery).await.status()
+}
+
+/// Enqueues a parsed delivery and says what happened (for the answer and the metrics:
+/// `metrics::webhook(platform, event, outcome.as_str())`).
+pub async fn intake(store: &dyn Store, parsed: Parsed, delivery: DeliveryId) -> IntakeOutcome {
     match parsed {
         Parsed::Ignore(reason) => {
             debug!(%delivery, %reason, "delivery ignored");
-            StatusCode::ACCEPTED
+            IntakeOutcome::Ignored
         }
         Parsed::Job(payload) => {
             let job = new_job(&payload, delivery.clone());
             match store.enqueue(job, Utc::now()).await {
                 Ok(EnqueueOutcome::Enqueued(id)) => {
                     info!(%delivery, job = %id, "job enqueued");
-                    StatusCode::ACCEPTED
+                    IntakeOutcome::Enqueued
                 }
                 Ok(EnqueueOutcome::Duplicate) => {
                     info!(%delivery, "duplicate delivery ignored");
-                    StatusCode::ACCEPTED
+                    IntakeOutcome::Duplicate
                 }
                 Err(e) => {
                     // The sender retries on 5xx; nothing was stored, so nothing is lost.
                     warn!(%delivery, error = %e, "cannot enqueue");
-                    StatusCode::SERVICE_UNAVAILABLE
+                    IntakeOutcome::Unavailable
                 }
             }
         }
@@ -93,19 +132,27 @@ pub async fn github_webhook(
         signature::verify_github(&state.github_secrets, &body, header("x-hub-signature-256"))
     {
         warn!(error = %e, delivery = header("x-github-delivery"), "rejected GitHub delivery");
+        crate::metrics::webhook("github", "-", "unauthorized");
         return StatusCode::UNAUTHORIZED;
     }
     let Some(event) = header("x-github-event") else {
+        crate::metrics::webhook("github", "-", "bad_request");
         return StatusCode::BAD_REQUEST;
     };
     let Some(delivery) = header("x-github-delivery").and_then(|d| d.parse::<DeliveryId>().ok())
     else {
+        crate::metrics::webhook("github", event, "bad_request");
         return StatusCode::BAD_REQUEST;
     };
     match github::parse(event, &body) {
-        Ok(parsed) => accept(state.store.as_ref(), parsed, delivery).await,
+        Ok(parsed) => {
+            let outcome = intake(state.store.as_ref(), parsed, delivery).await;
+            crate::metrics::webhook("github", event, outcome.as_str());
+            outcome.status()
+        }
         Err(e) => {
             warn!(%delivery, error = %e, "malformed GitHub delivery");
+            crate::metrics::webhook("github", event, "bad_request");
             StatusCode::BAD_REQUEST
         }
     }

@@ -93,6 +93,7 @@ pub async fn evaluate(
     };
 
     let token = client.installation_token().await?;
+    let checkout_timer = crate::metrics::stage_timer("checkout");
     let checkout = match checkout(ctx, &pr, Credentials::github_installation(token)).await {
         Ok(c) => c,
         Err(CheckoutFailure::Permanent(e)) => {
@@ -116,6 +117,7 @@ pub async fn evaluate(
         Err(CheckoutFailure::Transient(e)) => return Err(e),
     };
 
+    drop(checkout_timer);
     let report = run_gates(ctx, &checkout).await?;
     let Decided {
         decision,
@@ -145,6 +147,7 @@ pub async fn evaluate(
         .summary_comment_id
         .as_deref()
         .and_then(|s| s.parse().ok());
+    let publish_timer = crate::metrics::stage_timer("publish");
     let ids = crate::forge::github::publish::publish(
         &client,
         &pr.repo,
@@ -155,11 +158,13 @@ pub async fn evaluate(
         known_comment,
     )
     .await?;
+    drop(publish_timer);
     state.summary_comment_id = Some(ids.comment_id.to_string());
     state.last_findings_digest = Some(decision.findings_digest.clone());
     state.check_run_id = None;
     ctx.store.put_pr_state(&state).await?;
     info!(decision = %decision.kind.as_str(), conclusion = plan.conclusion.as_str(), "published");
+    crate::metrics::decision(&decision);
     Ok(())
 }
 
@@ -199,7 +204,9 @@ pub(super) async fn checkout(
     );
     let base_ref = pr.base_ref.clone();
     let root = dir.path().to_path_buf();
+    let span = tracing::Span::current(); // log lines of the blocking work keep the job's fields
     let result = tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
         fetch_and_materialize(
             &mirrors,
             &key,
@@ -287,7 +294,9 @@ pub(super) async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Res
     });
     opts.org_policy = ctx.policy_repo.clone();
     let changed = co.changed.clone();
-    let mut report = tokio::task::spawn_blocking(move || run_check(&opts)).await?;
+    let span = tracing::Span::current();
+    let mut report =
+        tokio::task::spawn_blocking(move || span.in_scope(|| run_check(&opts))).await?;
     let config_changes: Vec<&String> = changed
         .iter()
         .filter(|p| {

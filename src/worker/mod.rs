@@ -42,9 +42,13 @@ pub struct WorkerContext {
     /// Who may override, and the cache of permission lookups.
     pub commands: CommandSettings,
     pub permission_cache: commands::PermissionCache,
+    /// How long a job in hand may run on after shutdown starts before it is released.
+    pub shutdown_grace: Duration,
 }
 
-/// Runs one worker until `shutdown` turns true; a job in hand is finished first.
+/// Runs one worker until `shutdown` turns true. A job in hand may finish within
+/// [`WorkerContext::shutdown_grace`]; after that it is dropped where it is and released back to
+/// the queue (attempt not counted), so another replica, or this one after a restart, runs it.
 pub async fn run(ctx: Arc<WorkerContext>, id: String, mut shutdown: watch::Receiver<bool>) {
     info!(worker = %id, "worker started");
     loop {
@@ -54,7 +58,19 @@ pub async fn run(ctx: Arc<WorkerContext>, id: String, mut shutdown: watch::Recei
         match ctx.store.claim(&id, ctx.lease, Utc::now()).await {
             Ok(Some(job)) => {
                 let span = info_span!("job", job = %job.id, repo = %job.repo, pr = %job.pr, delivery = %job.delivery, kind = %job.kind);
-                process(&ctx, &id, job).instrument(span).await;
+                let job_id = job.id;
+                let timer = crate::metrics::stage_timer("job");
+                let released = tokio::select! {
+                    _ = process(&ctx, &id, job).instrument(span.clone()) => false,
+                    _ = grace_over(shutdown.clone(), ctx.shutdown_grace) => true,
+                };
+                if released {
+                    // The job future was dropped mid-way (its heartbeat with it). Whatever it
+                    // posted is reused or overwritten by the next run: check runs in progress
+                    // are found again through the PR state, the summary comment is edited.
+                    timer.discard();
+                    release(&ctx, &id, job_id).instrument(span).await;
+                }
             }
             Ok(None) => {
                 tokio::select! {
@@ -71,21 +87,47 @@ pub async fn run(ctx: Arc<WorkerContext>, id: String, mut shutdown: watch::Recei
     info!(worker = %id, "worker stopped");
 }
 
+/// Resolves `grace` after shutdown starts; never while the server runs.
+async fn grace_over(mut shutdown: watch::Receiver<bool>, grace: Duration) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        // The sender is gone without a shutdown: nothing will ever ask us to stop.
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(grace).await;
+}
+
+/// Gives a job back to the queue at shutdown.
+async fn release(ctx: &WorkerContext, worker: &str, job: crate::ids::JobId) {
+    match ctx.store.release(job, worker).await {
+        Ok(true) => {
+            crate::metrics::job("released");
+            warn!("shutdown grace period over: job released to the queue")
+        }
+        Ok(false) => warn!("shutdown: the job's lease was already lost"),
+        Err(e) => error!(error = %e, "shutdown: cannot release the job; its lease will expire"),
+    }
+}
+
 /// Runs one claimed job with a heartbeat, then records its outcome.
 pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
     let heartbeat = {
         let store = ctx.store.clone();
         let (id, worker, lease) = (job.id, worker.to_string(), ctx.lease);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(lease / 3).await;
-                match store.heartbeat(id, &worker, lease, Utc::now()).await {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => warn!(error = %e, "heartbeat failed"),
+        // In the job's span, so its log lines carry delivery, repo and PR too.
+        let span = tracing::Span::current();
+        tokio::spawn(
+            async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    match store.heartbeat(id, &worker, lease, Utc::now()).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => warn!(error = %e, "heartbeat failed"),
+                    }
                 }
             }
-        })
+            .instrument(span),
+        )
     };
     // Aborted however this function ends (also when the worker task itself is aborted).
     let _heartbeat = AbortOnDrop(heartbeat);
@@ -93,17 +135,25 @@ pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
     let now = Utc::now();
     match result {
         Ok(()) => match ctx.store.complete(job.id, worker).await {
-            Ok(true) => info!("job done"),
-            Ok(false) => warn!("lease lost before completion; another worker owns the job"),
+            Ok(true) => {
+                crate::metrics::job("done");
+                info!("job done")
+            }
+            Ok(false) => {
+                crate::metrics::job("lease_lost");
+                warn!("lease lost before completion; another worker owns the job")
+            }
             Err(e) => error!(error = %e, "cannot mark the job done; it will run again"),
         },
         Err(e) => {
             let msg = format!("{e:#}");
             match queue::fail_or_retry(ctx.store.as_ref(), &job, worker, &msg, now).await {
                 Ok(FailOutcome::Retrying { at }) => {
+                    crate::metrics::job("retry");
                     warn!(error = %msg, retry_at = %at, "job failed, will retry")
                 }
                 Ok(FailOutcome::Dead) => {
+                    crate::metrics::job("dead");
                     error!(error = %msg, "job failed for good");
                     match job.platform {
                         Platform::GitHub => evaluate::report_dead(ctx, &job, &msg).await,
@@ -111,6 +161,7 @@ pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
                     }
                 }
                 Ok(FailOutcome::LeaseLost) => {
+                    crate::metrics::job("lease_lost");
                     warn!(error = %msg, "job failed after its lease was lost")
                 }
                 Err(e) => error!(error = %e, "cannot record the failure; the lease will expire"),

@@ -108,9 +108,16 @@ impl InstallationClient {
             if method != Method::GET {
                 // Waits (never fails) until the installation's write budget has room. Every
                 // attempt counts: GitHub counts retried writes too.
+                let start = std::time::Instant::now();
                 self.inner.writes.until_ready().await;
+                let waited = start.elapsed();
+                if waited > std::time::Duration::from_millis(1) {
+                    crate::metrics::rate_limit_wait("github", "budget", waited);
+                }
             }
-            let (error, next) = match self.send_once(&method, path, body).await {
+            let sent = self.send_once(&method, path, body).await;
+            crate::metrics::forge_call("github", sent.as_ref().ok().map(|r| r.0.as_u16()));
+            let (error, next) = match sent {
                 Ok((status, _, text)) if status.is_success() => {
                     return Ok(Reply { status, body: text });
                 }
@@ -129,7 +136,10 @@ impl InstallationClient {
             let wait = match next {
                 Next::Fail => return Err(error),
                 Next::Wait(wait) if wait > policy.max_rate_limit_wait => return Err(error),
-                Next::Wait(wait) => wait,
+                Next::Wait(wait) => {
+                    crate::metrics::rate_limit_wait("github", "forge", wait);
+                    wait
+                }
                 Next::Backoff => backoff(policy.base_delay, attempt),
             };
             if attempt >= policy.max_retries {
