@@ -296,6 +296,26 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
     .await;
     let ack = w.replies(accepted).pop().unwrap_or_default();
     assert!(ack.contains("recorded"), "{ack}");
+
+    // Intake, the API client and the Azure pipeline's stages are counted.
+    assert_eq!(hook(app.addr, &created).await, 202, "a redelivery");
+    let (status, _) = request(app.addr, "POST", "/webhooks/azure-devops", &[], &created).await;
+    assert_eq!(status, 401);
+    let (_, text) = request(app.addr, "GET", "/metrics", &[], b"").await;
+    for name in [
+        r#"thoth_webhooks_total{platform="azure-devops",event="git.pullrequest.created",outcome="accepted"}"#,
+        r#"thoth_webhooks_total{platform="azure-devops",event="git.pullrequest.created",outcome="duplicate"}"#,
+        r#"thoth_webhooks_total{platform="azure-devops",event="ms.vss-code.git-pullrequest-comment-event",outcome="accepted"}"#,
+        r#"thoth_webhooks_total{platform="azure-devops",event="-",outcome="unauthorized"}"#,
+        r#"thoth_forge_api_calls_total{platform="azure-devops",status="200"}"#,
+        r#"thoth_job_stage_duration_seconds_count{stage="checkout"}"#,
+        r#"thoth_job_stage_duration_seconds_count{stage="publish"}"#,
+    ] {
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok());
+        assert!(value.is_some_and(|v| v >= 1.0), "{name} missing in\n{text}");
+    }
     app.stop().await;
 
     // The follow-up evaluation names the pull request exactly as the created event did.
