@@ -22,7 +22,15 @@ const HOOK_PASSWORD: &str = "ado-hook-password";
 const REPO: &str = "Infra Team/infra";
 const LEAD: &str = "lead@example.com";
 
-const BASE_TF: &str = "resource \"aws_sns_topic\" \"alerts\" {\n  name = \"dev-infra-alerts\"\n}\n";
+const BASE_TF: &str = r#"resource "aws_sns_topic" "alerts" {
+  name = "dev-infra-alerts"
+  tags = {
+    Environment = "dev"
+    Owner       = "platform"
+    CostCenter  = "cc-1"
+  }
+}
+"#;
 const INSECURE_TF: &str = r#"resource "aws_db_instance" "orders" {
   identifier        = "dev-orders-db"
   storage_encrypted = false
@@ -242,8 +250,33 @@ async fn help_is_answered_once_in_its_thread_and_own_comments_are_ignored() {
     assert_eq!(hook(app.addr, &own).await, 202);
     settle().await;
     assert_eq!(w.ado.writes().len(), writes, "{:#?}", w.ado.writes());
+    assert!(w.final_states(8).is_empty(), "help evaluates nothing");
+
+    // Explain checks out the target branch with the PAT; rerun is acknowledged by a reply
+    // (no reactions on Azure DevOps) and evaluates the source commit.
+    let (thread, ev) = w.comment(
+        "cmd-3",
+        8,
+        "someone@example.com",
+        "/thoth explain THOTH-AWS-SG-001\n/thoth rerun",
+    );
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    let replies = eventually("two replies", || {
+        let r = w.replies(thread);
+        (r.len() == 2).then_some(r)
+    })
+    .await;
+    assert!(replies[0].contains("How to fix"), "{}", replies[0]);
+    assert!(replies[1].contains("> /thoth rerun"), "{}", replies[1]);
+    eventually("the rerun's status", || {
+        (!w.final_states(8).is_empty()).then_some(())
+    })
+    .await;
+    assert_eq!(w.final_states(8), ["succeeded"], "{:#?}", w.ado.statuses());
     app.stop().await;
-    assert!(evaluations(&w).await.is_empty(), "help evaluates nothing");
+    let jobs = evaluations(&w).await;
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(jobs[0].0, "cmd-3#cmd1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
