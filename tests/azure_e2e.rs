@@ -541,26 +541,3 @@ async fn a_checkout_the_pat_cannot_do_is_an_error_status() {
     assert_eq!(w.ado.vote(REPO, 4), None, "no vote without an evaluation");
     app.stop().await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thoth_comment_is_queued_as_a_command() {
-    let w = World::new().await;
-    let app = w.start(&w.config()).await;
-    let body = w.comment_event("cmd-1", 8, "/thoth rerun");
-    assert_eq!(hook(app.addr, &body).await, 202);
-    settle().await;
-    app.stop().await;
-    // The command handlers are not written yet: the job is queued (and run) without a write.
-    assert!(w.ado.writes().is_empty(), "{:#?}", w.ado.writes());
-    let done = all_jobs(&w.dir.path().join("store")).await;
-    assert_eq!(done.len(), 1, "{done:?}");
-    let payload: thoth_bot::event::JobPayload =
-        serde_json::from_value(done[0].payload.clone()).unwrap();
-    let thoth_bot::event::JobPayload::Command { comment } = payload else {
-        panic!("{payload:?}")
-    };
-    assert_eq!(comment.platform, thoth_bot::ids::Platform::AzureDevOps);
-    assert_eq!(comment.repo.as_str(), "org/Infra Team/infra");
-    assert_eq!(comment.body, "/thoth rerun");
-    assert_eq!(comment.comment_id, "5/2");
-}

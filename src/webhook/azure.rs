@@ -216,7 +216,7 @@ fn sha(event: &str, c: &CommitRef) -> Result<CommitSha, PayloadError> {
 }
 
 /// `https://user@dev.azure.com/...` without the user: credentials come from config.
-fn clean_url(url: &str) -> String {
+pub fn clean_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(s), Some(at)) if at > s && !url[s + 3..at].contains('/') => {
             format!("{}{}", &url[..s + 3], &url[at + 1..])

@@ -172,29 +172,33 @@ pub async fn azure_webhook(
         .and_then(|(name, _)| header(name));
     if let Err(e) = signature::verify_azure(&state.azure_auth, header("authorization"), token) {
         warn!(error = %e, "rejected Azure DevOps delivery");
+        crate::metrics::webhook("azure-devops", "-", "unauthorized");
         return StatusCode::UNAUTHORIZED;
     }
     let delivery = match azure::parse(&body, &state.azure_org) {
         Ok(d) => d,
         Err(e) => {
             warn!(error = %e, "malformed Azure DevOps delivery");
+            crate::metrics::webhook("azure-devops", "-", "bad_request");
             return StatusCode::BAD_REQUEST;
         }
     };
-    let Some(id) = delivery.id else {
+    let event = delivery.event_type.as_str();
+    let Some(id) = delivery.id.clone() else {
         // Ignored before the id mattered (tests, unknown events).
-        return accept_ignored(&delivery.event_type, delivery.parsed);
+        crate::metrics::webhook("azure-devops", event, IntakeOutcome::Ignored.as_str());
+        return accept_ignored(event, delivery.parsed);
     };
     let mut parsed = delivery.parsed;
-    if let (Parsed::Ignore(reason), "git.pullrequest.merged") =
-        (&parsed, delivery.event_type.as_str())
-    {
+    if let (Parsed::Ignore(reason), "git.pullrequest.merged") = (&parsed, event) {
         info!(delivery = %id, %reason, "pull request merged");
     }
     if delivery.only_if_new_head {
         parsed = unless_head_seen(state.store.as_ref(), parsed).await;
     }
-    accept(state.store.as_ref(), parsed, id).await
+    let outcome = intake(state.store.as_ref(), parsed, id).await;
+    crate::metrics::webhook("azure-devops", event, outcome.as_str());
+    outcome.status()
 }
 
 fn accept_ignored(event: &str, parsed: Parsed) -> StatusCode {

@@ -72,6 +72,7 @@ pub async fn evaluate(
         .await?;
 
     let token = client.config().token.expose().to_string();
+    let checkout_timer = crate::metrics::stage_timer("checkout");
     let checkout = match checkout(ctx, &pr, Credentials::azure_devops(token)).await {
         Ok(c) => c,
         Err(Failure::Permanent(e)) => {
@@ -92,6 +93,7 @@ pub async fn evaluate(
         Err(Failure::Transient(e)) => return Err(e),
     };
 
+    drop(checkout_timer);
     let report = run_gates(ctx, &checkout).await?;
     let Decided {
         decision,
@@ -124,7 +126,9 @@ pub async fn evaluate(
             .and_then(|s| s.parse().ok()),
         max_finding_threads: azure.max_finding_threads,
     };
+    let publish_timer = crate::metrics::stage_timer("publish");
     let published = publish(client, &target, &plan, vote_of(decision.kind)).await?;
+    drop(publish_timer);
     state.summary_comment_id = Some(published.summary_thread_id.to_string());
     state.last_findings_digest = Some(decision.findings_digest.clone());
     ctx.store.put_pr_state(&state).await?;
@@ -137,13 +141,23 @@ pub async fn evaluate(
     Ok(())
 }
 
-enum Failure {
+pub(super) enum Failure {
     /// Will not get better by retrying (bad credentials, missing ref, too large, unsafe tree).
     Permanent(CheckoutError),
     Transient(anyhow::Error),
 }
 
-async fn checkout(
+impl Failure {
+    pub(super) fn into_error(self) -> anyhow::Error {
+        match self {
+            Failure::Permanent(e) => anyhow::Error::new(e).context("checkout"),
+            Failure::Transient(e) => e,
+        }
+    }
+}
+
+/// Fetches the source and target branches with `creds` and materialises the named commits.
+pub(super) async fn checkout(
     ctx: &WorkerContext,
     pr: &PullRequestRef,
     creds: Credentials,

@@ -1,28 +1,33 @@
-//! `/thoth` comment commands on GitHub: parse (only new commands of an edit), authorize, act,
-//! acknowledge with a reaction, reply once.
+//! `/thoth` comment commands: parse (only new commands of an edit), authorize, act,
+//! acknowledge, reply once. The logic is the same on every forge; what differs (reading the
+//! pull request, acknowledging, replying, "may write", checkout credentials) sits behind
+//! [`CommandForge`], implemented in [`github`] and [`azure`].
 //!
 //! Every effect is idempotent so a retried job does no harm: follow-up jobs are enqueued under
 //! a delivery id derived from the comment's job, replies carry a hidden marker and are posted
 //! only if no reply with that marker exists, reactions are idempotent on GitHub, and audit
 //! records get ids derived from the job.
 
+mod azure;
+mod github;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use async_trait::async_trait;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::WorkerContext;
+use super::evaluate::Checkout;
 use crate::check::{CheckOptions, explain_rule};
-use crate::checkout::Credentials;
 use crate::commands::{Command, OverrideDecision, ParsedLine, help_text, new_commands};
 use crate::config::CommandSettings;
 use crate::event::{CommentEvent, JobPayload, PullRequestRef};
-use crate::forge::github::{InstallationClient, PullInfo, Reaction};
-use crate::ids::{DecisionId, DeliveryId, Platform, RepoId};
+use crate::ids::{CommitSha, DecisionId, DeliveryId, Platform, RepoId};
 use crate::store::{DecisionRecord, EnqueueOutcome, Job, Override};
 
 /// Cached answers of "may this user override on this repository?" (per repo and user).
@@ -48,6 +53,53 @@ impl PermissionCache {
     }
 }
 
+/// The pull request as commands need it, whatever the forge.
+pub(super) struct PrInfo {
+    pub head_sha: CommitSha,
+    pub base_sha: Option<CommitSha>,
+    /// Branch names without `refs/heads/`.
+    pub head_ref: Option<String>,
+    pub base_ref: Option<String>,
+    /// Login (GitHub) or unique name (Azure DevOps).
+    pub author: String,
+    pub labels: Vec<String>,
+    pub draft: bool,
+    /// Where to clone from, when the forge says (else the delivery's URL is used).
+    pub clone_url: Option<String>,
+}
+
+/// How a command is acknowledged on the comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ack {
+    /// Answered or applied.
+    Done,
+    /// An evaluation was queued.
+    Started,
+    /// Not understood or not allowed.
+    Refused,
+}
+
+/// What a forge does for comment commands, bound to one comment.
+#[async_trait]
+pub(super) trait CommandForge: Send + Sync {
+    /// The pull request as it is now.
+    async fn pull(&self) -> anyhow::Result<PrInfo>;
+    /// Acknowledges on the comment itself; `false` if the forge cannot (a reply is posted).
+    async fn react(&self, ack: Ack) -> anyhow::Result<bool>;
+    /// The comment's id as reply markers name it.
+    fn reply_key(&self) -> String;
+    /// Posts `body` (which holds `marker`) unless a reply with `marker` exists already.
+    async fn reply_once(&self, marker: &str, body: &str) -> anyhow::Result<()>;
+    /// Does the forge itself grant `actor` the right to override (write access, teams)?
+    async fn is_writer(&self, settings: &CommandSettings, actor: &str) -> anyhow::Result<bool>;
+    /// The sentence telling a refused user who may override.
+    fn who_may(&self, settings: &CommandSettings) -> String;
+    /// How a reply names a user.
+    fn mention(&self, user: &str) -> String;
+    /// Checks out the pull request with this forge's credentials.
+    async fn checkout(&self, ctx: &WorkerContext, pr: &PullRequestRef) -> anyhow::Result<Checkout>;
+}
+
 /// Handles one comment.
 pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> anyhow::Result<()> {
     if comment.author_is_bot {
@@ -58,32 +110,16 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
     if commands.is_empty() {
         return Ok(());
     }
-    if comment.platform != Platform::GitHub {
-        anyhow::bail!(
-            "comment commands for {} are not wired yet",
-            comment.platform
-        );
-    }
-    let github = ctx
-        .github
-        .as_ref()
-        .context("the GitHub App is not configured")?;
-    let client = github.installation(
-        comment
-            .installation_id
-            .context("the delivery names no installation")?,
-    )?;
-    let comment_id: u64 = comment
-        .comment_id
-        .parse()
-        .context("comment id is not a number")?;
-    let pull = client.pull_request(&comment.repo, comment.pr).await?;
+    let forge: Box<dyn CommandForge + '_> = match comment.platform {
+        Platform::GitHub => Box::new(github::GithubForge::new(ctx, &comment)?),
+        Platform::AzureDevOps => Box::new(azure::AzureForge::new(ctx, &comment)?),
+    };
+    let pull = forge.pull().await?;
     let run = Run {
         ctx,
         job,
-        client: &client,
+        forge: forge.as_ref(),
         comment: &comment,
-        comment_id,
         pull: &pull,
     };
     for (i, parsed) in commands.iter().enumerate() {
@@ -96,10 +132,9 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
 struct Run<'a> {
     ctx: &'a WorkerContext,
     job: &'a Job,
-    client: &'a InstallationClient,
+    forge: &'a dyn CommandForge,
     comment: &'a CommentEvent,
-    comment_id: u64,
-    pull: &'a PullInfo,
+    pull: &'a PrInfo,
 }
 
 impl Run<'_> {
@@ -107,22 +142,23 @@ impl Run<'_> {
         let cmd = match &parsed.result {
             Ok(cmd) => cmd,
             Err(e) => {
-                self.react(Reaction::Confused).await?;
+                self.react(Ack::Refused).await?;
                 return self.reply(i, &e.reply()).await;
             }
         };
         match cmd {
             Command::Help => {
-                self.react(Reaction::PlusOne).await?;
+                self.react(Ack::Done).await?;
                 self.reply(i, &help_text()).await
             }
             Command::Rerun => {
                 self.enqueue_evaluation(i, "comment.rerun").await?;
-                self.react(Reaction::Rocket).await
+                self.ack_only(i, Ack::Started, "Evaluating the head commit again.")
+                    .await
             }
             Command::Explain { rule_id } => {
                 let text = self.explain(rule_id).await?;
-                self.react(Reaction::PlusOne).await?;
+                self.react(Ack::Done).await?;
                 self.reply(i, &text).await
             }
             Command::Override { decision, reason } => {
@@ -141,7 +177,7 @@ impl Run<'_> {
         let verdict = authorize(
             &self.ctx.commands,
             &self.ctx.permission_cache,
-            self.client,
+            self.forge,
             &c.repo,
             &c.author,
             &self.pull.author,
@@ -168,11 +204,11 @@ impl Run<'_> {
             record.decision = format!("override-refused:{decision}");
             record.reasons.push(who.clone());
             self.ctx.store.record_decision(&record).await?;
-            self.react(Reaction::Confused).await?;
+            self.react(Ack::Refused).await?;
             let text = format!(
-                "> {}\n\n@{}, your override was not applied: {who}",
+                "> {}\n\n{}, your override was not applied: {who}",
                 self.line(i),
-                c.author
+                self.forge.mention(&c.author)
             );
             return self.reply(i, &text).await;
         }
@@ -203,7 +239,11 @@ impl Run<'_> {
         // Publishing goes through a normal evaluation of the head, which applies the override
         // (check conclusion, review, summary) and keeps everything in one code path.
         self.enqueue_evaluation(i, "comment.override").await?;
-        self.react(Reaction::PlusOne).await
+        let note = format!(
+            "Override `{decision}` by {} recorded; evaluating again to apply it.",
+            self.forge.mention(&c.author)
+        );
+        self.ack_only(i, Ack::Done, &note).await
     }
 
     async fn enqueue_evaluation(&self, i: usize, reason: &str) -> anyhow::Result<()> {
@@ -215,13 +255,13 @@ impl Run<'_> {
                 repo: c.repo.clone(),
                 pr: c.pr,
                 head_sha: p.head_sha.clone(),
-                base_sha: Some(p.base_sha.clone()),
-                base_ref: Some(p.base_ref.clone()),
-                head_ref: Some(p.head_ref.clone()),
-                author: Some(p.author.clone()),
+                base_sha: p.base_sha.clone(),
+                base_ref: p.base_ref.clone(),
+                head_ref: p.head_ref.clone(),
+                author: Some(p.author.clone()).filter(|a| !a.is_empty()),
                 labels: p.labels.clone(),
                 draft: p.draft,
-                clone_url: c.clone_url.clone(),
+                clone_url: p.clone_url.clone().or_else(|| c.clone_url.clone()),
                 installation_id: c.installation_id,
                 needs_refresh: false,
             },
@@ -245,21 +285,21 @@ impl Run<'_> {
             repo: self.comment.repo.clone(),
             pr: self.comment.pr,
             head_sha: self.pull.head_sha.clone(),
-            base_sha: Some(self.pull.base_sha.clone()),
-            base_ref: Some(self.pull.base_ref.clone()),
-            head_ref: Some(self.pull.head_ref.clone()),
+            base_sha: self.pull.base_sha.clone(),
+            base_ref: self.pull.base_ref.clone(),
+            head_ref: self.pull.head_ref.clone(),
             author: None,
             labels: Vec::new(),
             draft: false,
-            clone_url: self.comment.clone_url.clone(),
+            clone_url: self
+                .pull
+                .clone_url
+                .clone()
+                .or_else(|| self.comment.clone_url.clone()),
             installation_id: self.comment.installation_id,
             needs_refresh: false,
         };
-        let token = self.client.installation_token().await?;
-        let checkout =
-            super::evaluate::checkout(self.ctx, &pr, Credentials::github_installation(token))
-                .await
-                .map_err(|e| e.into_error())?;
+        let checkout = self.forge.checkout(self.ctx, &pr).await?;
         // Rules are documented by the policies the PR is judged by: the base branch's.
         let mut opts = CheckOptions::new(&checkout.head);
         opts.config_dir = checkout.base.clone();
@@ -282,31 +322,25 @@ impl Run<'_> {
             .unwrap_or_default()
     }
 
-    /// The acknowledgement is best effort: a comment deleted meanwhile must not undo the
-    /// command, but a rate limit is retried with the job.
-    async fn react(&self, reaction: Reaction) -> anyhow::Result<()> {
-        match self
-            .client
-            .add_reaction(&self.comment.repo, self.comment_id, reaction)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e @ crate::forge::ForgeError::RateLimited { .. }) => Err(e.into()),
-            Err(e) => {
-                warn!(error = %e, "cannot react to the comment");
-                Ok(())
-            }
+    async fn react(&self, ack: Ack) -> anyhow::Result<()> {
+        self.forge.react(ack).await.map(drop)
+    }
+
+    /// Acknowledges a command that has no reply of its own: a reaction where the forge has
+    /// them, else `note` as the reply.
+    async fn ack_only(&self, i: usize, ack: Ack, note: &str) -> anyhow::Result<()> {
+        if self.forge.react(ack).await? {
+            return Ok(());
         }
+        self.reply(i, &format!("> {}\n\n{note}", self.line(i)))
+            .await
     }
 
     /// Posts a reply unless this command's reply exists already (a retried job).
     async fn reply(&self, i: usize, text: &str) -> anyhow::Result<()> {
-        let marker = format!("<!-- thoth-bot:reply:{}:{i} -->", self.comment_id);
+        let marker = format!("<!-- thoth-bot:reply:{}:{i} -->", self.forge.reply_key());
         let body = format!("{marker}\n{text}");
-        self.client
-            .post_comment_once(&self.comment.repo, self.comment.pr, &marker, &body)
-            .await?;
-        Ok(())
+        self.forge.reply_once(&marker, &body).await
     }
 
     /// Audit ids derived from the job and command index, so a retry does not add a record.
@@ -320,10 +354,10 @@ impl Run<'_> {
 }
 
 /// May `actor` override on `repo`? `Err` carries the reply saying who may.
-pub async fn authorize(
+pub(super) async fn authorize(
     settings: &CommandSettings,
     cache: &PermissionCache,
-    client: &InstallationClient,
+    forge: &dyn CommandForge,
     repo: &RepoId,
     actor: &str,
     pr_author: &str,
@@ -346,19 +380,7 @@ pub async fn authorize(
     let allowed = match cache.get(&key, ttl) {
         Some(v) => v,
         None => {
-            let mut allowed = client
-                .collaborator_permission(repo, actor)
-                .await?
-                .can_write();
-            let owner = repo.to_string();
-            let owner = owner.split('/').next().unwrap_or_default().to_string();
-            for team in &settings.override_teams {
-                if allowed {
-                    break;
-                }
-                let (org, slug) = team.split_once('/').unwrap_or((owner.as_str(), team));
-                allowed = client.is_team_member(org, slug, actor).await?;
-            }
+            let allowed = forge.is_writer(settings, actor).await?;
             cache.put(key, allowed);
             allowed
         }
@@ -366,21 +388,5 @@ pub async fn authorize(
     if allowed {
         return Ok(Ok(()));
     }
-    let mut who = format!("only users with write, maintain or admin permission on {repo}");
-    if !settings.override_users.is_empty() {
-        let users: Vec<String> = settings
-            .override_users
-            .iter()
-            .map(|u| format!("@{}", u.trim_start_matches('@')))
-            .collect();
-        who.push_str(&format!(", {}", users.join(", ")));
-    }
-    if !settings.override_teams.is_empty() {
-        who.push_str(&format!(
-            ", or members of {}",
-            settings.override_teams.join(", ")
-        ));
-    }
-    who.push_str(" may override thoth-bot.");
-    Ok(Err(who))
+    Ok(Err(forge.who_may(settings)))
 }

@@ -56,6 +56,8 @@ pub struct Thread {
     pub anchor: Option<(String, u64)>,
     /// Comment bodies, first comment first.
     pub comments: Vec<String>,
+    /// `parentCommentId` of each comment (0 for the first).
+    pub parents: Vec<u64>,
 }
 
 struct Failure {
@@ -77,6 +79,8 @@ struct Inner {
     threads: Vec<Thread>,
     /// (repo, pr) -> source commit of each iteration, in order (ids 1..)
     iterations: HashMap<(String, u64), Vec<String>>,
+    /// (repo, pr) -> what `GET .../pullRequests/{id}` answers.
+    pulls: HashMap<(String, u64), Value>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -163,6 +167,28 @@ impl FakeAzure {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         });
+    }
+
+    /// Sets what `GET .../pullRequests/{pr}` answers (a `GitPullRequest` JSON).
+    pub fn set_pull(&self, repo: &str, pr: u64, pull: Value) {
+        self.lock().pulls.insert((repo.to_owned(), pr), pull);
+    }
+
+    /// Adds a user's thread (as the comment a command came in); returns its id.
+    pub fn add_user_thread(&self, repo: &str, pr: u64, content: &str) -> u64 {
+        let mut s = self.lock();
+        s.next_id += 1;
+        let id = s.next_id;
+        s.threads.push(Thread {
+            id,
+            repo: repo.to_owned(),
+            pr,
+            status: "active".to_owned(),
+            anchor: None,
+            comments: vec![content.to_owned()],
+            parents: vec![0],
+        });
+        id
     }
 
     pub fn statuses(&self) -> Vec<Status> {
@@ -295,6 +321,30 @@ fn route(s: &mut Inner, method: &Method, path: &str, body: &Value) -> (u16, Valu
     };
     let rest = &seg[8..];
     match (method.as_str(), rest) {
+        ("GET", []) => match s.pulls.get(&(repo, pr)) {
+            Some(v) => (200, v.clone()),
+            None => not_found(),
+        },
+        ("POST", [threads, t, comments]) if *threads == "threads" && *comments == "comments" => {
+            let Some(thread) = s
+                .threads
+                .iter_mut()
+                .find(|x| x.repo == repo && x.pr == pr && t.parse() == Ok(x.id))
+            else {
+                return not_found();
+            };
+            thread
+                .comments
+                .push(body["content"].as_str().unwrap_or("").to_owned());
+            thread
+                .parents
+                .push(body["parentCommentId"].as_u64().unwrap_or(0));
+            let id = thread.comments.len();
+            (
+                200,
+                json!({ "id": id, "parentCommentId": body["parentCommentId"] }),
+            )
+        }
         ("GET", ["iterations"]) => {
             let list = s.iterations.get(&(repo, pr)).cloned().unwrap_or_default();
             let value: Vec<Value> = list
@@ -352,7 +402,7 @@ fn route(s: &mut Inner, method: &Method, path: &str, body: &Value) -> (u16, Valu
                         .unwrap_or(0),
                 )
             });
-            let comments = body["comments"]
+            let comments: Vec<String> = body["comments"]
                 .as_array()
                 .map(|a| {
                     a.iter()
@@ -360,6 +410,7 @@ fn route(s: &mut Inner, method: &Method, path: &str, body: &Value) -> (u16, Valu
                         .collect()
                 })
                 .unwrap_or_default();
+            let parents = vec![0; comments.len()];
             s.threads.push(Thread {
                 id,
                 repo,
@@ -367,6 +418,7 @@ fn route(s: &mut Inner, method: &Method, path: &str, body: &Value) -> (u16, Valu
                 status: body["status"].as_str().unwrap_or("active").to_owned(),
                 anchor,
                 comments,
+                parents,
             });
             (200, json!({ "id": id }))
         }

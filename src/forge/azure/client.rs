@@ -91,6 +91,24 @@ pub struct ThreadComment {
     pub content: Option<String>,
 }
 
+/// What comment commands need of a pull request (`GET .../pullRequests/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestInfo {
+    /// `lastMergeSourceCommit`: the commit the bot evaluates.
+    pub head_sha: CommitSha,
+    /// `lastMergeTargetCommit`, when the server computed one.
+    pub base_sha: Option<CommitSha>,
+    /// Branch names without `refs/heads/`.
+    pub head_ref: Option<String>,
+    pub base_ref: Option<String>,
+    /// `createdBy.uniqueName` (the display name if there is none).
+    pub author: Option<String>,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    /// `repository.remoteUrl` without a user name.
+    pub clone_url: Option<String>,
+}
+
 /// An Azure DevOps organization, reached with a PAT.
 pub struct AzureClient {
     cfg: AzureConfig,
@@ -192,7 +210,9 @@ impl AzureClient {
     ) -> Result<Value, ForgeError> {
         let mut attempt = 0u32;
         loop {
-            let (error, next) = match self.send_once(&method, path, body).await {
+            let sent = self.send_once(&method, path, body).await;
+            crate::metrics::forge_call("azure-devops", sent.as_ref().ok().map(|r| r.0.as_u16()));
+            let (error, next) = match sent {
                 Ok((status, _, text)) if status.is_success() => {
                     return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
                 }
@@ -207,7 +227,10 @@ impl AzureClient {
             let wait = match next {
                 Next::Fail => return Err(error),
                 Next::Wait(w) if w > self.cfg.max_rate_limit_wait => return Err(error),
-                Next::Wait(w) => w,
+                Next::Wait(w) => {
+                    crate::metrics::rate_limit_wait("azure-devops", "forge", w);
+                    w
+                }
                 Next::Backoff => backoff(self.cfg.base_delay, attempt),
             };
             if attempt >= self.cfg.max_retries {
@@ -377,6 +400,74 @@ impl AzureClient {
         v["id"]
             .as_u64()
             .ok_or_else(|| ForgeError::Transport(format!("POST {path}: no thread id")))
+    }
+
+    /// The pull request as it is now (source and target commits, refs, author, labels).
+    pub async fn pull_request(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<PullRequestInfo, ForgeError> {
+        let path = pr_path(repo, pr)?;
+        let v = self
+            .call(Method::GET, &path, None, Idempotency::Safe)
+            .await?;
+        let bad = |what: &str| ForgeError::Transport(format!("GET {path}: {what}"));
+        let sha = |field: &str| -> Result<Option<CommitSha>, ForgeError> {
+            v[field]["commitId"]
+                .as_str()
+                .map(|c| c.parse().map_err(|e| bad(&format!("{field}: {e}"))))
+                .transpose()
+        };
+        let short = |field: &str| {
+            v[field]
+                .as_str()
+                .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_string())
+        };
+        let created_by = &v["createdBy"];
+        Ok(PullRequestInfo {
+            head_sha: sha("lastMergeSourceCommit")?
+                .ok_or_else(|| bad("no lastMergeSourceCommit"))?,
+            base_sha: sha("lastMergeTargetCommit")?,
+            head_ref: short("sourceRefName"),
+            base_ref: short("targetRefName"),
+            author: created_by["uniqueName"]
+                .as_str()
+                .or(created_by["displayName"].as_str())
+                .map(str::to_string),
+            draft: v["isDraft"].as_bool().unwrap_or(false),
+            labels: v["labels"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|l| l["name"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            clone_url: v["repository"]["remoteUrl"]
+                .as_str()
+                .map(crate::webhook::azure::clean_url),
+        })
+    }
+
+    /// Adds a comment to an existing thread, as a reply to `parent_comment`. Returns its id.
+    pub async fn reply(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        thread: u64,
+        parent_comment: u64,
+        content: &str,
+    ) -> Result<u64, ForgeError> {
+        let path = format!("{}/threads/{thread}/comments", pr_path(repo, pr)?);
+        let body =
+            json!({ "content": content, "parentCommentId": parent_comment, "commentType": 1 });
+        let v = self
+            .call(Method::POST, &path, Some(&body), Idempotency::Unsafe)
+            .await?;
+        v["id"]
+            .as_u64()
+            .ok_or_else(|| ForgeError::Transport(format!("POST {path}: no comment id")))
     }
 
     /// Replaces the first comment of a thread and sets the thread's status.

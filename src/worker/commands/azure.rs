@@ -1,0 +1,127 @@
+//! The Azure DevOps side of comment commands: the PAT's client, replies posted into the
+//! command's thread and found again by marker among the threads, and no "may write" lookup.
+//!
+//! Azure DevOps has no reactions the PAT can set at the stable API version, so commands that
+//! GitHub acknowledges with a reaction alone get a short reply here.
+//!
+//! Repository permissions are not looked up: the bot's PAT would need rights to read security
+//! namespaces, and "contributor" on Azure DevOps is far broader than GitHub's write access.
+//! Only the unique names in `[commands] override_users` may override on Azure DevOps.
+
+use anyhow::Context;
+use async_trait::async_trait;
+
+use super::{Ack, CommandForge, PrInfo};
+use crate::checkout::Credentials;
+use crate::config::CommandSettings;
+use crate::event::{CommentEvent, PullRequestRef};
+use crate::ids::{PrNumber, RepoId};
+use crate::worker::WorkerContext;
+use crate::worker::azure::AzureContext;
+use crate::worker::evaluate::Checkout;
+
+pub(super) struct AzureForge<'a> {
+    azure: &'a AzureContext,
+    repo: RepoId,
+    pr: PrNumber,
+    /// `THREAD/COMMENT` as intake wrote it.
+    comment_id: String,
+    thread: Option<u64>,
+    comment: u64,
+}
+
+impl<'a> AzureForge<'a> {
+    pub(super) fn new(ctx: &'a WorkerContext, c: &CommentEvent) -> anyhow::Result<Self> {
+        let azure = ctx
+            .azure
+            .as_deref()
+            .context("Azure DevOps is not configured (THOTH_AZURE_ORG_URL, THOTH_AZURE_TOKEN)")?;
+        let (thread, comment) = match c.comment_id.split_once('/') {
+            Some((t, id)) => (Some(t.parse().context("thread id")?), id),
+            None => (None, c.comment_id.as_str()),
+        };
+        Ok(AzureForge {
+            azure,
+            repo: c.repo.clone(),
+            pr: c.pr,
+            comment_id: c.comment_id.clone(),
+            thread,
+            comment: comment.parse().context("comment id is not a number")?,
+        })
+    }
+}
+
+#[async_trait]
+impl CommandForge for AzureForge<'_> {
+    async fn pull(&self) -> anyhow::Result<PrInfo> {
+        let p = self.azure.client.pull_request(&self.repo, self.pr).await?;
+        Ok(PrInfo {
+            head_sha: p.head_sha,
+            base_sha: p.base_sha,
+            head_ref: p.head_ref,
+            base_ref: p.base_ref,
+            author: p.author.unwrap_or_default(),
+            labels: p.labels,
+            draft: p.draft,
+            clone_url: p.clone_url,
+        })
+    }
+
+    async fn react(&self, _ack: Ack) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+
+    fn reply_key(&self) -> String {
+        self.comment_id.clone()
+    }
+
+    /// In the command's thread; a new thread when the delivery named none.
+    async fn reply_once(&self, marker: &str, body: &str) -> anyhow::Result<()> {
+        let client = &self.azure.client;
+        let threads = client.threads(&self.repo, self.pr).await?;
+        let posted = threads.iter().flat_map(|t| &t.comments).any(|c| {
+            c.content
+                .as_deref()
+                .is_some_and(|text| text.contains(marker))
+        });
+        if posted {
+            return Ok(());
+        }
+        match self.thread {
+            Some(t) => client
+                .reply(&self.repo, self.pr, t, self.comment, body)
+                .await
+                .map(drop)?,
+            None => client
+                .create_thread(&self.repo, self.pr, body, "closed", None)
+                .await
+                .map(drop)?,
+        }
+        Ok(())
+    }
+
+    async fn is_writer(&self, _settings: &CommandSettings, _actor: &str) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+
+    fn who_may(&self, settings: &CommandSettings) -> String {
+        if settings.override_users.is_empty() {
+            return "on Azure DevOps only the users listed in the server's `[commands] override_users` may override thoth-bot, and none are listed.".into();
+        }
+        format!(
+            "on Azure DevOps only these users may override thoth-bot: {}.",
+            settings.override_users.join(", ")
+        )
+    }
+
+    fn mention(&self, user: &str) -> String {
+        user.to_string()
+    }
+
+    async fn checkout(&self, ctx: &WorkerContext, pr: &PullRequestRef) -> anyhow::Result<Checkout> {
+        let token = self.azure.client.config().token.expose().to_string();
+        crate::worker::azure::checkout(ctx, pr, Credentials::azure_devops(token))
+            .await
+            .map_err(|e| e.into_error())
+    }
+}

@@ -1,0 +1,146 @@
+//! The GitHub side of comment commands: an installation client, reactions as acknowledgement,
+//! replies found again by marker among the issue comments, collaborator permission and team
+//! membership as "may write".
+
+use async_trait::async_trait;
+use tracing::warn;
+
+use super::{Ack, CommandForge, PrInfo};
+use crate::checkout::Credentials;
+use crate::config::CommandSettings;
+use crate::event::{CommentEvent, PullRequestRef};
+use crate::forge::ForgeError;
+use crate::forge::github::{InstallationClient, Reaction};
+use crate::ids::{PrNumber, RepoId};
+use crate::worker::WorkerContext;
+use crate::worker::evaluate::Checkout;
+
+pub(super) struct GithubForge {
+    client: InstallationClient,
+    repo: RepoId,
+    pr: PrNumber,
+    comment_id: u64,
+}
+
+impl GithubForge {
+    pub(super) fn new(ctx: &WorkerContext, c: &CommentEvent) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let github = ctx
+            .github
+            .as_ref()
+            .context("the GitHub App is not configured")?;
+        let client = github.installation(
+            c.installation_id
+                .context("the delivery names no installation")?,
+        )?;
+        Ok(GithubForge {
+            client,
+            repo: c.repo.clone(),
+            pr: c.pr,
+            comment_id: c.comment_id.parse().context("comment id is not a number")?,
+        })
+    }
+}
+
+#[async_trait]
+impl CommandForge for GithubForge {
+    async fn pull(&self) -> anyhow::Result<PrInfo> {
+        let p = self.client.pull_request(&self.repo, self.pr).await?;
+        Ok(PrInfo {
+            head_sha: p.head_sha,
+            base_sha: Some(p.base_sha),
+            head_ref: Some(p.head_ref),
+            base_ref: Some(p.base_ref),
+            author: p.author,
+            labels: p.labels,
+            draft: p.draft,
+            // The delivery's clone URL is the one evaluation uses.
+            clone_url: None,
+        })
+    }
+
+    /// Best effort: a comment deleted meanwhile must not undo the command, but a rate limit is
+    /// retried with the job.
+    async fn react(&self, ack: Ack) -> anyhow::Result<bool> {
+        let reaction = match ack {
+            Ack::Done => Reaction::PlusOne,
+            Ack::Started => Reaction::Rocket,
+            Ack::Refused => Reaction::Confused,
+        };
+        match self
+            .client
+            .add_reaction(&self.repo, self.comment_id, reaction)
+            .await
+        {
+            Ok(()) => {}
+            Err(e @ ForgeError::RateLimited { .. }) => return Err(e.into()),
+            Err(e) => warn!(error = %e, "cannot react to the comment"),
+        }
+        Ok(true)
+    }
+
+    fn reply_key(&self) -> String {
+        self.comment_id.to_string()
+    }
+
+    async fn reply_once(&self, marker: &str, body: &str) -> anyhow::Result<()> {
+        self.client
+            .post_comment_once(&self.repo, self.pr, marker, body)
+            .await?;
+        Ok(())
+    }
+
+    async fn is_writer(&self, settings: &CommandSettings, actor: &str) -> anyhow::Result<bool> {
+        if self
+            .client
+            .collaborator_permission(&self.repo, actor)
+            .await?
+            .can_write()
+        {
+            return Ok(true);
+        }
+        let owner = self.repo.to_string();
+        let owner = owner.split('/').next().unwrap_or_default().to_string();
+        for team in &settings.override_teams {
+            let (org, slug) = team.split_once('/').unwrap_or((owner.as_str(), team));
+            if self.client.is_team_member(org, slug, actor).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn who_may(&self, settings: &CommandSettings) -> String {
+        let mut who = format!(
+            "only users with write, maintain or admin permission on {}",
+            self.repo
+        );
+        if !settings.override_users.is_empty() {
+            let users: Vec<String> = settings
+                .override_users
+                .iter()
+                .map(|u| format!("@{}", u.trim_start_matches('@')))
+                .collect();
+            who.push_str(&format!(", {}", users.join(", ")));
+        }
+        if !settings.override_teams.is_empty() {
+            who.push_str(&format!(
+                ", or members of {}",
+                settings.override_teams.join(", ")
+            ));
+        }
+        who.push_str(" may override thoth-bot.");
+        who
+    }
+
+    fn mention(&self, user: &str) -> String {
+        format!("@{user}")
+    }
+
+    async fn checkout(&self, ctx: &WorkerContext, pr: &PullRequestRef) -> anyhow::Result<Checkout> {
+        let token = self.client.installation_token().await?;
+        crate::worker::evaluate::checkout(ctx, pr, Credentials::github_installation(token))
+            .await
+            .map_err(|e| e.into_error())
+    }
+}
