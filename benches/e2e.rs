@@ -98,9 +98,14 @@ fn main() {
             let head = w.push_pr(100 + n, &pr_files);
             let body = w.pr_event("opened", 100 + n, &head);
             let start = Instant::now();
-            let status =
-                github_delivery(app.addr, SECRET, "pull_request", &format!("bench-{n}"), &body)
-                    .await;
+            let status = github_delivery(
+                app.addr,
+                SECRET,
+                "pull_request",
+                &format!("bench-{n}"),
+                &body,
+            )
+            .await;
             assert_eq!(status, 202);
             let deadline = start + Duration::from_secs(120);
             loop {
@@ -114,7 +119,11 @@ fn main() {
             println!(
                 "PR {n}: delivery -> completed check run in {:.0} ms{}",
                 took.as_secs_f64() * 1000.0,
-                if n == 1 { " (cold mirror: full clone)" } else { "" }
+                if n == 1 {
+                    " (cold mirror: full clone)"
+                } else {
+                    ""
+                }
             );
             times.push(took);
         }
