@@ -9,7 +9,8 @@ use chrono::Utc;
 use tracing::{info, warn};
 
 use super::WorkerContext;
-use super::evaluate::{Checkout, Decided, decide_with_guard, override_conclusion, run_gates};
+use super::decide::{Decided, decide_with_guard, override_conclusion};
+use super::evaluate::{Checkout, run_gates};
 use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MirrorCache};
 use crate::event::{JobPayload, PullRequestRef};
 use crate::forge::azure::publish::Target;

@@ -9,18 +9,15 @@ use chrono::Utc;
 use tracing::{info, warn};
 
 use super::WorkerContext;
+use super::decide::{Decided, decide_with_guard, override_conclusion};
 use crate::check::{CheckOptions, run_check};
 use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MirrorCache};
-use crate::decision::config::DecisionConfig;
-use crate::decision::safety::{PrContext, guard};
-use crate::decision::{Decision, DecisionKind, evaluate as decide};
 use crate::event::{JobPayload, PullRequestRef};
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
 use crate::forge::github::{CheckRunId, InstallationClient};
 use crate::forge::{CheckConclusion, PlanContext, plan_from};
-use crate::ids::{DecisionId, Platform};
-use crate::store::ledger::StoreLedger;
-use crate::store::{DecisionRecord, Job, Override, PrState};
+use crate::ids::Platform;
+use crate::store::{Job, PrState};
 
 /// Files whose change in a PR only takes effect after merge (config is read from the base).
 const CONFIG_PATHS: &[&str] = &[
@@ -336,159 +333,6 @@ fn add_finding(report: &mut CheckReport, finding: Finding) {
         None => report.gates.push(GateReport::new(gate, 0, vec![finding])),
     }
     *report = CheckReport::new(std::mem::take(&mut report.gates));
-}
-
-/// The decision to publish, notes for the summary, and the override it carries out, if any.
-pub(super) struct Decided {
-    pub(super) decision: Decision,
-    pub(super) notes: Vec<String>,
-    pub(super) applied_override: Option<Override>,
-}
-
-/// A human override replaces the merge-gate conclusion too: approve passes, the others fail.
-pub(super) fn override_conclusion(o: &Override) -> CheckConclusion {
-    if o.decision == "approve" {
-        CheckConclusion::Success
-    } else {
-        CheckConclusion::Failure
-    }
-}
-
-/// Whether a stored override still applies to an evaluation with `digest`: the failing
-/// findings must be those the overrider saw. An override given before the head was ever
-/// evaluated (no digest) holds for that head only.
-fn override_holds(o: &Override, pr: &PullRequestRef, digest: &str) -> bool {
-    if o.findings_digest.is_empty() {
-        o.head_sha == pr.head_sha
-    } else {
-        o.findings_digest == digest
-    }
-}
-
-pub(super) async fn decide_with_guard(
-    ctx: &WorkerContext,
-    pr: &PullRequestRef,
-    co: &Checkout,
-    report: &CheckReport,
-) -> anyhow::Result<Decided> {
-    let mut notes = Vec::new();
-    let cfg_dir = co
-        .base
-        .clone()
-        .unwrap_or_else(|| co.head.with_file_name("no-base"));
-    let cfg = match DecisionConfig::load(&cfg_dir) {
-        Ok(c) => c,
-        Err(e) => {
-            // A broken decision config must not approve anything: the defaults only comment.
-            notes.push(format!("decision config ignored: {e}"));
-            DecisionConfig::default()
-        }
-    };
-    let proposed = decide(report, &cfg);
-    match ctx.store.get_override(pr.platform, &pr.repo, pr.pr).await? {
-        Some(mut o) if override_holds(&o, pr, &proposed.findings_digest) => {
-            let kind = match o.decision.as_str() {
-                "approve" => DecisionKind::Approve,
-                "reject" => DecisionKind::Reject,
-                _ => DecisionKind::RequestChanges,
-            };
-            if o.findings_digest.is_empty() {
-                o.findings_digest = proposed.findings_digest.clone();
-                ctx.store.put_override(&o).await?;
-            }
-            notes.push(format!(
-                "Overridden by @{} ({}): {}",
-                o.actor, o.decision, o.reason
-            ));
-            // A human decision: not subject to the safety guard's limits, recorded as theirs.
-            let decision = Decision {
-                kind,
-                reasons: vec![format!(
-                    "overridden by @{}: {} (the bot proposed {})",
-                    o.actor, o.reason, proposed.kind
-                )],
-                downgrade: None,
-                ..proposed
-            };
-            let record = DecisionRecord {
-                id: DecisionId::new(),
-                at: Utc::now(),
-                platform: pr.platform,
-                repo: pr.repo.clone(),
-                pr: pr.pr,
-                head_sha: pr.head_sha.clone(),
-                decision: format!("override-applied:{}", o.decision),
-                risk: decision.risk,
-                confidence: decision.confidence,
-                reasons: decision.reasons.clone(),
-                findings_digest: decision.findings_digest.clone(),
-                actor: o.actor.clone(),
-                downgraded_from: None,
-                dry_run: false,
-            };
-            ctx.store.record_decision(&record).await?;
-            return Ok(Decided {
-                decision,
-                notes,
-                applied_override: Some(o),
-            });
-        }
-        Some(o) => {
-            ctx.store
-                .clear_override(pr.platform, &pr.repo, pr.pr)
-                .await?;
-            info!(actor = %o.actor, "override dropped: the failing findings changed");
-            notes.push(format!(
-                "The override by @{} ({}) no longer applies: the failing findings changed since it was given.",
-                o.actor, o.decision
-            ));
-        }
-        None => {}
-    }
-    let pr_ctx = PrContext {
-        repo: pr.repo.to_string(),
-        author: pr.author.clone().unwrap_or_default(),
-        labels: pr.labels.clone(),
-        draft: pr.draft,
-    };
-    let ledger = StoreLedger(ctx.store.clone());
-    let now = Utc::now();
-    let decision = match guard(proposed.clone(), &pr_ctx, &cfg, &ledger, &ctx.burst, now).await {
-        Ok(d) => d,
-        Err(e) => {
-            warn!(error = %e, "safety guard failed; commenting only");
-            notes.push("the safety ledger was unavailable: commenting only".into());
-            Decision {
-                kind: DecisionKind::Comment,
-                ..proposed
-            }
-        }
-    };
-    if !cfg.dry_run {
-        let record = DecisionRecord {
-            id: DecisionId::new(),
-            at: now,
-            platform: pr.platform,
-            repo: pr.repo.clone(),
-            pr: pr.pr,
-            head_sha: pr.head_sha.clone(),
-            decision: decision.kind.as_str().to_string(),
-            risk: decision.risk,
-            confidence: decision.confidence,
-            reasons: decision.reasons.clone(),
-            findings_digest: decision.findings_digest.clone(),
-            actor: "thoth".into(),
-            downgraded_from: (decision.kind != decision.proposed)
-                .then(|| decision.proposed.as_str().to_string()),
-            dry_run: false,
-        };
-        ctx.store.record_decision(&record).await?;
-    }
-    Ok(Decided {
-        decision,
-        notes,
-        applied_override: None,
-    })
 }
 
 /// Tells the PR that a job gave up (best effort: the job is already dead in the store).

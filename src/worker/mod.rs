@@ -3,6 +3,7 @@
 
 pub mod azure;
 pub mod commands;
+pub mod decide;
 pub mod evaluate;
 
 use std::path::PathBuf;

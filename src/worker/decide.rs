@@ -1,0 +1,171 @@
+//! The decision step shared by both forges: the engine's proposal from the findings, a human
+//! override when one still holds (same failing findings), otherwise the safety guard; every
+//! outcome is an audit record.
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+use super::WorkerContext;
+use super::evaluate::Checkout;
+use crate::decision::config::DecisionConfig;
+use crate::decision::safety::{PrContext, guard};
+use crate::decision::{Decision, DecisionKind, evaluate as decide};
+use crate::event::PullRequestRef;
+use crate::finding::CheckReport;
+use crate::forge::CheckConclusion;
+use crate::ids::DecisionId;
+use crate::store::ledger::StoreLedger;
+use crate::store::{DecisionRecord, Override};
+
+/// The decision to publish, notes for the summary, and the override it carries out, if any.
+pub(super) struct Decided {
+    pub(super) decision: Decision,
+    pub(super) notes: Vec<String>,
+    pub(super) applied_override: Option<Override>,
+}
+
+/// A human override replaces the merge-gate conclusion too: approve passes, the others fail.
+pub(super) fn override_conclusion(o: &Override) -> CheckConclusion {
+    if o.decision == "approve" {
+        CheckConclusion::Success
+    } else {
+        CheckConclusion::Failure
+    }
+}
+
+/// Whether a stored override still applies to an evaluation with `digest`: the failing
+/// findings must be those the overrider saw. An override given before the head was ever
+/// evaluated (no digest) holds for that head only.
+fn override_holds(o: &Override, pr: &PullRequestRef, digest: &str) -> bool {
+    if o.findings_digest.is_empty() {
+        o.head_sha == pr.head_sha
+    } else {
+        o.findings_digest == digest
+    }
+}
+
+pub(super) async fn decide_with_guard(
+    ctx: &WorkerContext,
+    pr: &PullRequestRef,
+    co: &Checkout,
+    report: &CheckReport,
+) -> anyhow::Result<Decided> {
+    let mut notes = Vec::new();
+    let cfg_dir = co
+        .base
+        .clone()
+        .unwrap_or_else(|| co.head.with_file_name("no-base"));
+    let cfg = match DecisionConfig::load(&cfg_dir) {
+        Ok(c) => c,
+        Err(e) => {
+            // A broken decision config must not approve anything: the defaults only comment.
+            notes.push(format!("decision config ignored: {e}"));
+            DecisionConfig::default()
+        }
+    };
+    let proposed = decide(report, &cfg);
+    match ctx.store.get_override(pr.platform, &pr.repo, pr.pr).await? {
+        Some(mut o) if override_holds(&o, pr, &proposed.findings_digest) => {
+            let kind = match o.decision.as_str() {
+                "approve" => DecisionKind::Approve,
+                "reject" => DecisionKind::Reject,
+                _ => DecisionKind::RequestChanges,
+            };
+            if o.findings_digest.is_empty() {
+                o.findings_digest = proposed.findings_digest.clone();
+                ctx.store.put_override(&o).await?;
+            }
+            notes.push(format!(
+                "Overridden by @{} ({}): {}",
+                o.actor, o.decision, o.reason
+            ));
+            // A human decision: not subject to the safety guard's limits, recorded as theirs.
+            let decision = Decision {
+                kind,
+                reasons: vec![format!(
+                    "overridden by @{}: {} (the bot proposed {})",
+                    o.actor, o.reason, proposed.kind
+                )],
+                downgrade: None,
+                ..proposed
+            };
+            let record = DecisionRecord {
+                id: DecisionId::new(),
+                at: Utc::now(),
+                platform: pr.platform,
+                repo: pr.repo.clone(),
+                pr: pr.pr,
+                head_sha: pr.head_sha.clone(),
+                decision: format!("override-applied:{}", o.decision),
+                risk: decision.risk,
+                confidence: decision.confidence,
+                reasons: decision.reasons.clone(),
+                findings_digest: decision.findings_digest.clone(),
+                actor: o.actor.clone(),
+                downgraded_from: None,
+                dry_run: false,
+            };
+            ctx.store.record_decision(&record).await?;
+            return Ok(Decided {
+                decision,
+                notes,
+                applied_override: Some(o),
+            });
+        }
+        Some(o) => {
+            ctx.store
+                .clear_override(pr.platform, &pr.repo, pr.pr)
+                .await?;
+            info!(actor = %o.actor, "override dropped: the failing findings changed");
+            notes.push(format!(
+                "The override by @{} ({}) no longer applies: the failing findings changed since it was given.",
+                o.actor, o.decision
+            ));
+        }
+        None => {}
+    }
+    let pr_ctx = PrContext {
+        repo: pr.repo.to_string(),
+        author: pr.author.clone().unwrap_or_default(),
+        labels: pr.labels.clone(),
+        draft: pr.draft,
+    };
+    let ledger = StoreLedger(ctx.store.clone());
+    let now = Utc::now();
+    let decision = match guard(proposed.clone(), &pr_ctx, &cfg, &ledger, &ctx.burst, now).await {
+        Ok(d) => d,
+        Err(e) => {
+            warn!(error = %e, "safety guard failed; commenting only");
+            notes.push("the safety ledger was unavailable: commenting only".into());
+            Decision {
+                kind: DecisionKind::Comment,
+                ..proposed
+            }
+        }
+    };
+    if !cfg.dry_run {
+        let record = DecisionRecord {
+            id: DecisionId::new(),
+            at: now,
+            platform: pr.platform,
+            repo: pr.repo.clone(),
+            pr: pr.pr,
+            head_sha: pr.head_sha.clone(),
+            decision: decision.kind.as_str().to_string(),
+            risk: decision.risk,
+            confidence: decision.confidence,
+            reasons: decision.reasons.clone(),
+            findings_digest: decision.findings_digest.clone(),
+            actor: "thoth".into(),
+            downgraded_from: (decision.kind != decision.proposed)
+                .then(|| decision.proposed.as_str().to_string()),
+            dry_run: false,
+        };
+        ctx.store.record_decision(&record).await?;
+    }
+    Ok(Decided {
+        decision,
+        notes,
+        applied_override: None,
+    })
+}
