@@ -4,10 +4,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::TestRepo;
+use support::eventually;
 use support::fake_azure::FakeAzure;
 use support::http::request;
 use thoth_bot::config::ServeConfig;
@@ -172,18 +173,6 @@ async fn hook(addr: std::net::SocketAddr, body: &[u8]) -> u16 {
     request(addr, "POST", "/webhooks/azure-devops", &headers, body)
         .await
         .0
-}
-
-/// Polls `f` until it returns `Some`, for at most 30 s.
-async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Long enough for a worker (polling every 200 ms) to have run anything queued.

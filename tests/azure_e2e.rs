@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use support::TestRepo;
 use support::fake_azure::{BOT_ID, FakeAzure};
 use support::http::request;
+use support::world::{BASE_TF, INSECURE_TF};
 use thoth_bot::config::ServeConfig;
 use thoth_bot::server::{self, Running};
 use thoth_bot::webhook::signature::{Secret, basic_header};
@@ -21,32 +22,6 @@ const HOOK_PASSWORD: &str = "ado-hook-password";
 /// `project/repository` as the fake names it; the bot's id is `org/Infra Team/infra`.
 const REPO: &str = "Infra Team/infra";
 const MARKER: &str = "<!-- thoth-bot:summary -->";
-
-const BASE_TF: &str = r#"resource "aws_sns_topic" "alerts" {
-  name = "dev-infra-alerts"
-  tags = {
-    Environment = "dev"
-    Owner       = "platform"
-    CostCenter  = "cc-1"
-  }
-}
-"#;
-const INSECURE_TF: &str = r#"resource "aws_security_group" "web" {
-  name = "dev-web-sg"
-  ingress {
-    from_port   = 22
-    to_port     = 22
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-}
-
-resource "aws_db_instance" "orders" {
-  identifier        = "dev-orders-db"
-  storage_encrypted = false
-  password          = "hunter2hunter2"
-}
-"#;
 
 struct World {
     ado: FakeAzure,

@@ -4,8 +4,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use support::eventually;
 use support::fake_github::{Author, PullSpec};
 use support::http::github_delivery;
 use support::world::*;
@@ -22,18 +23,6 @@ const SG_ONLY_TF: &str = r#"resource "aws_security_group" "web" {
   }
 }
 "#;
-
-/// Polls `f` until it returns `Some`, for at most 60 s.
-async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn pull(w: &World, head: &str) -> PullSpec {
     PullSpec {

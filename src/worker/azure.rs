@@ -4,18 +4,17 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-use chrono::Utc;
+use anyhow::Context;
 use tracing::{info, warn};
 
 use super::WorkerContext;
-use super::decide::{Decided, decide_with_guard, override_conclusion};
+use super::decide::decide_and_plan;
 use super::evaluate::{Checkout, run_gates};
 use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MirrorCache};
 use crate::event::{JobPayload, PullRequestRef};
 use crate::forge::azure::publish::Target;
 use crate::forge::azure::{AzureClient, StatusState, publish, vote_of};
-use crate::forge::{PlanContext, plan_from};
+
 use crate::ids::Platform;
 use crate::store::{Job, PrState};
 
@@ -96,27 +95,7 @@ pub async fn evaluate(
 
     drop(checkout_timer);
     let report = run_gates(ctx, &checkout).await?;
-    let Decided {
-        decision,
-        notes,
-        applied_override,
-    } = decide_with_guard(ctx, &pr, &checkout, &report).await?;
-    if !ctx
-        .store
-        .heartbeat(job.id, worker, ctx.lease, Utc::now())
-        .await?
-    {
-        bail!("the job's lease was lost; another worker will publish");
-    }
-    let plan = plan_from(
-        &report,
-        &decision,
-        &PlanContext {
-            head_sha: Some(pr.head_sha.clone()),
-            notes,
-            overridden: applied_override.as_ref().map(override_conclusion),
-        },
-    );
+    let (decision, plan) = decide_and_plan(ctx, worker, job, &pr, &checkout, &report).await?;
     let target = Target {
         repo: &pr.repo,
         pr: pr.pr,

@@ -2,6 +2,7 @@
 //! override when one still holds (same failing findings), otherwise the safety guard; every
 //! outcome is an audit record.
 
+use anyhow::bail;
 use chrono::Utc;
 use tracing::{info, warn};
 
@@ -12,10 +13,10 @@ use crate::decision::safety::{PrContext, guard};
 use crate::decision::{Decision, DecisionKind, evaluate as decide};
 use crate::event::PullRequestRef;
 use crate::finding::CheckReport;
-use crate::forge::CheckConclusion;
+use crate::forge::{CheckConclusion, PlanContext, PublishPlan, plan_from};
 use crate::ids::DecisionId;
 use crate::store::ledger::StoreLedger;
-use crate::store::{DecisionRecord, Override};
+use crate::store::{DecisionRecord, Job, Override};
 
 /// The decision to publish, notes for the summary, and the override it carries out, if any.
 pub(super) struct Decided {
@@ -168,4 +169,41 @@ pub(super) async fn decide_with_guard(
         notes,
         applied_override: None,
     })
+}
+
+/// Decides on the gates' report and plans what to publish. The lease is checked after the
+/// (slow) decision so a worker that lost its job to another never publishes.
+pub(super) async fn decide_and_plan(
+    ctx: &WorkerContext,
+    worker: &str,
+    job: &Job,
+    pr: &PullRequestRef,
+    co: &Checkout,
+    report: &CheckReport,
+) -> anyhow::Result<(Decision, PublishPlan)> {
+    let Decided {
+        decision,
+        notes,
+        applied_override,
+    } = decide_with_guard(ctx, pr, co, report).await?;
+    if !ctx
+        .store
+        .heartbeat(job.id, worker, ctx.lease, Utc::now())
+        .await?
+    {
+        bail!("the job's lease was lost; another worker will publish");
+    }
+    let mut plan = plan_from(
+        report,
+        &decision,
+        &PlanContext {
+            head_sha: Some(pr.head_sha.clone()),
+            notes,
+            overridden: applied_override.as_ref().map(override_conclusion),
+        },
+    );
+    if let Some(o) = &applied_override {
+        plan.title = format!("Overridden by @{}: {}", o.actor, o.decision);
+    }
+    Ok((decision, plan))
 }

@@ -4,18 +4,17 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-use chrono::Utc;
+use anyhow::Context;
 use tracing::{info, warn};
 
 use super::WorkerContext;
-use super::decide::{Decided, decide_with_guard, override_conclusion};
+use super::decide::decide_and_plan;
 use crate::check::{CheckOptions, run_check};
 use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MirrorCache};
 use crate::event::{JobPayload, PullRequestRef};
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
+use crate::forge::CheckConclusion;
 use crate::forge::github::{CheckRunId, InstallationClient};
-use crate::forge::{CheckConclusion, PlanContext, plan_from};
 use crate::ids::Platform;
 use crate::store::{Job, PrState};
 
@@ -116,30 +115,7 @@ pub async fn evaluate(
 
     drop(checkout_timer);
     let report = run_gates(ctx, &checkout).await?;
-    let Decided {
-        decision,
-        notes,
-        applied_override,
-    } = decide_with_guard(ctx, &pr, &checkout, &report).await?;
-    if !ctx
-        .store
-        .heartbeat(job.id, worker, ctx.lease, Utc::now())
-        .await?
-    {
-        bail!("the job's lease was lost; another worker will publish");
-    }
-    let mut plan = plan_from(
-        &report,
-        &decision,
-        &PlanContext {
-            head_sha: Some(pr.head_sha.clone()),
-            notes,
-            overridden: applied_override.as_ref().map(override_conclusion),
-        },
-    );
-    if let Some(o) = &applied_override {
-        plan.title = format!("Overridden by @{}: {}", o.actor, o.decision);
-    }
+    let (decision, plan) = decide_and_plan(ctx, worker, job, &pr, &checkout, &report).await?;
     let known_comment = state
         .summary_comment_id
         .as_deref()

@@ -18,3 +18,19 @@ pub mod world;
 
 pub use git_http::{AuthOutcome, DEFAULT_TOKEN, DEFAULT_USER, GitHttpServer, RecordedRequest};
 pub use test_repo::{TestRepo, git};
+
+/// Polls `f` until it returns `Some`, for at most 60 s (generous for a loaded CI machine; a
+/// passing test returns as soon as the condition holds).
+pub async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
