@@ -268,3 +268,59 @@ async fn help_explain_rerun_bad_commands_edits_and_bots() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_users_and_team_members_may_override() {
+    let w = World::new().await;
+    let mut cfg = w.config(&w.sled(), 1);
+    cfg.commands.override_users = vec!["@release-manager".into()];
+    cfg.commands.override_teams = vec!["platform".into()];
+    let app = w.start(&cfg).await;
+    // Neither has any permission on the repository itself.
+    w.gh.add_team_member("acme", "platform", "teamlead");
+
+    let head = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
+    w.gh.add_pull(REPO, 7, pull(&w, &head));
+    let body = w.pr_event("opened", 7, &head);
+    github_delivery(app.addr, SECRET, "pull_request", "t-1", &body).await;
+    let first = w.wait_completed(&head).await;
+    assert_eq!(first.conclusion.as_deref(), Some("failure"));
+
+    let (_, ev) = user_comment(
+        &w,
+        "created",
+        "release-manager",
+        "/thoth override approve --reason release freeze exception",
+    );
+    github_delivery(app.addr, SECRET, "issue_comment", "t-2", &ev).await;
+    let approved = eventually("the configured user's override", || {
+        w.completed_runs(&head)
+            .into_iter()
+            .find(|r| r.conclusion.as_deref() == Some("success"))
+    })
+    .await;
+    assert!(
+        approved
+            .title
+            .unwrap_or_default()
+            .contains("release-manager")
+    );
+
+    let (_, ev) = user_comment(
+        &w,
+        "created",
+        "teamlead",
+        "/thoth override request-changes --reason \"not during the freeze\"",
+    );
+    github_delivery(app.addr, SECRET, "issue_comment", "t-3", &ev).await;
+    let review = eventually("the team member's review", || {
+        w.gh.reviews()
+            .into_iter()
+            .find(|r| r.event == "REQUEST_CHANGES" && r.body.contains("not during the freeze"))
+    })
+    .await;
+    assert_eq!(review.commit_id, head);
+    let runs = w.completed_runs(&head);
+    assert_eq!(runs.len(), 3, "one check run per evaluation: {runs:#?}");
+    app.stop().await;
+}
