@@ -87,11 +87,6 @@ impl IntakeOutcome {
     }
 }
 
-/// Enqueues a parsed delivery; the status code intake answers with.
-pub async fn accept(store: &dyn Store, parsed: Parsed, delivery: DeliveryId) -> StatusCode {
-    intake(store, parsed, delivery).await.status()
-}
-
 /// Enqueues a parsed delivery and says what happened (for the answer and the metrics:
 /// `metrics::webhook(platform, event, outcome.as_str())`).
 pub async fn intake(store: &dyn Store, parsed: Parsed, delivery: DeliveryId) -> IntakeOutcome {
