@@ -144,6 +144,7 @@ pub async fn start(
         .with_context(|| format!("cannot create {}", cfg.cache_dir.display()))?;
     let work_dir = cfg.cache_dir.join("work");
     std::fs::create_dir_all(&work_dir)?;
+    let wake = Arc::new(tokio::sync::Notify::new());
     let ctx = Arc::new(crate::worker::WorkerContext {
         store: store.clone(),
         github,
@@ -159,6 +160,7 @@ pub async fn start(
         commands: cfg.commands.clone(),
         permission_cache: Default::default(),
         shutdown_grace: std::time::Duration::from_secs(cfg.shutdown_grace_secs),
+        wake: wake.clone(),
     });
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
@@ -177,6 +179,7 @@ pub async fn start(
         azure_auth: Arc::new(hook_auth),
         azure_org: crate::webhook::azure::org_name(cfg.azure.org_url.as_deref().unwrap_or(""))
             .into(),
+        wake,
     });
     let addr = listener.local_addr()?;
     let mut srx = rx.clone();

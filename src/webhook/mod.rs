@@ -30,6 +30,9 @@ pub struct IntakeState {
     pub azure_auth: Arc<AzureHookAuth>,
     /// The Azure DevOps organization name used in repository ids.
     pub azure_org: Arc<str>,
+    /// Wakes an idle worker of this process when a job is enqueued (other replicas find it
+    /// by polling).
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// Turns a parsed payload into a job for the store.
@@ -142,6 +145,9 @@ pub async fn github_webhook(
     match github::parse(event, &body) {
         Ok(parsed) => {
             let outcome = intake(state.store.as_ref(), parsed, delivery).await;
+            if outcome == IntakeOutcome::Enqueued {
+                state.wake.notify_one();
+            }
             crate::metrics::webhook("github", event, outcome.as_str());
             outcome.status()
         }
@@ -192,6 +198,9 @@ pub async fn azure_webhook(
         parsed = unless_head_seen(state.store.as_ref(), parsed).await;
     }
     let outcome = intake(state.store.as_ref(), parsed, id).await;
+    if outcome == IntakeOutcome::Enqueued {
+        state.wake.notify_one();
+    }
     crate::metrics::webhook("azure-devops", event, outcome.as_str());
     outcome.status()
 }

@@ -273,7 +273,10 @@ impl Run<'_> {
             .context("follow-up delivery id")?;
         let job = crate::webhook::new_job(&payload, delivery);
         match self.ctx.store.enqueue(job, Utc::now()).await? {
-            EnqueueOutcome::Enqueued(id) => info!(job = %id, %reason, "evaluation enqueued"),
+            EnqueueOutcome::Enqueued(id) => {
+                info!(job = %id, %reason, "evaluation enqueued");
+                self.ctx.wake.notify_one();
+            }
             EnqueueOutcome::Duplicate => info!(%reason, "evaluation was enqueued before"),
         }
         Ok(())

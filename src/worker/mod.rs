@@ -45,6 +45,9 @@ pub struct WorkerContext {
     pub permission_cache: commands::PermissionCache,
     /// How long a job in hand may run on after shutdown starts before it is released.
     pub shutdown_grace: Duration,
+    /// Notified by intake when it enqueued a job, so an idle worker claims it at once instead
+    /// of at its next poll.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// Runs one worker until `shutdown` turns true. A job in hand may finish within
@@ -76,6 +79,7 @@ pub async fn run(ctx: Arc<WorkerContext>, id: String, mut shutdown: watch::Recei
             Ok(None) => {
                 tokio::select! {
                     _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = ctx.wake.notified() => {}
                     _ = shutdown.changed() => {}
                 }
             }
