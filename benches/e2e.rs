@@ -132,6 +132,14 @@ fn main() {
             let mean = warm.iter().map(Duration::as_secs_f64).sum::<f64>() / warm.len() as f64;
             println!("warm mean: {:.0} ms", mean * 1000.0);
         }
+        // Where the time went, from the server's own stage histograms.
+        let (_, metrics) = support::http::request(app.addr, "GET", "/metrics", &[], b"").await;
+        for line in metrics.lines().filter(|l| {
+            l.starts_with("thoth_job_stage_duration_seconds_sum")
+                || l.starts_with("thoth_job_stage_duration_seconds_count")
+        }) {
+            println!("  {line}");
+        }
         app.stop().await;
     });
 }
