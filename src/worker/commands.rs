@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::WorkerContext;
-use super::evaluate::Checkout;
+use super::checkout::Checkout;
 use crate::check::{CheckOptions, explain_rule};
 use crate::commands::{Command, OverrideDecision, ParsedLine, help_text, new_commands};
 use crate::config::CommandSettings;

@@ -7,7 +7,7 @@ use chrono::Utc;
 use tracing::{info, warn};
 
 use super::WorkerContext;
-use super::evaluate::Checkout;
+use super::checkout::Checkout;
 use crate::decision::config::DecisionConfig;
 use crate::decision::safety::{PrContext, guard};
 use crate::decision::{Decision, DecisionKind, evaluate as decide};

@@ -2,15 +2,14 @@
 //! base), gates with config from the base, decision behind the safety guard, audit record,
 //! publish, PR state.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::Context;
 use tracing::{info, warn};
 
 use super::WorkerContext;
+use super::checkout::{Checkout, CheckoutFailure, checkout};
 use super::decide::decide_and_plan;
 use crate::check::{CheckOptions, run_check};
-use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MirrorCache};
+use crate::checkout::Credentials;
 use crate::event::{JobPayload, PullRequestRef};
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
 use crate::forge::CheckConclusion;
@@ -26,14 +25,6 @@ const CONFIG_PATHS: &[&str] = &[
     ".thothctl/",
     "policy/",
 ];
-
-/// The materialised commits of one job; removed when dropped.
-pub(super) struct Checkout {
-    pub(super) _dir: tempfile::TempDir,
-    pub(super) head: PathBuf,
-    pub(super) base: Option<PathBuf>,
-    pub(super) changed: Vec<String>,
-}
 
 /// Evaluates `pr` and publishes the result.
 pub async fn evaluate(
@@ -139,118 +130,6 @@ pub async fn evaluate(
     info!(decision = %decision.kind.as_str(), conclusion = plan.conclusion.as_str(), "published");
     crate::metrics::decision(&decision);
     Ok(())
-}
-
-pub(super) enum CheckoutFailure {
-    /// Will not get better by retrying (bad credentials, missing ref, too large, unsafe tree).
-    Permanent(CheckoutError),
-    Transient(anyhow::Error),
-}
-
-impl CheckoutFailure {
-    pub(super) fn into_error(self) -> anyhow::Error {
-        match self {
-            CheckoutFailure::Permanent(e) => anyhow::Error::new(e).context("checkout"),
-            CheckoutFailure::Transient(e) => e,
-        }
-    }
-}
-
-pub(super) async fn checkout(
-    ctx: &WorkerContext,
-    pr: &PullRequestRef,
-    creds: Credentials,
-) -> Result<Checkout, CheckoutFailure> {
-    let url = pr
-        .clone_url
-        .clone()
-        .ok_or_else(|| CheckoutFailure::Transient(anyhow::anyhow!("no clone URL")))?;
-    let dir = tempfile::TempDir::new_in(&ctx.work_dir)
-        .or_else(|_| tempfile::TempDir::new())
-        .map_err(|e| CheckoutFailure::Transient(e.into()))?;
-    let mirrors = ctx.mirrors.clone();
-    let limits = ctx.checkout_limits;
-    let (key, n) = (pr.repo.to_string(), pr.pr.0);
-    let (head_sha, base_sha) = (
-        pr.head_sha.to_string(),
-        pr.base_sha.as_ref().map(|s| s.to_string()),
-    );
-    let base_ref = pr.base_ref.clone();
-    let root = dir.path().to_path_buf();
-    let span = tracing::Span::current(); // log lines of the blocking work keep the job's fields
-    let result = tokio::task::spawn_blocking(move || {
-        let _span = span.enter();
-        fetch_and_materialize(
-            &mirrors,
-            &key,
-            &url,
-            &creds,
-            n,
-            &head_sha,
-            base_sha.as_deref(),
-            base_ref.as_deref(),
-            &root,
-            &limits,
-        )
-    })
-    .await
-    .map_err(|e| CheckoutFailure::Transient(e.into()))?;
-    match result {
-        Ok((head, base, changed)) => Ok(Checkout {
-            _dir: dir,
-            head,
-            base,
-            changed,
-        }),
-        Err(
-            e @ (CheckoutError::Auth(_)
-            | CheckoutError::NotFound(_)
-            | CheckoutError::TooLarge(_)
-            | CheckoutError::UnsafePath(_)
-            | CheckoutError::InvalidInput(_)),
-        ) => Err(CheckoutFailure::Permanent(e)),
-        Err(e) => Err(CheckoutFailure::Transient(
-            anyhow::Error::new(e).context("checkout"),
-        )),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fetch_and_materialize(
-    mirrors: &MirrorCache,
-    key: &str,
-    url: &str,
-    creds: &Credentials,
-    pr: u64,
-    head_sha: &str,
-    base_sha: Option<&str>,
-    base_ref: Option<&str>,
-    root: &Path,
-    limits: &CheckoutLimits,
-) -> Result<(PathBuf, Option<PathBuf>, Vec<String>), CheckoutError> {
-    let need_head = !mirrors.has_commit(key, head_sha);
-    let need_base = base_sha.is_some_and(|b| !mirrors.has_commit(key, b));
-    if need_head || need_base {
-        // `refs/pull/N/head` lives in the base repository, so forks need no access of their own.
-        let mut specs = vec![format!("+refs/pull/{pr}/head:refs/thoth/pull/{pr}/head")];
-        if let Some(b) = base_ref {
-            specs.push(format!("+refs/heads/{b}:refs/thoth/base/{b}"));
-        }
-        mirrors.fetch(key, url, Some(creds), &specs, limits)?;
-    }
-    let head = root.join("head");
-    mirrors.materialize(key, head_sha, &head, limits)?;
-    let mut changed = Vec::new();
-    let base = match base_sha {
-        Some(b) if mirrors.has_commit(key, b) => {
-            let dir = root.join("base");
-            mirrors.materialize(key, b, &dir, limits)?;
-            changed = mirrors.changed_paths(key, b, head_sha)?;
-            Some(dir)
-        }
-        _ => None,
-    };
-    Ok((head, base, changed))
 }
 
 pub(super) async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Result<CheckReport> {

@@ -2,6 +2,7 @@
 //! outcome (done, retry with backoff, or dead with the error kept).
 
 pub mod azure;
+pub mod checkout;
 pub mod commands;
 pub mod decide;
 pub mod evaluate;

@@ -18,7 +18,7 @@ use crate::event::{CommentEvent, PullRequestRef};
 use crate::ids::{PrNumber, RepoId};
 use crate::worker::WorkerContext;
 use crate::worker::azure::AzureContext;
-use crate::worker::evaluate::Checkout;
+use crate::worker::checkout::Checkout;
 
 pub(super) struct AzureForge<'a> {
     azure: &'a AzureContext,
@@ -120,7 +120,7 @@ impl CommandForge for AzureForge<'_> {
 
     async fn checkout(&self, ctx: &WorkerContext, pr: &PullRequestRef) -> anyhow::Result<Checkout> {
         let token = self.azure.client.config().token.expose().to_string();
-        crate::worker::azure::checkout(ctx, pr, Credentials::azure_devops(token))
+        crate::worker::checkout::checkout(ctx, pr, Credentials::azure_devops(token))
             .await
             .map_err(|e| e.into_error())
     }

@@ -13,7 +13,7 @@ use crate::forge::ForgeError;
 use crate::forge::github::{InstallationClient, Reaction};
 use crate::ids::{PrNumber, RepoId};
 use crate::worker::WorkerContext;
-use crate::worker::evaluate::Checkout;
+use crate::worker::checkout::Checkout;
 
 pub(super) struct GithubForge {
     client: InstallationClient,
@@ -139,7 +139,7 @@ impl CommandForge for GithubForge {
 
     async fn checkout(&self, ctx: &WorkerContext, pr: &PullRequestRef) -> anyhow::Result<Checkout> {
         let token = self.client.installation_token().await?;
-        crate::worker::evaluate::checkout(ctx, pr, Credentials::github_installation(token))
+        crate::worker::checkout::checkout(ctx, pr, Credentials::github_installation(token))
             .await
             .map_err(|e| e.into_error())
     }
