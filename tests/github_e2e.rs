@@ -6,6 +6,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use support::eventually;
 use support::http::{github_delivery, request};
 use support::world::*;
 
@@ -328,22 +329,11 @@ async fn shutdown_releases_a_running_job_that_a_new_instance_then_completes() {
         .set_upload_pack_delay(Duration::from_secs(8));
     let first = w.start(&cfg).await;
     let head = w.push_pr(12, &[("main.tf", INSECURE_TF)]);
-    assert_eq!(
-        github_delivery(
-            first.addr,
-            SECRET,
-            "pull_request",
-            "s-1",
-            &w.pr_event("opened", 12, &head)
-        )
-        .await,
-        202
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while w.gh.check_runs().is_empty() {
-        assert!(Instant::now() < deadline, "the worker never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(w.open_pr(first.addr, "s-1", 12, &head).await, 202);
+    eventually("the worker to start", || {
+        (!w.gh.check_runs().is_empty()).then_some(())
+    })
+    .await;
     let started = Instant::now();
     first.stop().await;
     let took = started.elapsed();
@@ -390,22 +380,11 @@ async fn shutdown_lets_a_running_job_finish_within_the_grace_period() {
         .set_upload_pack_delay(Duration::from_secs(2));
     let app = w.start(&cfg).await;
     let head = w.push_pr(13, &[("main.tf", BASE_TF)]);
-    assert_eq!(
-        github_delivery(
-            app.addr,
-            SECRET,
-            "pull_request",
-            "g-1",
-            &w.pr_event("opened", 13, &head)
-        )
-        .await,
-        202
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while w.gh.check_runs().is_empty() {
-        assert!(Instant::now() < deadline, "the worker never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(w.open_pr(app.addr, "g-1", 13, &head).await, 202);
+    eventually("the worker to start", || {
+        (!w.gh.check_runs().is_empty()).then_some(())
+    })
+    .await;
     let addr = app.addr;
     let started = Instant::now();
     app.stop().await;

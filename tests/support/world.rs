@@ -107,6 +107,24 @@ impl World {
         sha
     }
 
+    /// Delivers `pull_request.opened` for PR `n` at `head`; the answer's status.
+    pub async fn open_pr(
+        &self,
+        addr: std::net::SocketAddr,
+        delivery: &str,
+        n: u64,
+        head: &str,
+    ) -> u16 {
+        super::http::github_delivery(
+            addr,
+            SECRET,
+            "pull_request",
+            delivery,
+            &self.pr_event("opened", n, head),
+        )
+        .await
+    }
+
     /// A `pull_request` delivery built from the real fixture, pointed at our repository.
     pub fn pr_event(&self, action: &str, n: u64, head: &str) -> Vec<u8> {
         let mut v: Value = serde_json::from_str(include_str!(
