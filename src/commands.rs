@@ -180,6 +180,9 @@ impl CommandError {
 pub struct ParsedLine {
     /// The line as written (trimmed), for replies and edit comparison.
     pub line: String,
+    /// How many identical lines come before this one in the comment: `(line, occurrence)`
+    /// names a command stably across edits that add or move other lines.
+    pub occurrence: usize,
     pub result: Result<Command, CommandError>,
 }
 
@@ -234,11 +237,14 @@ fn is_command_line(trimmed: &str) -> bool {
 
 /// Parses every command of a comment, in order.
 pub fn parse_comment(body: &str) -> Vec<ParsedLine> {
-    command_lines(body)
-        .into_iter()
-        .map(|line| ParsedLine {
-            result: parse_line(&line),
-            line,
+    let lines = command_lines(body);
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| ParsedLine {
+            result: parse_line(line),
+            occurrence: lines[..i].iter().filter(|l| *l == line).count(),
+            line: line.clone(),
         })
         .collect()
 }

@@ -212,7 +212,7 @@ async fn help_is_answered_once_in_its_thread_and_own_comments_are_ignored() {
     assert_eq!(hook(app.addr, &ev).await, 202);
     let reply = eventually("the help reply", || w.replies(thread).pop()).await;
     assert!(
-        reply.contains(&format!("<!-- thoth-bot:reply:{thread}/1:0 -->")),
+        reply.contains(&format!("<!-- thoth-bot:reply:{thread}/1:")),
         "{reply}"
     );
     assert!(reply.contains("/thoth override approve|reject|request-changes"));
@@ -262,6 +262,25 @@ async fn help_is_answered_once_in_its_thread_and_own_comments_are_ignored() {
     })
     .await;
     assert_eq!(w.final_states(8), ["succeeded"], "{:#?}", w.ado.statuses());
+
+    // An edit adds a command. Azure DevOps sends the whole comment again without its previous
+    // text: only the new command runs (the others left their replies), no second rerun.
+    let edited = w.comment_event(
+        "cmd-3-edit",
+        8,
+        thread,
+        "someone@example.com",
+        "/thoth explain THOTH-AWS-SG-001\n/thoth rerun\n/thoth help",
+    );
+    assert_eq!(hook(app.addr, &edited).await, 202);
+    let replies = eventually("the new command's reply", || {
+        let r = w.replies(thread);
+        (r.len() == 3).then_some(r)
+    })
+    .await;
+    assert!(replies[2].contains("/thoth override approve|reject|request-changes"));
+    settle().await;
+    assert_eq!(w.replies(thread).len(), 3);
     app.stop().await;
     let jobs = evaluations(&w).await;
     assert_eq!(jobs.len(), 1, "{jobs:#?}");

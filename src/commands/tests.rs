@@ -137,6 +137,15 @@ fn edits_run_only_new_commands() {
         .map(|p| p.line)
         .collect();
     assert_eq!(new, vec!["/thoth explain X", "/thoth rerun"]);
+    let occurrences: Vec<usize> = new_commands(after, Some(before))
+        .into_iter()
+        .map(|p| p.occurrence)
+        .collect();
+    assert_eq!(
+        occurrences,
+        vec![0, 1],
+        "the second `/thoth rerun` of the comment"
+    );
     assert_eq!(new_commands(before, Some(before)), vec![]);
     assert_eq!(new_commands(before, None).len(), 2);
 }

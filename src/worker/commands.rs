@@ -90,6 +90,8 @@ pub(super) trait CommandForge: Send + Sync {
     fn reply_key(&self) -> String;
     /// Posts `body` (which holds `marker`) unless a reply with `marker` exists already.
     async fn reply_once(&self, marker: &str, body: &str) -> anyhow::Result<()>;
+    /// Whether a reply with `marker` exists.
+    async fn has_reply(&self, marker: &str) -> anyhow::Result<bool>;
     /// Does the forge itself grant `actor` the right to override (write access, teams)?
     async fn is_writer(&self, settings: &CommandSettings, actor: &str) -> anyhow::Result<bool>;
     /// The sentence telling a refused user who may override.
@@ -121,8 +123,17 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
         forge: forge.as_ref(),
         comment: &comment,
         pull: &pull,
+        commands: &commands,
     };
     for (i, parsed) in commands.iter().enumerate() {
+        // Azure DevOps deliveries of an edited comment carry no previous body, so every command
+        // of the comment comes again; each Azure command leaves a reply, so a reply with this
+        // command's marker means it already ran.
+        if comment.platform == Platform::AzureDevOps && forge.has_reply(&run.marker(parsed)).await?
+        {
+            info!(line = %parsed.line, "command already handled");
+            continue;
+        }
         info!(line = %parsed.line, "command");
         run.one(i, parsed).await?;
     }
@@ -135,6 +146,8 @@ struct Run<'a> {
     forge: &'a dyn CommandForge,
     comment: &'a CommentEvent,
     pull: &'a PrInfo,
+    /// The commands being run (index `i` in the methods below).
+    commands: &'a [ParsedLine],
 }
 
 impl Run<'_> {
@@ -319,10 +332,22 @@ impl Run<'_> {
     }
 
     fn line(&self, i: usize) -> String {
-        new_commands(&self.comment.body, self.comment.previous_body.as_deref())
+        self.commands
             .get(i)
             .map(|p| p.line.clone())
             .unwrap_or_default()
+    }
+
+    /// The hidden marker of a command's reply: the comment, the line's hash and its occurrence,
+    /// so the same command keeps its marker when an edit adds or moves other lines.
+    fn marker(&self, p: &ParsedLine) -> String {
+        let hash = Sha256::digest(p.line.as_bytes());
+        let short: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "<!-- thoth-bot:reply:{}:{short}-{} -->",
+            self.forge.reply_key(),
+            p.occurrence
+        )
     }
 
     async fn react(&self, ack: Ack) -> anyhow::Result<()> {
@@ -341,7 +366,10 @@ impl Run<'_> {
 
     /// Posts a reply unless this command's reply exists already (a retried job).
     async fn reply(&self, i: usize, text: &str) -> anyhow::Result<()> {
-        let marker = format!("<!-- thoth-bot:reply:{}:{i} -->", self.forge.reply_key());
+        let marker = match self.commands.get(i) {
+            Some(p) => self.marker(p),
+            None => format!("<!-- thoth-bot:reply:{}:{i} -->", self.forge.reply_key()),
+        };
         let body = format!("{marker}\n{text}");
         self.forge.reply_once(&marker, &body).await
     }

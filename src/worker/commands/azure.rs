@@ -76,17 +76,20 @@ impl CommandForge for AzureForge<'_> {
     }
 
     /// In the command's thread; a new thread when the delivery named none.
-    async fn reply_once(&self, marker: &str, body: &str) -> anyhow::Result<()> {
-        let client = &self.azure.client;
-        let threads = client.threads(&self.repo, self.pr).await?;
-        let posted = threads.iter().flat_map(|t| &t.comments).any(|c| {
+    async fn has_reply(&self, marker: &str) -> anyhow::Result<bool> {
+        let threads = self.azure.client.threads(&self.repo, self.pr).await?;
+        Ok(threads.iter().flat_map(|t| &t.comments).any(|c| {
             c.content
                 .as_deref()
                 .is_some_and(|text| text.contains(marker))
-        });
-        if posted {
+        }))
+    }
+
+    async fn reply_once(&self, marker: &str, body: &str) -> anyhow::Result<()> {
+        if self.has_reply(marker).await? {
             return Ok(());
         }
+        let client = &self.azure.client;
         match self.thread {
             Some(t) => client
                 .reply(&self.repo, self.pr, t, self.comment, body)

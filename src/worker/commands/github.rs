@@ -90,6 +90,14 @@ impl CommandForge for GithubForge {
         Ok(())
     }
 
+    async fn has_reply(&self, marker: &str) -> anyhow::Result<bool> {
+        Ok(self
+            .client
+            .find_marked_comment(&self.repo, self.pr, marker)
+            .await?
+            .is_some())
+    }
+
     async fn is_writer(&self, settings: &CommandSettings, actor: &str) -> anyhow::Result<bool> {
         if self
             .client
