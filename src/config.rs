@@ -30,6 +30,9 @@ pub struct ServeConfig {
     /// orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`, systemd
     /// `TimeoutStopSec`).
     pub shutdown_grace_secs: u64,
+    /// Socket timeout of git fetches in seconds: a git server silent for longer fails the
+    /// fetch (the job is retried) instead of holding a worker (`THOTH_GIT_TIMEOUT_SECS`).
+    pub git_timeout_secs: u64,
     /// GitHub App settings.
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
@@ -155,6 +158,7 @@ impl Default for ServeConfig {
             cache_dir: PathBuf::from("./thoth-data/git"),
             lease_secs: 300,
             shutdown_grace_secs: 30,
+            git_timeout_secs: 60,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -214,6 +218,11 @@ impl ServeConfig {
             self.shutdown_grace_secs = v
                 .parse()
                 .context("THOTH_SHUTDOWN_GRACE_SECS must be a number of seconds")?;
+        }
+        if let Some(v) = get("THOTH_GIT_TIMEOUT_SECS") {
+            self.git_timeout_secs = v
+                .parse()
+                .context("THOTH_GIT_TIMEOUT_SECS must be a number of seconds")?;
         }
         if let Some(v) = get("THOTH_GITHUB_APP_ID") {
             self.github.app_id = Some(v.parse().context("THOTH_GITHUB_APP_ID must be a number")?);

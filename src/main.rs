@@ -340,6 +340,7 @@ fn main() -> ExitCode {
 
 fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
     let cfg = thoth_bot::config::ServeConfig::load(config.as_deref())?;
+    set_git_socket_timeouts(cfg.git_timeout_secs)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -360,6 +361,21 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// libgit2 waits on a silent git server for as long as the TCP stack lets it: no fetch callback
+/// fires, so the checkout's own deadline cannot stop it. Its socket timeouts are process-wide C
+/// globals that may only be set before any thread exists, hence here, before the runtime.
+#[allow(unsafe_code)]
+fn set_git_socket_timeouts(secs: u64) -> anyhow::Result<()> {
+    let ms = i32::try_from(secs.saturating_mul(1000)).unwrap_or(i32::MAX);
+    // SAFETY: git2 requires these to be called before any thread is spawned; `serve` calls this
+    // first thing, before the tokio runtime (and with it every other thread) is built.
+    unsafe {
+        git2::opts::set_server_connect_timeout_in_milliseconds(ms)?;
+        git2::opts::set_server_timeout_in_milliseconds(ms)?;
+    }
+    Ok(())
 }
 
 fn setup_github(

@@ -398,3 +398,80 @@ async fn shutdown_lets_a_running_job_finish_within_the_grace_period() {
         "still listening after stop"
     );
 }
+
+/// The real binary sets libgit2's socket timeouts at start-up: a git server that goes silent
+/// fails the fetch after `THOTH_GIT_TIMEOUT_SECS` (the job is retried) instead of holding the
+/// worker for as long as the server stays silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_git_server_times_out_in_the_binary() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let w = World::new().await;
+    w.repo
+        .server()
+        .set_upload_pack_delay(Duration::from_secs(30));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thoth-bot"))
+        .arg("serve")
+        .env("THOTH_LISTEN", "127.0.0.1:0")
+        .env("THOTH_STORE", w.sled())
+        .env("THOTH_CACHE_DIR", w.dir.path().join("cache"))
+        .env(
+            "THOTH_GITHUB_APP_ID",
+            support::fake_github::APP_ID.to_string(),
+        )
+        .env(
+            "THOTH_GITHUB_PRIVATE_KEY_PATH",
+            w.dir.path().join("app.pem"),
+        )
+        .env("THOTH_GITHUB_WEBHOOK_SECRETS", SECRET)
+        .env("THOTH_GITHUB_API_URL", w.gh.url())
+        .env("THOTH_GIT_TIMEOUT_SECS", "1")
+        .env("THOTH_WORKERS", "1")
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let addr: std::net::SocketAddr = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited early"
+        );
+        if let Some(a) = line.trim().strip_prefix("thoth-bot listening on http://") {
+            break a.parse().unwrap();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while stderr.read_line(&mut sink).unwrap_or(0) > 0 {
+            sink.clear();
+        }
+    });
+    let head = w.push_pr(21, &[("main.tf", INSECURE_TF)]);
+    let started = Instant::now();
+    assert_eq!(w.open_pr(addr, "silent-1", 21, &head).await, 202);
+    let retried = async {
+        loop {
+            let (_, metrics) = request(addr, "GET", "/metrics", &[], b"").await;
+            if metrics
+                .lines()
+                .any(|l| l.starts_with("thoth_jobs_total{outcome=\"retry\"}"))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(15), retried).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        outcome.is_ok(),
+        "the fetch was not cut off by the 1 s socket timeout"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(w.completed_runs(&head).is_empty());
+}

@@ -2,10 +2,9 @@
 //!
 //! Limits are enforced from libgit2's callbacks (transfer progress, server messages,
 //! credentials), which is the only way to stop a running fetch. The one gap: a server that goes
-//! completely silent mid-request fires no callback, and libgit2's socket timeouts are
-//! process-wide options reachable only through `unsafe` calls (this crate forbids `unsafe`), so
-//! such a fetch waits for the TCP stack. The binary should set
-//! `git2::opts::set_server_timeout_in_milliseconds` once at startup to close it.
+//! completely silent mid-request fires no callback; libgit2's socket timeouts close that gap, and
+//! they are process-wide options that `thoth-bot serve` sets at start-up
+//! (`git_timeout_secs`), before any thread exists.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;

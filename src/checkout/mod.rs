@@ -11,8 +11,8 @@
 //! created as symlinks and never followed, submodules are skipped) and is bounded by file count,
 //! file size, total size and wall time. Credentials never appear in errors or `Debug` output.
 //!
-//! Layout: the network side of [`MirrorCache::fetch`] lives in `fetch.rs` (including the one
-//! timeout gap libgit2 leaves), the file-system side of [`MirrorCache::materialize`] in
+//! Layout: the network side of [`MirrorCache::fetch`] lives in `fetch.rs` (including why the
+//! server sets libgit2's socket timeouts), the file-system side of [`MirrorCache::materialize`] in
 //! `materialize.rs`, and the per-repository fetch lock in `lock.rs`.
 
 mod fetch;
