@@ -831,6 +831,9 @@ async fn publish_completes_the_check_reviews_and_keeps_one_comment() {
     assert_ne!(again.check_run_id, ids.check_run_id);
     assert_eq!(fake.comments(REPO, PR).len(), 1);
     assert_eq!(fake.comments(REPO, PR)[0].body, plan.comment_body);
+    // The same review on the same commit is not posted twice.
+    assert_eq!(fake.reviews().len(), 1, "{:#?}", fake.reviews());
+    assert_eq!(again.review_id, ids.review_id);
 }
 
 #[tokio::test]

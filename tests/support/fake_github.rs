@@ -494,6 +494,19 @@ fn route(s: &mut StateInner, method: &Method, seg: &[String], query: &str, body:
         ("POST", ["repos", o, r, "pulls", n, "reviews"]) => {
             create_review(s, &format!("{o}/{r}"), n, body)
         }
+        ("GET", ["repos", o, r, "pulls", n, "reviews"]) => {
+            let repo = format!("{o}/{r}");
+            let list: Vec<Value> = s
+                .reviews
+                .iter()
+                .filter(|v| v.repo == repo && n.parse::<u64>().ok() == Some(v.pr))
+                .map(|v| {
+                    json!({ "id": v.id, "body": v.body, "commit_id": v.commit_id,
+                            "user": { "login": BOT_LOGIN, "type": "Bot" } })
+                })
+                .collect();
+            answer(200, Value::Array(list))
+        }
         ("GET", ["repos", o, r, "pulls", n]) => get_pull(s, &format!("{o}/{r}"), n),
         ("GET", ["repos", o, r, "issues", n, "comments"]) => {
             list_comments(s, &format!("{o}/{r}"), n, query)

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use http::Method;
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use super::CheckRunId;
 use super::client::{Created, InstallationClient, now_rfc3339, repo_path};
@@ -75,7 +76,10 @@ pub async fn publish(
 
     let mut review_id = None;
     if let Some((event, body)) = &plan.review {
-        match client.create_review(repo, pr, head_sha, *event, body).await {
+        match client
+            .create_review_once(repo, pr, head_sha, *event, body)
+            .await
+        {
             Ok(id) => review_id = Some(id),
             Err(ForgeError::Http {
                 status: 422,
@@ -135,6 +139,65 @@ impl InstallationClient {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Posts a review on `head_sha` unless this App already posted the same one there (a job
+    /// retried or re-run after the review went out): the review carries a hidden marker of the
+    /// commit, the event and the body. Returns the review's id.
+    pub async fn create_review_once(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        head_sha: &CommitSha,
+        event: ReviewEvent,
+        body: &str,
+    ) -> Result<u64, ForgeError> {
+        let digest = Sha256::digest(body.as_bytes());
+        let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let marker = format!(
+            "<!-- thoth-bot:review:{}:{}:{short} -->",
+            head_sha.as_str(),
+            event.as_str()
+        );
+        if let Some(id) = self.find_marked_review(repo, pr, &marker).await? {
+            tracing::info!(%repo, %pr, id, "the same review was posted before");
+            return Ok(id);
+        }
+        self.create_review(repo, pr, head_sha, event, &format!("{body}\n\n{marker}"))
+            .await
+    }
+
+    /// The id of this App's review on the pull request whose body holds `marker`.
+    async fn find_marked_review(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        marker: &str,
+    ) -> Result<Option<u64>, ForgeError> {
+        #[derive(Deserialize)]
+        struct Review {
+            id: u64,
+            body: Option<String>,
+            user: Option<CommentUser>,
+        }
+        let base = format!("{}/pulls/{pr}/reviews", repo_path(repo)?);
+        for page in 1..=MAX_COMMENT_PAGES {
+            let path = format!("{base}?per_page=100&page={page}");
+            let reviews: Vec<Review> = self
+                .call_json(Method::GET, &path, None, Idempotency::Safe)
+                .await?;
+            let ours = reviews.iter().find(|r| {
+                r.user.as_ref().is_some_and(|u| u.kind == "Bot")
+                    && r.body.as_deref().is_some_and(|b| b.contains(marker))
+            });
+            if let Some(r) = ours {
+                return Ok(Some(r.id));
+            }
+            if reviews.len() < 100 {
+                return Ok(None);
+            }
+        }
+        Ok(None)
     }
 
     /// Posts a review on the pull request's `head_sha`; returns its id.
