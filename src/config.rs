@@ -33,6 +33,9 @@ pub struct ServeConfig {
     /// Socket timeout of git fetches in seconds: a git server silent for longer fails the
     /// fetch (the job is retried) instead of holding a worker (`THOTH_GIT_TIMEOUT_SECS`).
     pub git_timeout_secs: u64,
+    /// Days finished jobs are kept (`THOTH_RETENTION_DAYS`). A job is also its delivery's dedupe
+    /// record: a redelivery within this period is recognised. At least 1.
+    pub retention_days: u64,
     /// GitHub App settings.
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
@@ -159,6 +162,7 @@ impl Default for ServeConfig {
             lease_secs: 300,
             shutdown_grace_secs: 30,
             git_timeout_secs: 60,
+            retention_days: 7,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -218,6 +222,11 @@ impl ServeConfig {
             self.shutdown_grace_secs = v
                 .parse()
                 .context("THOTH_SHUTDOWN_GRACE_SECS must be a number of seconds")?;
+        }
+        if let Some(v) = get("THOTH_RETENTION_DAYS") {
+            self.retention_days = v
+                .parse()
+                .context("THOTH_RETENTION_DAYS must be a number of days")?;
         }
         if let Some(v) = get("THOTH_GIT_TIMEOUT_SECS") {
             self.git_timeout_secs = v
@@ -294,6 +303,9 @@ impl ServeConfig {
             self.github.writes_per_minute = v
                 .parse()
                 .context("THOTH_GITHUB_WRITES_PER_MINUTE must be a number")?;
+        }
+        if self.retention_days == 0 {
+            bail!("retention_days must be at least 1");
         }
         if self.workers == 0 {
             bail!("workers must be at least 1");

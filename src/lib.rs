@@ -11,6 +11,7 @@ pub mod event;
 pub mod finding;
 pub mod forge;
 pub mod gates;
+pub mod housekeeping;
 pub mod ids;
 pub mod inputs;
 pub mod metrics;

@@ -173,6 +173,11 @@ pub async fn start(
             rx.clone(),
         )));
     }
+    tasks.push(tokio::spawn(crate::housekeeping::run(
+        store.clone(),
+        std::time::Duration::from_secs(cfg.retention_days.saturating_mul(86_400)),
+        rx.clone(),
+    )));
     let app = router(IntakeState {
         store,
         github_secrets: Arc::new(cfg.github.webhook_secrets.clone()),

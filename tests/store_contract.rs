@@ -189,6 +189,7 @@ contract_tests!(
     ping_works,
     delivery_dedupe_and_prune,
     enqueue_is_durable_and_dedupes_on_delivery,
+    prune_forgets_finished_jobs_only,
     coalescing_supersedes_queued_but_not_running,
     stale_evaluate_jobs_are_not_requeued,
     claim_lease_heartbeat_complete,
@@ -314,6 +315,56 @@ async fn enqueue_is_durable_and_dedupes_on_delivery(s: Stores) {
             .await;
     assert_eq!(again.expect("enqueue"), EnqueueOutcome::Duplicate);
     assert_eq!(s.a.queue_depth().await.expect("depth"), 1);
+}
+
+async fn prune_forgets_finished_jobs_only(s: Stores) {
+    let st = &*s.a;
+    let done = enqueue(st, job_for(1, 1, JobKind::Evaluate, "prune-done"), t0()).await;
+    let claimed = st.claim("w1", LEASE, at(1)).await.expect("claim");
+    assert_eq!(claimed.map(|j| j.id), Some(done));
+    assert!(st.complete(done, "w1").await.expect("complete"));
+    let dead = enqueue(st, job_for(2, 1, JobKind::Command, "prune-dead"), at(2)).await;
+    let claimed = st.claim("w1", LEASE, at(3)).await.expect("claim");
+    assert_eq!(claimed.map(|j| j.id), Some(dead));
+    assert!(st.fail(dead, "w1", "boom", None).await.expect("fail"));
+    let old = enqueue(
+        st,
+        job_for(3, 1, JobKind::Evaluate, "prune-old-head"),
+        at(4),
+    )
+    .await;
+    let new = enqueue(
+        st,
+        job_for(3, 2, JobKind::Evaluate, "prune-new-head"),
+        at(5),
+    )
+    .await;
+    assert_eq!(state(st, old).await, JobState::Superseded);
+
+    // Everything finished after this cutoff: nothing goes.
+    let early = t0() - TimeDelta::days(1);
+    assert_eq!(st.prune_jobs(early).await.expect("prune"), 0);
+    // Done, dead and superseded jobs go (from the other handle); the queued one stays.
+    let late = Utc::now() + TimeDelta::seconds(5);
+    assert_eq!(s.b.prune_jobs(late).await.expect("prune"), 3);
+    for id in [done, dead, old] {
+        assert!(st.job(id).await.expect("job").is_none(), "{id} kept");
+    }
+    assert_eq!(state(st, new).await, JobState::Queued);
+    assert_eq!(st.queue_depth().await.expect("depth"), 1);
+    assert_eq!(st.prune_jobs(late).await.expect("prune"), 0);
+
+    // A pruned job's delivery is no longer known; the queued job's still is.
+    let again = st.enqueue(job_for(1, 1, JobKind::Evaluate, "prune-done"), at(6));
+    assert!(matches!(
+        again.await.expect("enqueue"),
+        EnqueueOutcome::Enqueued(_)
+    ));
+    let dup = st.enqueue(job_for(3, 2, JobKind::Evaluate, "prune-new-head"), at(6));
+    assert_eq!(dup.await.expect("enqueue"), EnqueueOutcome::Duplicate);
+    // PR 3's newest job is still the one that runs.
+    let claimed = st.claim("w2", LEASE, at(7)).await.expect("claim");
+    assert_eq!(claimed.map(|j| j.id), Some(new));
 }
 
 async fn coalescing_supersedes_queued_but_not_running(s: Stores) {

@@ -303,6 +303,11 @@ pub trait Store: Send + Sync {
     /// Jobs in `state`, in enqueue order, at most `limit`.
     async fn jobs_by_state(&self, state: JobState, limit: usize) -> Result<Vec<Job>, StoreError>;
 
+    /// Forgets finished jobs (`Done`, `Superseded`, `Dead`) last updated before `before`;
+    /// returns how many. A job is also its delivery's dedupe record, so this bounds how long a
+    /// redelivery is recognised (the server keeps them 7 days).
+    async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Jobs waiting in the queue (`Queued`, due or not).
     async fn queue_depth(&self) -> Result<u64, StoreError>;
 

@@ -150,6 +150,17 @@ impl Store for PgStore {
         Ok(deleted)
     }
 
+    async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let deleted = sqlx::query(
+            "DELETE FROM jobs WHERE state IN ('done', 'superseded', 'dead') AND updated_at < $1",
+        )
+        .bind(micros(before))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(deleted)
+    }
+
     async fn enqueue(&self, job: NewJob, now: DateTime<Utc>) -> Result<EnqueueOutcome, StoreError> {
         self.enqueue_job(job, now).await
     }

@@ -340,6 +340,51 @@ impl SledStore {
         Ok(jobs)
     }
 
+    pub(super) async fn prune_finished_jobs(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let before = micros(before);
+        let mut removed = 0;
+        for state in [JobState::Done, JobState::Superseded, JobState::Dead] {
+            let ids = self
+                .job_state
+                .scan_prefix([state_byte(state)])
+                .values()
+                .map(|v| id_from_bytes(&v?))
+                .collect::<Result<Vec<JobId>, StoreError>>()?;
+            for chunk in ids.chunks(super::PRUNE_CHUNK) {
+                let _guard = self.lock();
+                removed += self.queue_tx(|q| {
+                    let mut n = 0;
+                    for id in chunk {
+                        let Some(old) = q.load(*id)? else {
+                            continue;
+                        };
+                        if old.job.state != state || old.job.updated_at >= before {
+                            continue;
+                        }
+                        let key = id.0.as_bytes();
+                        q.jobs.remove(&key[..])?;
+                        q.state.remove(&state_key(old.job.state, old.seq)[..])?;
+                        let delivery = old.job.delivery.as_str();
+                        if q.delivery.get(delivery)?.is_some_and(|v| v.as_ref() == key) {
+                            q.delivery.remove(delivery)?;
+                        }
+                        let pr = pr_key(old.job.platform, &old.job.repo, old.job.pr);
+                        if q.pr_latest.get(&pr)?.is_some_and(|v| v.as_ref() == key) {
+                            q.pr_latest.remove(pr)?;
+                        }
+                        n += 1;
+                    }
+                    Ok(n)
+                })?;
+            }
+        }
+        self.flush().await?;
+        Ok(removed)
+    }
+
     pub(super) async fn count_queued(&self) -> Result<u64, StoreError> {
         let mut depth = 0;
         for key in self

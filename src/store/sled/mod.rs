@@ -248,6 +248,10 @@ impl Store for SledStore {
         self.count_queued().await
     }
 
+    async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.prune_finished_jobs(before).await
+    }
+
     async fn record_decision(&self, rec: &DecisionRecord) -> Result<(), StoreError> {
         let rec = DecisionRecord {
             at: micros(rec.at),
