@@ -181,22 +181,34 @@ impl InstallationClient {
             user: Option<CommentUser>,
         }
         let base = format!("{}/pulls/{pr}/reviews", repo_path(repo)?);
+        self.find_in_pages(&base, |r: &Review| {
+            let ours = r.user.as_ref().is_some_and(|u| u.kind == "Bot")
+                && r.body.as_deref().is_some_and(|b| b.contains(marker));
+            ours.then_some(r.id)
+        })
+        .await
+    }
+
+    /// Walks a listing 100 items per page (at most [`MAX_COMMENT_PAGES`] pages) for the first
+    /// item `pick` accepts.
+    async fn find_in_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        base: &str,
+        pick: impl Fn(&T) -> Option<u64>,
+    ) -> Result<Option<u64>, ForgeError> {
         for page in 1..=MAX_COMMENT_PAGES {
             let path = format!("{base}?per_page=100&page={page}");
-            let reviews: Vec<Review> = self
+            let items: Vec<T> = self
                 .call_json(Method::GET, &path, None, Idempotency::Safe)
                 .await?;
-            let ours = reviews.iter().find(|r| {
-                r.user.as_ref().is_some_and(|u| u.kind == "Bot")
-                    && r.body.as_deref().is_some_and(|b| b.contains(marker))
-            });
-            if let Some(r) = ours {
-                return Ok(Some(r.id));
+            if let Some(id) = items.iter().find_map(&pick) {
+                return Ok(Some(id));
             }
-            if reviews.len() < 100 {
+            if items.len() < 100 {
                 return Ok(None);
             }
         }
+        tracing::warn!(base, "nothing found in the first {MAX_COMMENT_PAGES} pages");
         Ok(None)
     }
 
@@ -297,20 +309,10 @@ impl InstallationClient {
         marker: &str,
     ) -> Result<Option<u64>, ForgeError> {
         let base = format!("{}/issues/{pr}/comments", repo_path(repo)?);
-        for page in 1..=MAX_COMMENT_PAGES {
-            let path = format!("{base}?per_page=100&page={page}");
-            let comments: Vec<IssueComment> = self
-                .call_json(Method::GET, &path, None, Idempotency::Safe)
-                .await?;
-            if let Some(c) = comments.iter().find(|c| self.is_ours_with(c, marker)) {
-                return Ok(Some(c.id));
-            }
-            if comments.len() < 100 {
-                return Ok(None);
-            }
-        }
-        tracing::warn!(%repo, %pr, marker, "no marked comment in the first {MAX_COMMENT_PAGES} pages");
-        Ok(None)
+        self.find_in_pages(&base, |c: &IssueComment| {
+            self.is_ours_with(c, marker).then_some(c.id)
+        })
+        .await
     }
 
     /// Replaces a comment's body. Setting a value is safe to repeat.
