@@ -9,6 +9,7 @@
 // Each test binary uses a different part of the helpers.
 #![allow(dead_code, unused_imports)]
 
+pub mod azure_world;
 pub mod fake_azure;
 pub mod fake_github;
 pub mod git_http;
