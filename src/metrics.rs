@@ -140,6 +140,13 @@ fn own(labels: &[(&'static str, &str)]) -> Labels {
 /// the delivery is authenticated (pass `-` before that). `unauthorized` also counts a signature
 /// failure and `duplicate` a duplicate.
 pub fn webhook(platform: &str, event: &str, outcome: &str) {
+    // Event names come from the sender: anything that is not a plain event name is counted as
+    // `other`, so a sender cannot grow the series without bound or garble the label.
+    let plain = event.len() <= 64
+        && event
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let event = if plain { event } else { "other" };
     add(
         WEBHOOKS,
         &[
