@@ -86,6 +86,18 @@ enum Command {
         #[arg(long, env = "THOTH_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// What a rule checks and how to fix it (the `/thoth explain` answer), from the project's
+    /// policies, the org policy repository and the built-in library.
+    Explain {
+        /// Rule id (`THOTH-AWS-S3-001`, or `package.rule` for findings without an id).
+        rule_id: String,
+        /// Project directory whose `policy/` (and governance selectors) are searched first.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Org policy repository.
+        #[arg(long, value_name = "DIR", env = "THOTH_POLICY_REPO")]
+        org_policy: Option<PathBuf>,
+    },
     /// Run every `test_*` rule in the `*_test.rego` files of a policy directory.
     Verify {
         /// Policy directory (default: ./policy).
@@ -320,6 +332,24 @@ fn main() -> ExitCode {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("unhealthy: {e:#}");
+                    1
+                }
+            }
+        }
+        Command::Explain {
+            rule_id,
+            dir,
+            org_policy,
+        } => {
+            let mut opts = CheckOptions::new(&dir);
+            opts.org_policy = org_policy;
+            match thoth_bot::check::explain_rule(&opts, &rule_id) {
+                Some(doc) => {
+                    println!("{}", doc.to_markdown());
+                    0
+                }
+                None => {
+                    eprintln!("no policy documents {rule_id}");
                     1
                 }
             }

@@ -1,5 +1,5 @@
-//! `thoth-bot check --decide` (the decision the bot would post, as a dry run) and
-//! `thoth-bot history` (the audit trail) through the real binary.
+//! `thoth-bot check --decide` (the decision the bot would post, as a dry run),
+//! `thoth-bot history` (the audit trail) and `thoth-bot explain` through the real binary.
 
 mod common;
 
@@ -118,4 +118,35 @@ fn history_lists_audit_records_by_repository() {
     );
     let (_, out, _) = thoth(&["history", "--store", &store_url, "--repo", "acme/none"]);
     assert!(out.contains("no decisions recorded"), "{out}");
+}
+
+#[test]
+fn explain_answers_from_project_policies_then_the_built_in_library() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[(
+            "policy/naming.rego",
+            r#"package acme.naming
+import rego.v1
+
+__rego_metadata__ := {"id": "ACME-NAME-1", "title": "Names carry the team", "description": "Every resource name starts with the owning team.", "custom": {"remediation": "Prefix the name with the team slug."}}
+
+deny contains msg if { input.x; msg := "bad name" }
+"#,
+        )],
+    );
+    let path = dir.path().to_str().unwrap();
+    let (code, out, _) = thoth(&["explain", "ACME-NAME-1", "--dir", path]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Names carry the team"), "{out}");
+    assert!(out.contains("Prefix the name with the team slug."), "{out}");
+    assert!(out.contains("`policy/naming.rego`"), "{out}");
+    // The built-in library answers for its own rules even when the project has policies.
+    let (code, out, _) = thoth(&["explain", "THOTH-AWS-SG-001", "--dir", path]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("How to fix"), "{out}");
+    let (code, _, err) = thoth(&["explain", "NO-SUCH-RULE", "--dir", path]);
+    assert_eq!(code, 1);
+    assert!(err.contains("NO-SUCH-RULE"), "{err}");
 }
