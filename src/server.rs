@@ -120,7 +120,9 @@ pub async fn start(
         let token = cfg.azure.token.clone().context("no token")?;
         let mut az = crate::forge::azure::AzureConfig::new(org_url, token);
         if let Some(api) = &cfg.azure.api_url {
+            // A stand-in server (tests) answers the identity API too.
             az.api_url = api.trim_end_matches('/').to_string();
+            az.identity_url = az.api_url.clone();
         }
         Some(Arc::new(crate::worker::azure::AzureContext {
             client: crate::forge::azure::AzureClient::new(az)?,

@@ -218,3 +218,61 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
     assert_eq!(by("ovr-2#cmd0"), by("pr-1"));
     assert_eq!(jobs.len(), 2, "{jobs:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_of_a_configured_group_may_override() {
+    let w = World::new().await;
+    let mut cfg = w.config();
+    cfg.commands.override_teams = vec!["Platform Admins".into()];
+    let app = w.start(&cfg).await;
+    w.ado
+        .add_group_member("ops@example.com", "[Infra Team]\\Platform Admins");
+    w.ado
+        .add_group_member("dev@example.com", "[Infra Team]\\Contributors");
+    let head = w.push_pr(9, &[("main.tf", INSECURE_TF)]);
+    let created = w.pr_event("git.pullrequest.created", "grp-pr", 9, &head);
+    assert_eq!(hook(app.addr, &created).await, 202);
+    eventually("the failed status", || {
+        (w.final_states(9) == ["failed"]).then_some(())
+    })
+    .await;
+
+    // A member of another group is refused; the reply names the group that may.
+    let (refused, ev) = w.comment(
+        "grp-1",
+        9,
+        "dev@example.com",
+        "/thoth override approve --reason \"looks fine\"",
+    );
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    let reply = eventually("the refusal", || w.replies(refused).pop()).await;
+    assert!(reply.contains("Platform Admins"), "{reply}");
+
+    // A member of the configured group (matched by its short name) overrides.
+    let (_, ev) = w.comment(
+        "grp-2",
+        9,
+        "ops@example.com",
+        "/thoth override approve --reason \"SEC-77: accepted\"",
+    );
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    eventually("the succeeded status", || {
+        (w.final_states(9) == ["failed", "succeeded"]).then_some(())
+    })
+    .await;
+    assert_eq!(w.ado.vote(REPO, 9), Some(10));
+    let lookups: Vec<String> = w
+        .ado
+        .calls()
+        .into_iter()
+        .filter(|c| c.path.ends_with("/_apis/identities"))
+        .map(|c| c.query)
+        .collect();
+    assert!(
+        lookups
+            .iter()
+            .any(|q| q.contains("queryMembership=Expanded")),
+        "{lookups:#?}"
+    );
+    app.stop().await;
+}

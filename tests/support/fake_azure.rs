@@ -81,6 +81,8 @@ struct Inner {
     iterations: HashMap<(String, u64), Vec<String>>,
     /// (repo, pr) -> what `GET .../pullRequests/{id}` answers.
     pulls: HashMap<(String, u64), Value>,
+    /// user unique name (lowercase) -> (descriptor, display name) of each group it is in.
+    groups: HashMap<String, Vec<(String, String)>>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -167,6 +169,18 @@ impl FakeAzure {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         });
+    }
+
+    /// Makes `user` a member of the group shown as `group` (`[Project]\Group`) in the identity
+    /// API.
+    pub fn add_group_member(&self, user: &str, group: &str) {
+        let mut s = self.lock();
+        let descriptor = format!("Microsoft.TeamFoundation.Identity;S-1-9-{}", s.next_id);
+        s.next_id += 1;
+        s.groups
+            .entry(user.to_ascii_lowercase())
+            .or_default()
+            .push((descriptor, group.to_owned()));
     }
 
     /// Sets what `GET .../pullRequests/{pr}` answers (a `GitPullRequest` JSON).
@@ -273,7 +287,7 @@ async fn handle(
         match failure_at.and_then(|i| s.failures.remove(i)) {
             Some(f) => (f.status, json!({ "message": "injected" }), f.headers),
             None => {
-                let (st, v) = route(&mut s, &method, &path, &json_body);
+                let (st, v) = route(&mut s, &method, &path, &query, &json_body);
                 (st, v, Vec::new())
             }
         }
@@ -301,12 +315,53 @@ async fn handle(
     response
 }
 
+fn identities(s: &Inner, query: &str) -> (u16, Value) {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(percent_decode)
+    };
+    if let Some(user) = param("filterValue") {
+        let Some(groups) = s.groups.get(&user.to_ascii_lowercase()) else {
+            return (200, json!({ "count": 0, "value": [] }));
+        };
+        let member_of: Vec<&String> = groups.iter().map(|(d, _)| d).collect();
+        let identity = json!({
+            "id": "11111111-2222-3333-4444-555555555555",
+            "providerDisplayName": "Some User",
+            "properties": { "Account": { "$type": "System.String", "$value": user } },
+            "memberOf": member_of,
+        });
+        return (200, json!({ "count": 1, "value": [identity] }));
+    }
+    if let Some(list) = param("descriptors") {
+        let value: Vec<Value> =
+            list.split(',')
+                .filter_map(|d| {
+                    s.groups.values().flatten().find(|(desc, _)| desc == d).map(
+                        |(desc, name)| json!({ "descriptor": desc, "providerDisplayName": name }),
+                    )
+                })
+                .collect();
+        return (200, json!({ "count": value.len(), "value": value }));
+    }
+    (
+        400,
+        json!({ "message": "filterValue or descriptors expected" }),
+    )
+}
+
 fn not_found() -> (u16, Value) {
     (404, json!({ "message": "not found" }))
 }
 
-fn route(s: &mut Inner, method: &Method, path: &str, body: &Value) -> (u16, Value) {
+fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) -> (u16, Value) {
     let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // ["org", "_apis", "identities"]: the identity API, by unique name or by descriptors.
+    if seg.len() == 3 && seg[1] == "_apis" && seg[2] == "identities" && method == Method::GET {
+        return identities(s, query);
+    }
     // ["org", "_apis", "connectionData"]
     if seg.len() == 3 && seg[1] == "_apis" && seg[2] == "connectionData" {
         return (200, json!({ "authenticatedUser": { "id": BOT_ID } }));

@@ -32,6 +32,8 @@ pub struct AzureConfig {
     pub org_url: String,
     /// REST API base; the organization URL unless a test server stands in.
     pub api_url: String,
+    /// Identity API base (`https://vssps.dev.azure.com/ORG` for `https://dev.azure.com/ORG`).
+    pub identity_url: String,
     pub token: Secret,
     pub max_retries: u32,
     pub base_delay: Duration,
@@ -46,6 +48,7 @@ impl AzureConfig {
         let org_url = org_url.trim_end_matches('/').to_string();
         AzureConfig {
             api_url: org_url.clone(),
+            identity_url: identity_url_of(&org_url),
             org_url,
             token,
             max_retries: 3,
@@ -54,6 +57,23 @@ impl AzureConfig {
             timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// Where the identity (IMS) API of an organization lives: `vssps.dev.azure.com/ORG` for
+/// `dev.azure.com/ORG`, `ORG.vssps.visualstudio.com` for `ORG.visualstudio.com`, the collection
+/// URL itself on Azure DevOps Server.
+pub fn identity_url_of(org_url: &str) -> String {
+    if let Some(rest) = org_url.strip_prefix("https://dev.azure.com/") {
+        return format!("https://vssps.dev.azure.com/{rest}");
+    }
+    if let Some(host) = org_url
+        .strip_prefix("https://")
+        .and_then(|h| h.strip_suffix(".visualstudio.com"))
+        .filter(|h| !h.contains('/') && !h.contains('.'))
+    {
+        return format!("https://{host}.vssps.visualstudio.com");
+    }
+    org_url.to_string()
 }
 
 /// The state of a PR status (`GitStatusState`).
@@ -127,7 +147,7 @@ impl std::fmt::Debug for AzureClient {
 }
 
 /// Percent-encodes one path segment (project and repository names may hold spaces).
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -200,7 +220,7 @@ impl AzureClient {
         )
     }
 
-    /// One request with retries. `path` starts with `/` and has no query.
+    /// One request to the REST API with retries. `path` starts with `/`.
     pub(crate) async fn call(
         &self,
         method: Method,
@@ -208,9 +228,23 @@ impl AzureClient {
         body: Option<&Value>,
         idempotency: Idempotency,
     ) -> Result<Value, ForgeError> {
+        self.call_on(&self.cfg.api_url, method, path, body, idempotency)
+            .await
+    }
+
+    /// One request to `base` (the REST or the identity API) with retries. `path` starts with
+    /// `/` and may carry a query; `api-version` is added.
+    pub(crate) async fn call_on(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency: Idempotency,
+    ) -> Result<Value, ForgeError> {
         let mut attempt = 0u32;
         loop {
-            let sent = self.send_once(&method, path, body).await;
+            let sent = self.send_once(base, &method, path, body).await;
             crate::metrics::forge_call("azure-devops", sent.as_ref().ok().map(|r| r.0.as_u16()));
             let (error, next) = match sent {
                 Ok((status, _, text)) if status.is_success() => {
@@ -245,11 +279,13 @@ impl AzureClient {
 
     async fn send_once(
         &self,
+        base: &str,
         method: &Method,
         path: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, http::HeaderMap, String), ForgeError> {
-        let uri = format!("{}{path}?api-version={API_VERSION}", self.cfg.api_url);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let uri = format!("{base}{path}{sep}api-version={API_VERSION}");
         let bytes = body.map(|b| b.to_string()).unwrap_or_default();
         let request = Request::builder()
             .method(method.clone())

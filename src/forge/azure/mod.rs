@@ -6,6 +6,7 @@
 //! Azure DevOps served over HTTP (`tests/support/fake_azure.rs`).
 
 pub mod client;
+pub mod identity;
 pub mod publish;
 
 pub use client::{AzureClient, AzureConfig, StatusState};

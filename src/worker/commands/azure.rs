@@ -1,12 +1,14 @@
 //! The Azure DevOps side of comment commands: the PAT's client, replies posted into the
-//! command's thread and found again by marker among the threads, and no "may write" lookup.
+//! command's thread and found again by marker among the threads, and group membership for
+//! overrides.
 //!
 //! Azure DevOps has no reactions the PAT can set at the stable API version, so commands that
 //! GitHub acknowledges with a reaction alone get a short reply here.
 //!
 //! Repository permissions are not looked up: the bot's PAT would need rights to read security
 //! namespaces, and "contributor" on Azure DevOps is far broader than GitHub's write access.
-//! Only the unique names in `[commands] override_users` may override on Azure DevOps.
+//! The unique names in `[commands] override_users` and the members of the groups in
+//! `override_teams` (`[Project]\Group` or just `Group`, read from the identity API) may override.
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -15,6 +17,7 @@ use super::{Ack, CommandForge, PrInfo};
 use crate::checkout::Credentials;
 use crate::config::CommandSettings;
 use crate::event::{CommentEvent, PullRequestRef};
+use crate::forge::azure::identity::group_matches;
 use crate::ids::{PrNumber, RepoId};
 use crate::worker::WorkerContext;
 use crate::worker::azure::AzureContext;
@@ -103,17 +106,41 @@ impl CommandForge for AzureForge<'_> {
         Ok(())
     }
 
-    async fn is_writer(&self, _settings: &CommandSettings, _actor: &str) -> anyhow::Result<bool> {
-        Ok(false)
+    /// Repository permissions are not looked up on Azure DevOps; members of the configured
+    /// groups (`override_teams`) may override.
+    async fn is_writer(&self, settings: &CommandSettings, actor: &str) -> anyhow::Result<bool> {
+        if settings.override_teams.is_empty() {
+            return Ok(false);
+        }
+        let groups = self.azure.client.groups_of(actor).await?;
+        Ok(groups.iter().any(|g| {
+            settings
+                .override_teams
+                .iter()
+                .any(|wanted| group_matches(g, wanted))
+        }))
     }
 
     fn who_may(&self, settings: &CommandSettings) -> String {
-        if settings.override_users.is_empty() {
-            return "on Azure DevOps only the users listed in the server's `[commands] override_users` may override thoth-bot, and none are listed.".into();
+        let mut who = Vec::new();
+        if !settings.override_users.is_empty() {
+            who.push(format!(
+                "these users: {}",
+                settings.override_users.join(", ")
+            ));
+        }
+        if !settings.override_teams.is_empty() {
+            who.push(format!(
+                "members of these groups: {}",
+                settings.override_teams.join(", ")
+            ));
+        }
+        if who.is_empty() {
+            return "on Azure DevOps only the users and groups listed in the server's `[commands] override_users` / `override_teams` may override thoth-bot, and none are listed.".into();
         }
         format!(
-            "on Azure DevOps only these users may override thoth-bot: {}.",
-            settings.override_users.join(", ")
+            "on Azure DevOps only {} may override thoth-bot.",
+            who.join("; and ")
         )
     }
 
