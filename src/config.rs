@@ -33,6 +33,9 @@ pub struct ServeConfig {
     /// Socket timeout of git fetches in seconds: a git server silent for longer fails the
     /// fetch (the job is retried) instead of holding a worker (`THOTH_GIT_TIMEOUT_SECS`).
     pub git_timeout_secs: u64,
+    /// A repository's git mirror found larger than this many MiB is dropped and cloned afresh
+    /// (`THOTH_MIRROR_MAX_MB`): the bound on the cache, since mirrors are never garbage collected.
+    pub mirror_max_mb: u64,
     /// Days finished jobs are kept (`THOTH_RETENTION_DAYS`). A job is also its delivery's dedupe
     /// record: a redelivery within this period is recognised. At least 1.
     pub retention_days: u64,
@@ -163,6 +166,7 @@ impl Default for ServeConfig {
             shutdown_grace_secs: 30,
             git_timeout_secs: 60,
             retention_days: 7,
+            mirror_max_mb: 2048,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -222,6 +226,11 @@ impl ServeConfig {
             self.shutdown_grace_secs = v
                 .parse()
                 .context("THOTH_SHUTDOWN_GRACE_SECS must be a number of seconds")?;
+        }
+        if let Some(v) = get("THOTH_MIRROR_MAX_MB") {
+            self.mirror_max_mb = v
+                .parse()
+                .context("THOTH_MIRROR_MAX_MB must be a number of MiB")?;
         }
         if let Some(v) = get("THOTH_RETENTION_DAYS") {
             self.retention_days = v

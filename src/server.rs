@@ -158,7 +158,10 @@ pub async fn start(
         policy_repo: cfg.policy_repo.clone(),
         burst: crate::decision::safety::BurstLimiter::default(),
         lease: std::time::Duration::from_secs(cfg.lease_secs),
-        checkout_limits: crate::checkout::CheckoutLimits::default(),
+        checkout_limits: crate::checkout::CheckoutLimits {
+            max_mirror_bytes: cfg.mirror_max_mb.saturating_mul(1024 * 1024),
+            ..Default::default()
+        },
         commands: cfg.commands.clone(),
         permission_cache: Default::default(),
         shutdown_grace: std::time::Duration::from_secs(cfg.shutdown_grace_secs),

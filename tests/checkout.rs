@@ -258,6 +258,59 @@ fn a_second_fetch_is_incremental() {
 }
 
 #[test]
+fn a_mirror_over_its_size_cap_is_cloned_afresh() {
+    let repo = TestRepo::new();
+    let big = noise(256 * 1024, 11);
+    repo.commit_bytes(&[("blob.bin", &big), ("main.tf", b"a")], "base");
+    repo.switch_branch("feature");
+    let head1 = repo.commit(&[("main.tf", "b")], "pr v1");
+    repo.create_pull_ref(1, &head1);
+    let (dir, cache) = cache();
+    let c = creds(&repo);
+    let capped = CheckoutLimits {
+        max_mirror_bytes: 64 * 1024,
+        ..limits()
+    };
+    let fetched = |limits: &CheckoutLimits| {
+        repo.server().clear_requests();
+        cache
+            .fetch(KEY, &repo.url(), Some(&c), &[pull(1)], limits)
+            .expect("fetch");
+        repo.server()
+            .requests()
+            .iter()
+            .filter(|r| r.is_upload_pack())
+            .map(|r| r.response_bytes)
+            .sum::<usize>()
+    };
+    let first = fetched(&capped);
+    assert!(first > big.len());
+    let head2 = repo.commit(&[("main.tf", "c")], "pr v2");
+    repo.create_pull_ref(1, &head2);
+    // Under the default cap the second fetch is incremental ...
+    let second = fetched(&limits());
+    assert!(second < first / 10, "incremental: {second} vs {first}");
+    // ... over its cap the mirror (now > 64 KiB) is dropped and fetched whole again.
+    let head3 = repo.commit(&[("main.tf", "d")], "pr v3");
+    repo.create_pull_ref(1, &head3);
+    let third = fetched(&capped);
+    assert!(third > big.len(), "cloned afresh: {third} bytes");
+    assert!(cache.has_commit(KEY, &head3));
+    let dest = dir.path().join("v3");
+    cache
+        .materialize(KEY, &head3, &dest, &limits())
+        .expect("materialize");
+    assert_eq!(fs::read(dest.join("blob.bin")).expect("read"), big);
+    // No leftovers of the dropped mirror in the cache root.
+    let stray: Vec<_> = fs::read_dir(cache.root())
+        .expect("read cache")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+#[test]
 fn a_wrong_token_is_an_auth_error_without_retry_loop_or_token() {
     let (repo, _, _) = pr_repo();
     let (_dir, cache) = cache();

@@ -111,6 +111,9 @@ pub struct CheckoutLimits {
     pub max_total_bytes: u64,
     /// Wall time of one call, including the wait for the repository's lock.
     pub timeout: Duration,
+    /// A mirror found larger than this before a fetch is dropped and cloned afresh: libgit2 has
+    /// no `gc`, so this is what keeps the cache bounded as pull requests come and go.
+    pub max_mirror_bytes: u64,
 }
 
 impl Default for CheckoutLimits {
@@ -120,6 +123,7 @@ impl Default for CheckoutLimits {
             max_file_bytes: 5 * 1024 * 1024,
             max_total_bytes: 500 * 1024 * 1024,
             timeout: Duration::from_secs(120),
+            max_mirror_bytes: 2 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -236,8 +240,24 @@ impl MirrorCache {
         let paths = self.paths(repo_key)?;
         deadline.check()?;
         let _guard = lock::acquire(&paths.lock, &deadline)?;
+        self.drop_if_oversized(&paths, limits.max_mirror_bytes)?;
         let repo = self.open_or_init(&paths)?;
         fetch::run(&repo, url, creds, &specs, limits, &deadline)
+    }
+
+    /// Removes the mirror when it grew past `max` bytes (called with the lock held); the next
+    /// fetch clones afresh with only what jobs still ask for. It is moved aside first, so a
+    /// concurrent reader sees either the old mirror or none.
+    fn drop_if_oversized(&self, paths: &MirrorPaths, max: u64) -> Result<(), CheckoutError> {
+        if fs::symlink_metadata(&paths.repo).is_err() || dir_size(&paths.repo) <= max {
+            return Ok(());
+        }
+        tracing::info!(mirror = %paths.repo.display(), max, "mirror over its size cap: cloning afresh");
+        let aside = self
+            .root
+            .join(format!("drop-{}.tmp", uuid::Uuid::new_v4().simple()));
+        fs::rename(&paths.repo, &aside).map_err(|e| io_at(&paths.repo, e))?;
+        fs::remove_dir_all(&aside).map_err(|e| io_at(&aside, e))
     }
 
     /// Whether the mirror for `repo_key` has this commit (full or abbreviated id). `false` when
@@ -402,6 +422,22 @@ fn resolve_commit<'r>(repo: &'r Repository, spec: &str) -> Result<Commit<'r>, Ch
         Ok(commit) => commit.into_commit().map_err(|_| missing()),
         Err(_) => Err(CheckoutError::NotFound(format!("{spec} is not a commit"))),
     }
+}
+
+/// Bytes of the regular files under `dir` (symlinks are not followed; unreadable entries
+/// count as empty).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// An I/O error whose message names the path it happened on (the kind is kept for callers).
