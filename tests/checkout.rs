@@ -209,6 +209,20 @@ fn fetches_a_pull_ref_with_the_token_and_materialises_exact_trees() {
     assert!(matches!(err, CheckoutError::InvalidInput(_)), "{err}");
 }
 
+/// Fetches PR 1 into `cache`; returns the pack bytes the server sent.
+fn fetch_pull_1(repo: &TestRepo, cache: &MirrorCache, limits: &CheckoutLimits) -> usize {
+    repo.server().clear_requests();
+    cache
+        .fetch(KEY, &repo.url(), Some(&creds(repo)), &[pull(1)], limits)
+        .expect("fetch");
+    repo.server()
+        .requests()
+        .iter()
+        .filter(|r| r.is_upload_pack())
+        .map(|r| r.response_bytes)
+        .sum()
+}
+
 #[test]
 fn a_second_fetch_is_incremental() {
     let repo = TestRepo::new();
@@ -218,19 +232,7 @@ fn a_second_fetch_is_incremental() {
     let head1 = repo.commit(&[("main.tf", "b")], "pr v1");
     repo.create_pull_ref(1, &head1);
     let (dir, cache) = cache();
-    let c = creds(&repo);
-    let fetch = || {
-        repo.server().clear_requests();
-        cache
-            .fetch(KEY, &repo.url(), Some(&c), &[pull(1)], &limits())
-            .expect("fetch");
-        repo.server()
-            .requests()
-            .iter()
-            .filter(|r| r.is_upload_pack())
-            .map(|r| r.response_bytes)
-            .sum::<usize>()
-    };
+    let fetch = || fetch_pull_1(&repo, &cache, &limits());
     let first = fetch();
     assert!(
         first > big.len(),
@@ -266,23 +268,11 @@ fn a_mirror_over_its_size_cap_is_cloned_afresh() {
     let head1 = repo.commit(&[("main.tf", "b")], "pr v1");
     repo.create_pull_ref(1, &head1);
     let (dir, cache) = cache();
-    let c = creds(&repo);
     let capped = CheckoutLimits {
         max_mirror_bytes: 64 * 1024,
         ..limits()
     };
-    let fetched = |limits: &CheckoutLimits| {
-        repo.server().clear_requests();
-        cache
-            .fetch(KEY, &repo.url(), Some(&c), &[pull(1)], limits)
-            .expect("fetch");
-        repo.server()
-            .requests()
-            .iter()
-            .filter(|r| r.is_upload_pack())
-            .map(|r| r.response_bytes)
-            .sum::<usize>()
-    };
+    let fetched = |limits: &CheckoutLimits| fetch_pull_1(&repo, &cache, limits);
     let first = fetched(&capped);
     assert!(first > big.len());
     let head2 = repo.commit(&[("main.tf", "c")], "pr v2");

@@ -74,11 +74,7 @@ async fn override_is_authorized_applied_sticky_and_dropped_on_a_new_finding() {
 
     let head1 = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
     w.gh.add_pull(REPO, 7, pull(&w, &head1));
-    let body = w.pr_event("opened", 7, &head1);
-    assert_eq!(
-        github_delivery(app.addr, SECRET, "pull_request", "p-1", &body).await,
-        202
-    );
+    assert_eq!(w.open_pr(app.addr, "p-1", 7, &head1).await, 202);
     let run1 = w.wait_completed(&head1).await;
     assert_eq!(run1.conclusion.as_deref(), Some("failure"));
     let reviews_before = w.gh.reviews().len();
@@ -281,8 +277,7 @@ async fn configured_users_and_team_members_may_override() {
 
     let head = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
     w.gh.add_pull(REPO, 7, pull(&w, &head));
-    let body = w.pr_event("opened", 7, &head);
-    github_delivery(app.addr, SECRET, "pull_request", "t-1", &body).await;
+    assert_eq!(w.open_pr(app.addr, "t-1", 7, &head).await, 202);
     let first = w.wait_completed(&head).await;
     assert_eq!(first.conclusion.as_deref(), Some("failure"));
 

@@ -16,14 +16,7 @@ async fn opened_then_pushed_then_redelivered() {
     let app = w.start(&w.config(&w.sled(), 1)).await;
     let head1 = w.push_pr(7, &[("main.tf", INSECURE_TF)]);
 
-    let status = github_delivery(
-        app.addr,
-        SECRET,
-        "pull_request",
-        "d-1",
-        &w.pr_event("opened", 7, &head1),
-    )
-    .await;
+    let status = w.open_pr(app.addr, "d-1", 7, &head1).await;
     assert_eq!(status, 202);
     let run = w.wait_completed(&head1).await;
     assert_eq!(run.name, "thoth");
@@ -82,14 +75,7 @@ async fn opened_then_pushed_then_redelivered() {
 
     // A redelivery of the first event posts nothing new.
     let before = w.gh.writes().len();
-    let status = github_delivery(
-        app.addr,
-        SECRET,
-        "pull_request",
-        "d-1",
-        &w.pr_event("opened", 7, &head1),
-    )
-    .await;
+    let status = w.open_pr(app.addr, "d-1", 7, &head1).await;
     assert_eq!(status, 202);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
@@ -182,14 +168,7 @@ async fn rate_limited_write_is_retried_after_the_wait() {
     );
     let app = w.start(&w.config(&w.sled(), 1)).await;
     let head = w.push_pr(5, &[("main.tf", BASE_TF)]);
-    let status = github_delivery(
-        app.addr,
-        SECRET,
-        "pull_request",
-        "rl-1",
-        &w.pr_event("opened", 5, &head),
-    )
-    .await;
+    let status = w.open_pr(app.addr, "rl-1", 5, &head).await;
     assert_eq!(status, 202);
     w.wait_completed(&head).await;
     let posts: Vec<_> =
@@ -224,14 +203,7 @@ async fn killed_mid_job_the_job_completes_once_after_restart() {
         .set_upload_pack_delay(Duration::from_secs(4));
     let first = w.start(&cfg).await;
     let head = w.push_pr(9, &[("main.tf", INSECURE_TF)]);
-    let status = github_delivery(
-        first.addr,
-        SECRET,
-        "pull_request",
-        "k-1",
-        &w.pr_event("opened", 9, &head),
-    )
-    .await;
+    let status = w.open_pr(first.addr, "k-1", 9, &head).await;
     assert_eq!(status, 202);
     let deadline = Instant::now() + Duration::from_secs(30);
     while w.gh.check_runs().is_empty() {
