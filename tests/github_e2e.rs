@@ -228,6 +228,50 @@ async fn killed_mid_job_the_job_completes_once_after_restart() {
     second.stop().await;
 }
 
+/// Two replicas behind a load balancer share one PostgreSQL store: every delivery reaches one
+/// of them and its redelivery the other; each pull request is still evaluated and published
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_postgres_publish_each_pull_request_once() {
+    let w = World::new().await;
+    let db = postgres_url().await;
+    let mut cfg_a = w.config(&db, 2);
+    cfg_a.cache_dir = w.dir.path().join("cache-a");
+    let mut cfg_b = w.config(&db, 2);
+    cfg_b.cache_dir = w.dir.path().join("cache-b");
+    let a = w.start(&cfg_a).await;
+    let b = w.start(&cfg_b).await;
+    let mut heads = Vec::new();
+    for n in 1..=6u64 {
+        let file = format!("stack{n}.tf");
+        let head = w.push_pr(40 + n, &[(file.as_str(), INSECURE_TF)]);
+        let (first, second) = if n % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let delivery = format!("rep-{n}");
+        assert_eq!(w.open_pr(first.addr, &delivery, 40 + n, &head).await, 202);
+        assert_eq!(w.open_pr(second.addr, &delivery, 40 + n, &head).await, 202);
+        heads.push((40 + n, head));
+    }
+    for (_, head) in &heads {
+        w.wait_completed(head).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        w.gh.check_runs().len(),
+        heads.len(),
+        "{:#?}",
+        w.gh.check_runs()
+    );
+    for (n, head) in &heads {
+        assert_eq!(w.completed_runs(head).len(), 1, "PR {n}");
+        assert_eq!(marked_comments(&w, *n).len(), 1, "PR {n}");
+    }
+    // The repository's cooldown lets the first automatic review through and downgrades the
+    // others to the summary comment: across both replicas, so exactly one review.
+    assert_eq!(w.gh.reviews().len(), 1, "{:#?}", w.gh.reviews());
+    a.stop().await;
+    b.stop().await;
+}
+
 /// The value of one exact series line of a Prometheus text page.
 fn series(text: &str, name: &str) -> Option<f64> {
     text.lines()
