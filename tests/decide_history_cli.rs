@@ -6,16 +6,8 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-const OPEN_SSH_TF: &str = r#"resource "aws_security_group" "web" {
-  name = "dev-web-sg"
-  ingress {
-    from_port   = 22
-    to_port     = 22
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-}
-"#;
+/// One security group open to the world on SSH: a failing finding with a file and line.
+const OPEN_SSH_TF: &str = include_str!("data/terraform/open-ssh.tf");
 
 #[test]
 fn decide_prints_the_decision_and_honours_the_safety_guard() {

@@ -13,16 +13,8 @@ use support::world::*;
 use thoth_bot::ids::RepoId;
 use thoth_bot::store;
 
-const SG_ONLY_TF: &str = r#"resource "aws_security_group" "web" {
-  name = "dev-web-sg"
-  ingress {
-    from_port   = 22
-    to_port     = 22
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-}
-"#;
+/// One security group open to the world on SSH: a failing finding with a file and line.
+const SG_ONLY_TF: &str = include_str!("data/terraform/open-ssh.tf");
 
 fn pull(w: &World, head: &str) -> PullSpec {
     PullSpec {
