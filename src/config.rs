@@ -39,6 +39,15 @@ pub struct ServeConfig {
     /// Days finished jobs are kept (`THOTH_RETENTION_DAYS`). A job is also its delivery's dedupe
     /// record: a redelivery within this period is recognised. At least 1.
     pub retention_days: u64,
+    /// Address-space limit of the child process that runs one job's gates, in MiB
+    /// (`THOTH_GATE_MEMORY_MB`). A child over it becomes an error finding, not a dead server.
+    pub gate_memory_mb: u64,
+    /// Wall-clock deadline of one job's gates in seconds (`THOTH_GATE_TIMEOUT_SECS`); the child's
+    /// CPU-time limit is twice this.
+    pub gate_timeout_secs: u64,
+    /// The `thoth-bot` binary re-executed to run the gates (`THOTH_GATE_EXE`); default: the
+    /// running executable.
+    pub gate_exe: Option<PathBuf>,
     /// GitHub App settings.
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
@@ -167,6 +176,9 @@ impl Default for ServeConfig {
             git_timeout_secs: 60,
             retention_days: 7,
             mirror_max_mb: 2048,
+            gate_memory_mb: 1024,
+            gate_timeout_secs: 120,
+            gate_exe: None,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -241,6 +253,19 @@ impl ServeConfig {
             self.git_timeout_secs = v
                 .parse()
                 .context("THOTH_GIT_TIMEOUT_SECS must be a number of seconds")?;
+        }
+        if let Some(v) = get("THOTH_GATE_MEMORY_MB") {
+            self.gate_memory_mb = v
+                .parse()
+                .context("THOTH_GATE_MEMORY_MB must be a number of MiB")?;
+        }
+        if let Some(v) = get("THOTH_GATE_TIMEOUT_SECS") {
+            self.gate_timeout_secs = v
+                .parse()
+                .context("THOTH_GATE_TIMEOUT_SECS must be a number of seconds")?;
+        }
+        if let Some(v) = get("THOTH_GATE_EXE").filter(|v| !v.trim().is_empty()) {
+            self.gate_exe = Some(v.into());
         }
         if let Some(v) = get("THOTH_GITHUB_APP_ID") {
             self.github.app_id = Some(v.parse().context("THOTH_GITHUB_APP_ID must be a number")?);
@@ -318,6 +343,13 @@ impl ServeConfig {
         }
         if self.workers == 0 {
             bail!("workers must be at least 1");
+        }
+        // Below this the child cannot even start its runtime and every check would fail.
+        if self.gate_memory_mb < 128 {
+            bail!("gate_memory_mb must be at least 128");
+        }
+        if self.gate_timeout_secs == 0 {
+            bail!("gate_timeout_secs must be at least 1");
         }
         Ok(())
     }

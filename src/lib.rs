@@ -17,6 +17,7 @@ pub mod inputs;
 pub mod metrics;
 pub mod queue;
 pub mod report;
+pub mod sandbox;
 pub mod server;
 pub mod setup;
 pub mod store;

@@ -107,6 +107,16 @@ enum Command {
     /// Register the bot with a forge (GitHub App manifest flow) and write its config.
     #[command(subcommand)]
     Setup(Setup),
+    /// Internal: the worker's gate process. Reads a job on stdin, writes findings on stdout.
+    #[command(name = "__gate-child", hide = true)]
+    GateChild {
+        /// Address-space limit in MiB.
+        #[arg(long)]
+        memory_mb: u64,
+        /// CPU-time limit in seconds.
+        #[arg(long)]
+        cpu_secs: u64,
+    },
     /// Exit 0 when the server's `/healthz` answers 200 (the container HEALTHCHECK).
     Healthcheck {
         /// URL to ask (default: /healthz on the port of THOTH_LISTEN on this host).
@@ -174,6 +184,22 @@ fn init_logging(default_level: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::GateChild {
+        memory_mb,
+        cpu_secs,
+    } = cli.command
+    {
+        // JSON on stderr: the parent reads the progress lines to name the file being read.
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+                "warn,{}=debug",
+                thoth_bot::inputs::PROGRESS_TARGET
+            )))
+            .with_writer(std::io::stderr)
+            .json()
+            .init();
+        return ExitCode::from(thoth_bot::sandbox::child_main(memory_mb, cpu_secs) as u8);
+    }
     init_logging(match cli.command {
         Command::Serve { .. } => "info",
         _ => "warn",
@@ -354,6 +380,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::GateChild { .. } => unreachable!("handled before logging starts"),
         Command::Verify { dir } => {
             if !dir.is_dir() {
                 eprintln!("error: policy directory {} does not exist", dir.display());

@@ -182,6 +182,20 @@ pub fn observe_stage(stage: &str, elapsed: Duration) {
     h.count += 1;
 }
 
+/// Total seconds recorded per stage in this process: the gate child sends them to its parent,
+/// which records them with [`observe_stage`] (the child's registry dies with it).
+pub fn stage_totals() -> Vec<(String, f64)> {
+    registry()
+        .histograms
+        .iter()
+        .filter(|((name, _), _)| *name == STAGE_SECONDS)
+        .filter_map(|((_, labels), h)| {
+            let stage = labels.iter().find(|(k, _)| *k == "stage")?;
+            Some((stage.1.clone(), h.sum))
+        })
+        .collect()
+}
+
 /// Times `stage` until dropped: `let _t = metrics::stage_timer("checkout");`. A stage that
 /// fails is timed too (it still took that long).
 #[must_use = "the stage is timed until this guard is dropped"]

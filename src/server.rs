@@ -156,6 +156,12 @@ pub async fn start(
         )?),
         work_dir,
         policy_repo: cfg.policy_repo.clone(),
+        sandbox: crate::sandbox::SandboxLimits {
+            exe: crate::sandbox::gate_exe(cfg.gate_exe.as_deref())
+                .context("cannot find the thoth-bot executable to run the gates")?,
+            memory_mb: cfg.gate_memory_mb,
+            timeout: std::time::Duration::from_secs(cfg.gate_timeout_secs),
+        },
         burst: crate::decision::safety::BurstLimiter::default(),
         lease: std::time::Duration::from_secs(cfg.lease_secs),
         checkout_limits: crate::checkout::CheckoutLimits {

@@ -64,6 +64,7 @@ async fn job_log_lines_carry_delivery_repo_and_pr() {
         store: format!("sled:{}", dir.path().join("store").display()),
         cache_dir: dir.path().join("cache"),
         workers: 1,
+        gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
         ..ServeConfig::default()
     };
     cfg.github.app_id = Some(APP_ID);

@@ -153,6 +153,7 @@ async fn setup_github_registers_the_app_and_writes_a_usable_config() {
     assert!(cfg.github_enabled());
     cfg.store = format!("sled:{}", dir.path().join("store").display());
     cfg.cache_dir = dir.path().join("cache");
+    cfg.gate_exe = Some(env!("CARGO_BIN_EXE_thoth-bot").into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = thoth_bot::server::start(&cfg, listener).await.unwrap();
     let status = github_delivery(app.addr, "whsec-from-github", "ping", "p-1", b"{}").await;
@@ -205,6 +206,7 @@ async fn healthcheck_subcommand_follows_healthz() {
         store: format!("sled:{}", dir.path().join("store").display()),
         cache_dir: dir.path().join("cache"),
         workers: 1,
+        gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
         ..ServeConfig::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -14,6 +14,10 @@ use serde_json::Value;
 use crate::finding::{Finding, Gate, Level, Severity};
 use crate::workspace::Workspace;
 
+/// Tracing target of the line logged before each file is parsed: the gate child's parent reads
+/// it to name the file that was being read when a limit stopped the child.
+pub const PROGRESS_TARGET: &str = "thoth_gate_progress";
+
 /// What kind of file a document came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InputKind {
@@ -132,6 +136,7 @@ pub fn parse_workspace(ws: &Workspace, shape: HclShape, policy_dirs: &[String]) 
         if skipped(&file.rel, policy_dirs) {
             continue;
         }
+        tracing::debug!(target: PROGRESS_TARGET, file = %file.rel, "reading");
         let text = match ws.read_to_string(&file.rel) {
             Ok(t) => t,
             Err(e) => {
@@ -146,6 +151,7 @@ pub fn parse_workspace(ws: &Workspace, shape: HclShape, policy_dirs: &[String]) 
             Err(f) => inputs.errors.push(f),
         }
     }
+    tracing::debug!(target: PROGRESS_TARGET, "every input parsed");
     inputs
 }
 

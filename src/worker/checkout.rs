@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::WorkerContext;
-use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MirrorCache};
+use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MaterializeStats, MirrorCache};
 use crate::event::PullRequestRef;
 use crate::ids::Platform;
 
@@ -16,6 +16,8 @@ pub(super) struct Checkout {
     pub(super) base: Option<PathBuf>,
     /// Paths changed between base and head.
     pub(super) changed: Vec<String>,
+    /// What writing the head skipped (large files, submodules).
+    pub(super) head_stats: MaterializeStats,
 }
 
 pub(super) enum CheckoutFailure {
@@ -96,11 +98,17 @@ pub(super) async fn checkout(
     .await
     .map_err(|e| CheckoutFailure::Transient(e.into()))?;
     match result {
-        Ok((head, base, changed)) => Ok(Checkout {
+        Ok(Materialized {
+            head,
+            base,
+            changed,
+            head_stats,
+        }) => Ok(Checkout {
             _dir: dir,
             head,
             base,
             changed,
+            head_stats,
         }),
         Err(
             e @ (CheckoutError::Auth(_)
@@ -131,7 +139,7 @@ fn fetch_and_materialize(
     creds: &Credentials,
     root: &Path,
     limits: &CheckoutLimits,
-) -> Result<(PathBuf, Option<PathBuf>, Vec<String>), CheckoutError> {
+) -> Result<Materialized, CheckoutError> {
     let key = t.key.as_str();
     let need_head = !mirrors.has_commit(key, &t.head_sha);
     let need_base = t
@@ -142,7 +150,7 @@ fn fetch_and_materialize(
         mirrors.fetch(key, &t.url, Some(creds), &t.specs, limits)?;
     }
     let head = root.join("head");
-    mirrors.materialize(key, &t.head_sha, &head, limits)?;
+    let head_stats = mirrors.materialize(key, &t.head_sha, &head, limits)?;
     let mut changed = Vec::new();
     let base = match t.base_sha.as_deref() {
         Some(b) if mirrors.has_commit(key, b) => {
@@ -153,5 +161,18 @@ fn fetch_and_materialize(
         }
         _ => None,
     };
-    Ok((head, base, changed))
+    Ok(Materialized {
+        head,
+        base,
+        changed,
+        head_stats,
+    })
+}
+
+/// The directories written for one job, and what the diff and the head's write found.
+struct Materialized {
+    head: PathBuf,
+    base: Option<PathBuf>,
+    changed: Vec<String>,
+    head_stats: MaterializeStats,
 }

@@ -8,13 +8,13 @@ use tracing::{info, warn};
 use super::WorkerContext;
 use super::checkout::{Checkout, CheckoutFailure, checkout};
 use super::decide::decide_and_plan;
-use crate::check::{CheckOptions, run_check};
 use crate::checkout::Credentials;
 use crate::event::{JobPayload, PullRequestRef};
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
 use crate::forge::CheckConclusion;
 use crate::forge::github::{CheckRunId, InstallationClient};
 use crate::ids::Platform;
+use crate::sandbox::{GateRequest, run_isolated};
 use crate::store::{Job, PrState};
 
 /// Files whose change in a PR only takes effect after merge (config is read from the base).
@@ -133,22 +133,34 @@ pub async fn evaluate(
 }
 
 pub(super) async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Result<CheckReport> {
-    let mut opts = CheckOptions::new(&co.head);
     // Config and project policies come from the base: the PR must not judge itself by its own
     // rules. Without a base (first commit), an empty directory gives the defaults.
     let empty = co.head.with_file_name("no-base");
-    opts.config_dir = Some(match &co.base {
+    let config_dir = match &co.base {
         Some(b) => b.clone(),
         None => {
             std::fs::create_dir_all(&empty)?;
             empty
         }
-    });
-    opts.org_policy = ctx.policy_repo.clone();
+    };
+    let request = GateRequest {
+        project_dir: co.head.clone(),
+        config_dir: Some(config_dir),
+        org_policy: ctx.policy_repo.clone(),
+    };
     let changed = co.changed.clone();
-    let span = tracing::Span::current();
-    let mut report =
-        tokio::task::spawn_blocking(move || span.in_scope(|| run_check(&opts))).await?;
+    let timer = crate::metrics::stage_timer("gates");
+    let mut report = run_isolated(&request, &ctx.sandbox).await;
+    drop(timer);
+    for finding in super::unread::unread_findings(
+        &co.head,
+        &changed,
+        &co.head_stats,
+        ctx.checkout_limits.max_file_bytes / (1024 * 1024),
+        &report,
+    ) {
+        add_finding(&mut report, finding);
+    }
     let config_changes: Vec<&String> = changed
         .iter()
         .filter(|p| {

@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod commands;
 pub mod decide;
 pub mod evaluate;
+mod unread;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct WorkerContext {
     pub work_dir: PathBuf,
     /// Org policy repository on disk.
     pub policy_repo: Option<PathBuf>,
+    /// How each job's gates run: a child process under these limits.
+    pub sandbox: crate::sandbox::SandboxLimits,
     pub burst: BurstLimiter,
     pub lease: Duration,
     pub checkout_limits: CheckoutLimits,

@@ -55,6 +55,7 @@ impl World {
             workers: 1,
             cache_dir: self.dir.path().join("cache"),
             lease_secs: 5,
+            gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
             ..ServeConfig::default()
         };
         cfg.azure.org_url = Some(self.ado.url().to_string());

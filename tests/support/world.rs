@@ -80,6 +80,7 @@ impl World {
             workers,
             cache_dir: self.dir.path().join("cache"),
             lease_secs: 3,
+            gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
             ..ServeConfig::default()
         };
         cfg.github.app_id = Some(APP_ID);
