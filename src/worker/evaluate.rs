@@ -152,6 +152,12 @@ pub(super) async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Res
     let timer = crate::metrics::stage_timer("gates");
     let mut report = run_isolated(&request, &ctx.sandbox).await;
     drop(timer);
+    // The child's own lines stay in the child; this one carries the job's fields.
+    tracing::debug!(
+        findings = report.findings().count(),
+        passed = report.passed,
+        "gates done"
+    );
     for finding in super::unread::unread_findings(
         &co.head,
         &changed,
