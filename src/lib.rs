@@ -17,6 +17,7 @@ pub mod inputs;
 pub mod metrics;
 pub mod queue;
 pub mod report;
+pub mod secret;
 pub mod server;
 pub mod setup;
 pub mod store;

@@ -15,8 +15,9 @@ use tracing::{debug, info, warn};
 
 use crate::event::{JobPayload, Parsed};
 use crate::ids::{DeliveryId, Platform};
+use crate::secret::SecretString;
 use crate::store::{EnqueueOutcome, JobKind, NewJob, Store};
-use signature::{AzureHookAuth, Secret};
+use signature::AzureHookAuth;
 
 /// Largest body accepted (GitHub caps deliveries at 25 MiB).
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -25,7 +26,7 @@ pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 #[derive(Clone)]
 pub struct IntakeState {
     pub store: Arc<dyn Store>,
-    pub github_secrets: Arc<Vec<Secret>>,
+    pub github_secrets: Arc<Vec<SecretString>>,
     /// What Azure DevOps service hooks must present (empty: every delivery is refused).
     pub azure_auth: Arc<AzureHookAuth>,
     /// The Azure DevOps organization name used in repository ids.

@@ -15,6 +15,7 @@ use crate::forge::azure::publish::Target;
 use crate::forge::azure::{AzureClient, StatusState, publish, vote_of};
 
 use crate::ids::Platform;
+use crate::secret::ExposeSecret as _;
 use crate::store::{Job, PrState};
 
 /// What Azure DevOps jobs need.
@@ -70,7 +71,7 @@ pub async fn evaluate(
         )
         .await?;
 
-    let token = client.config().token.expose().to_string();
+    let token = client.config().token.expose_secret().to_string();
     let checkout_timer = crate::metrics::stage_timer("checkout");
     let checkout = match checkout(ctx, &pr, Credentials::azure_devops(token)).await {
         Ok(c) => c,

@@ -19,6 +19,7 @@ use crate::config::CommandSettings;
 use crate::event::{CommentEvent, PullRequestRef};
 use crate::forge::azure::identity::group_matches;
 use crate::ids::{PrNumber, RepoId};
+use crate::secret::ExposeSecret as _;
 use crate::worker::WorkerContext;
 use crate::worker::azure::AzureContext;
 use crate::worker::checkout::Checkout;
