@@ -40,6 +40,12 @@ pub struct ServeConfig {
     /// Days finished jobs are kept (`THOTH_RETENTION_DAYS`). A job is also its delivery's dedupe
     /// record: a redelivery within this period is recognised. At least 1.
     pub retention_days: u64,
+    /// Webhook requests handled at once (`THOTH_WEBHOOK_MAX_CONCURRENCY`); more are answered 503
+    /// at once rather than queued, so a flood cannot pile up tasks and memory. At least 1.
+    pub webhook_max_concurrency: usize,
+    /// Seconds a webhook request may take, body upload included (`THOTH_WEBHOOK_TIMEOUT_SECS`):
+    /// a sender that stalls is answered 408 and its connection is closed. At least 1.
+    pub webhook_timeout_secs: u64,
     /// GitHub App settings.
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
@@ -178,6 +184,8 @@ impl Default for ServeConfig {
             git_timeout_secs: 60,
             retention_days: 7,
             mirror_max_mb: 2048,
+            webhook_max_concurrency: 256,
+            webhook_timeout_secs: 10,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -247,6 +255,16 @@ impl ServeConfig {
             self.retention_days = v
                 .parse()
                 .context("THOTH_RETENTION_DAYS must be a number of days")?;
+        }
+        if let Some(v) = get("THOTH_WEBHOOK_MAX_CONCURRENCY") {
+            self.webhook_max_concurrency = v
+                .parse()
+                .context("THOTH_WEBHOOK_MAX_CONCURRENCY must be a number")?;
+        }
+        if let Some(v) = get("THOTH_WEBHOOK_TIMEOUT_SECS") {
+            self.webhook_timeout_secs = v
+                .parse()
+                .context("THOTH_WEBHOOK_TIMEOUT_SECS must be a number of seconds")?;
         }
         if let Some(v) = get("THOTH_GIT_TIMEOUT_SECS") {
             self.git_timeout_secs = v
@@ -329,6 +347,12 @@ impl ServeConfig {
         }
         if self.workers == 0 {
             bail!("workers must be at least 1");
+        }
+        if self.webhook_max_concurrency == 0 {
+            bail!("webhook_max_concurrency must be at least 1");
+        }
+        if self.webhook_timeout_secs == 0 {
+            bail!("webhook_timeout_secs must be at least 1");
         }
         Ok(())
     }

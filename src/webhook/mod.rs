@@ -7,7 +7,7 @@ pub mod signature;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
@@ -160,11 +160,29 @@ pub async fn github_webhook(
     }
 }
 
-/// `POST /webhooks/azure-devops`.
+/// Reads a request body of at most [`MAX_BODY_BYTES`]: 413 beyond that, 400 when the client
+/// breaks off. (How long it may take is bounded by the webhook timeout layer.)
+async fn read_body(body: Body) -> Result<Bytes, StatusCode> {
+    use http_body_util::BodyExt as _;
+    match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(StatusCode::PAYLOAD_TOO_LARGE),
+        Err(e) => {
+            debug!(error = %e, "cannot read a request body");
+            Err(StatusCode::BAD_REQUEST)
+        }
+    }
+}
+
+/// `POST /webhooks/azure-devops`. The credentials are headers, so they are checked before the
+/// body is read: an unauthenticated sender cannot make the server buffer a body at all.
 pub async fn azure_webhook(
     State(state): State<IntakeState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> StatusCode {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let token = state
@@ -177,6 +195,13 @@ pub async fn azure_webhook(
         crate::metrics::webhook("azure-devops", "-", "unauthorized");
         return StatusCode::UNAUTHORIZED;
     }
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(status) => {
+            crate::metrics::webhook("azure-devops", "-", "bad_request");
+            return status;
+        }
+    };
     let delivery = match azure::parse(&body, &state.azure_org) {
         Ok(d) => d,
         Err(e) => {
