@@ -1,12 +1,12 @@
 //! Hostile senders at the webhook routes, through the real server: stalled bodies, floods,
-//! unauthenticated Azure DevOps bodies.
+//! unauthenticated Azure DevOps bodies, replayed GitHub bodies.
 
 mod support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use support::http::request;
+use support::http::{github_delivery, request};
 use support::world::*;
 use thoth_bot::secret::{SecretString, basic_header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -168,5 +168,46 @@ async fn azure_credentials_are_checked_before_the_body_is_read() {
         .await;
         assert_eq!(status_within(&mut s, Duration::from_secs(15)).await, 401);
     }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_body_replayed_under_a_new_delivery_id_runs_nothing() {
+    let w = World::new().await;
+    let app = w.start(&w.config(&w.sled(), 1)).await;
+    let head = w.push_pr(7, &[("main.tf", INSECURE_TF)]);
+    let body = w.pr_event("opened", 7, &head);
+    let deliver = |id: &'static str| github_delivery(app.addr, SECRET, "pull_request", id, &body);
+    assert_eq!(deliver("d-1").await, 202);
+    w.wait_completed(&head).await;
+
+    // Captured and sent again under a fresh delivery id: accepted, and nothing runs.
+    assert_eq!(deliver("d-replayed").await, 202);
+    // Its own redelivery is still just a duplicate.
+    assert_eq!(deliver("d-1").await, 202);
+    // One worker takes jobs in the order they came: once a later PR is done, a job for the
+    // replay would have run before it.
+    let later = w.push_pr(8, &[("main.tf", BASE_TF)]);
+    assert_eq!(w.open_pr(app.addr, "d-2", 8, &later).await, 202);
+    w.wait_completed(&later).await;
+    let runs: Vec<_> =
+        w.gh.check_runs()
+            .into_iter()
+            .filter(|r| r.head_sha == head)
+            .collect();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    let reviews: Vec<_> =
+        w.gh.reviews()
+            .into_iter()
+            .filter(|r| r.commit_id == head)
+            .collect();
+    assert_eq!(reviews.len(), 1, "{reviews:#?}");
+    let (_, metrics) = request(app.addr, "GET", "/metrics", &[], b"").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("outcome=\"replay\"") && l.ends_with(" 1")),
+        "{metrics}"
+    );
     app.stop().await;
 }

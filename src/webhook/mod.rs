@@ -67,6 +67,8 @@ pub enum IntakeOutcome {
     Duplicate,
     /// Not an event the bot acts on.
     Ignored,
+    /// A body already accepted under another delivery id: nothing stored.
+    Replay,
     /// The store failed; the sender should retry.
     Unavailable,
 }
@@ -86,6 +88,7 @@ impl IntakeOutcome {
             IntakeOutcome::Enqueued => "accepted",
             IntakeOutcome::Duplicate => "duplicate",
             IntakeOutcome::Ignored => "ignored",
+            IntakeOutcome::Replay => "replay",
             IntakeOutcome::Unavailable => "unavailable",
         }
     }
@@ -145,7 +148,11 @@ pub async fn github_webhook(
     };
     match github::parse(event, &body) {
         Ok(parsed) => {
-            let outcome = intake(state.store.as_ref(), parsed, delivery).await;
+            let outcome =
+                match unless_replayed(state.store.as_ref(), &parsed, &body, &delivery).await {
+                    Some(outcome) => outcome,
+                    None => intake(state.store.as_ref(), parsed, delivery).await,
+                };
             if outcome == IntakeOutcome::Enqueued {
                 state.wake.notify_one();
             }
@@ -229,6 +236,34 @@ pub async fn azure_webhook(
     }
     crate::metrics::webhook("azure-devops", event, outcome.as_str());
     outcome.status()
+}
+
+/// Replay guard: a signed body is accepted once. The same body under another delivery id is
+/// someone resending a captured delivery (the signature covers the body only), so it is
+/// answered 202 and nothing runs. GitHub's own redeliveries keep their delivery id and are
+/// deduplicated by the job store as before. `None`: go on with intake.
+async fn unless_replayed(
+    store: &dyn Store,
+    parsed: &Parsed,
+    body: &[u8],
+    delivery: &DeliveryId,
+) -> Option<IntakeOutcome> {
+    // Ignored deliveries run nothing either way; only jobs are worth a write.
+    if !matches!(parsed, Parsed::Job(_)) {
+        return None;
+    }
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+    match store.record_body(&digest, delivery, Utc::now()).await {
+        Ok(first) if first == *delivery => None,
+        Ok(first) => {
+            warn!(%delivery, %first, "replayed body under a new delivery id ignored");
+            Some(IntakeOutcome::Replay)
+        }
+        Err(e) => {
+            warn!(%delivery, error = %e, "cannot record the body digest");
+            Some(IntakeOutcome::Unavailable)
+        }
+    }
 }
 
 fn accept_ignored(event: &str, parsed: Parsed) -> StatusCode {
