@@ -1,5 +1,6 @@
 //! Hostile senders at the webhook routes, through the real server: stalled bodies, floods,
-//! unauthenticated Azure DevOps bodies, replayed GitHub bodies.
+//! unauthenticated Azure DevOps bodies, replayed GitHub bodies; and what the pull request is
+//! told when something fails (a short cause, never a server path).
 
 mod support;
 
@@ -208,6 +209,52 @@ async fn a_signed_body_replayed_under_a_new_delivery_id_runs_nothing() {
             .lines()
             .any(|l| l.contains("outcome=\"replay\"") && l.ends_with(" 1")),
         "{metrics}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_runs_give_a_short_cause_and_no_server_path() {
+    let mut w = World::new().await;
+    // A base whose decision config is over the size limit: the error names the file where the
+    // bot checked it out (under /tmp here); the pull request must not see that path.
+    let big = format!("enabled: true\n#{}\n", "x".repeat(1024 * 1024));
+    w.base_sha = w.repo.commit(
+        &[(".thothctl/ai_decision_config.yaml", big.as_str())],
+        "oversized decision config",
+    );
+    let app = w.start(&w.config(&w.sled(), 1)).await;
+    let head = w.push_pr(5, &[("main.tf", BASE_TF)]);
+    assert_eq!(w.open_pr(app.addr, "p-1", 5, &head).await, 202);
+    let run = w.wait_completed(&head).await;
+    let comment = marked_comments(&w, 5).pop().expect("summary comment").body;
+    let summary = run.summary.clone().unwrap_or_default();
+    assert!(
+        comment.contains(".thothctl/ai_decision_config.yaml"),
+        "{comment}"
+    );
+    let tmp = std::env::temp_dir().display().to_string();
+    for text in [&summary, &comment] {
+        assert!(!text.contains(&tmp), "server path in: {text}");
+        assert!(!text.contains(" /"), "absolute path in: {text}");
+    }
+
+    // A checkout the git server refuses: a short cause, not the error with its URL.
+    w.repo
+        .server()
+        .set_credentials(Some(("x-access-token", "another-token")));
+    let refused = w.push_pr(6, &[("main.tf", BASE_TF)]);
+    assert_eq!(w.open_pr(app.addr, "p-2", 6, &refused).await, 202);
+    let run = w.wait_completed(&refused).await;
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    let summary = run.summary.unwrap_or_default();
+    assert!(
+        summary.contains("refused the bot's credentials"),
+        "{summary}"
+    );
+    assert!(
+        !summary.contains("127.0.0.1") && !summary.contains(&tmp),
+        "{summary}"
     );
     app.stop().await;
 }

@@ -3,7 +3,7 @@
 //! the same gates and decision as GitHub ([`super::evaluate`]), then status, vote and threads.
 
 use anyhow::Context;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::WorkerContext;
 use super::checkout::{CheckoutFailure, checkout};
@@ -76,8 +76,11 @@ pub async fn evaluate(
     let checkout = match checkout(ctx, &pr, Credentials::azure_devops(token)).await {
         Ok(c) => c,
         Err(CheckoutFailure::Permanent(e)) => {
-            warn!(error = %e, "checkout failed for good");
-            let description = format!("could not check out the pull request: {e}");
+            error!(error = %e, "checkout failed for good");
+            let description = format!(
+                "could not check out the pull request: {}",
+                super::cause::of_checkout(&e)
+            );
             client
                 .post_status(
                     &pr.repo,
@@ -121,8 +124,9 @@ pub async fn evaluate(
     Ok(())
 }
 
-/// Marks the iteration `error` after a job gave up (best effort: the job is already dead).
-pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
+/// Marks the iteration `error` after a job gave up, with a short `cause` (best effort: the job
+/// is already dead, and its error logged).
+pub async fn report_dead(ctx: &WorkerContext, job: &Job, cause: &str) {
     let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
         return;
     };
@@ -130,10 +134,7 @@ pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
         return;
     };
     let client = &azure.client;
-    let description: String = format!("thoth gave up evaluating this iteration: {error}")
-        .chars()
-        .take(300)
-        .collect();
+    let description = format!("thoth gave up evaluating this iteration: {cause}");
     let result = async {
         let iteration = client.iteration_for(&pr.repo, pr.pr, &pr.head_sha).await?;
         let link = client.pr_web_url(&pr.repo, pr.pr);
