@@ -1,12 +1,13 @@
 //! Server configuration: `thoth-bot serve --config thoth.toml`, every key overridable by a
-//! `THOTH_*` environment variable. Secrets are held in [`Secret`] and never logged.
+//! `THOTH_*` environment variable. Secrets are held in [`SecretString`] and never logged; an empty
+//! secret is refused, from the file as from the environment.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::webhook::signature::Secret;
+use crate::secret::SecretString;
 
 /// `thoth.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +49,12 @@ pub struct ServeConfig {
     /// The `thoth-bot` binary re-executed to run the gates (`THOTH_GATE_EXE`); default: the
     /// running executable.
     pub gate_exe: Option<PathBuf>,
+    /// Webhook requests handled at once (`THOTH_WEBHOOK_MAX_CONCURRENCY`); more are answered 503
+    /// at once rather than queued, so a flood cannot pile up tasks and memory. At least 1.
+    pub webhook_max_concurrency: usize,
+    /// Seconds a webhook request may take, body upload included (`THOTH_WEBHOOK_TIMEOUT_SECS`):
+    /// a sender that stalls is answered 408 and its connection is closed. At least 1.
+    pub webhook_timeout_secs: u64,
     /// GitHub App settings.
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
@@ -95,19 +102,19 @@ pub struct AzureSettings {
     /// Personal access token (Code: read & write, Identity: read) used for the REST API and for
     /// cloning (`THOTH_AZURE_TOKEN`).
     #[serde(deserialize_with = "secret")]
-    pub token: Option<Secret>,
+    pub token: Option<SecretString>,
     /// REST API base when it differs from `org_url` (a test server) (`THOTH_AZURE_API_URL`).
     pub api_url: Option<String>,
     /// Basic user name the service hook sends (`THOTH_AZURE_WEBHOOK_USER`).
     pub webhook_user: Option<String>,
     /// Basic password the service hook sends (`THOTH_AZURE_WEBHOOK_PASSWORD`).
     #[serde(deserialize_with = "secret")]
-    pub webhook_password: Option<Secret>,
+    pub webhook_password: Option<SecretString>,
     /// Name of a header the service hook sends (`THOTH_AZURE_WEBHOOK_TOKEN_HEADER`).
     pub webhook_token_header: Option<String>,
     /// Value of that header (`THOTH_AZURE_WEBHOOK_TOKEN`).
     #[serde(deserialize_with = "secret")]
-    pub webhook_token: Option<Secret>,
+    pub webhook_token: Option<SecretString>,
     /// Finding threads anchored to file:line posted per pull request; the rest are only listed
     /// in the summary thread.
     pub max_finding_threads: usize,
@@ -135,8 +142,18 @@ impl AzureSettings {
     }
 }
 
-fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.map(Secret::new))
+/// A secret from the file; an empty one is refused (it would accept anything, or nothing).
+fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(non_empty_secret)
+        .transpose()
+}
+
+fn non_empty_secret<E: serde::de::Error>(s: String) -> Result<SecretString, E> {
+    if s.trim().is_empty() {
+        return Err(E::custom("a secret must not be empty"));
+    }
+    Ok(SecretString::from(s))
 }
 
 /// `[github]`.
@@ -150,7 +167,7 @@ pub struct GithubSettings {
     /// Webhook secrets; several are accepted during rotation (`THOTH_GITHUB_WEBHOOK_SECRETS`,
     /// comma-separated).
     #[serde(deserialize_with = "secrets")]
-    pub webhook_secrets: Vec<Secret>,
+    pub webhook_secrets: Vec<SecretString>,
     /// REST API base (`THOTH_GITHUB_API_URL`): GitHub Enterprise or a test server.
     pub api_url: String,
     /// Content writes per minute per installation (GitHub allows about 80)
@@ -158,9 +175,9 @@ pub struct GithubSettings {
     pub writes_per_minute: u32,
 }
 
-fn secrets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
+fn secrets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
     let v: Vec<String> = Vec::deserialize(d)?;
-    Ok(v.into_iter().map(Secret::new).collect())
+    v.into_iter().map(non_empty_secret).collect()
 }
 
 impl Default for ServeConfig {
@@ -179,6 +196,8 @@ impl Default for ServeConfig {
             gate_memory_mb: 1024,
             gate_timeout_secs: 120,
             gate_exe: None,
+            webhook_max_concurrency: 256,
+            webhook_timeout_secs: 10,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -249,6 +268,16 @@ impl ServeConfig {
                 .parse()
                 .context("THOTH_RETENTION_DAYS must be a number of days")?;
         }
+        if let Some(v) = get("THOTH_WEBHOOK_MAX_CONCURRENCY") {
+            self.webhook_max_concurrency = v
+                .parse()
+                .context("THOTH_WEBHOOK_MAX_CONCURRENCY must be a number")?;
+        }
+        if let Some(v) = get("THOTH_WEBHOOK_TIMEOUT_SECS") {
+            self.webhook_timeout_secs = v
+                .parse()
+                .context("THOTH_WEBHOOK_TIMEOUT_SECS must be a number of seconds")?;
+        }
         if let Some(v) = get("THOTH_GIT_TIMEOUT_SECS") {
             self.git_timeout_secs = v
                 .parse()
@@ -278,7 +307,7 @@ impl ServeConfig {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(Secret::new)
+                .map(SecretString::from)
                 .collect();
         }
         if let Some(v) = get("THOTH_GITHUB_API_URL") {
@@ -308,7 +337,7 @@ impl ServeConfig {
             self.azure.org_url = Some(v.trim_end_matches('/').to_string());
         }
         if let Some(v) = non_empty("THOTH_AZURE_TOKEN") {
-            self.azure.token = Some(Secret::new(v));
+            self.azure.token = Some(SecretString::from(v));
         }
         if let Some(v) = non_empty("THOTH_AZURE_API_URL") {
             self.azure.api_url = Some(v.trim_end_matches('/').to_string());
@@ -317,13 +346,13 @@ impl ServeConfig {
             self.azure.webhook_user = Some(v);
         }
         if let Some(v) = non_empty("THOTH_AZURE_WEBHOOK_PASSWORD") {
-            self.azure.webhook_password = Some(Secret::new(v));
+            self.azure.webhook_password = Some(SecretString::from(v));
         }
         if let Some(v) = non_empty("THOTH_AZURE_WEBHOOK_TOKEN_HEADER") {
             self.azure.webhook_token_header = Some(v.trim().to_string());
         }
         if let Some(v) = non_empty("THOTH_AZURE_WEBHOOK_TOKEN") {
-            self.azure.webhook_token = Some(Secret::new(v));
+            self.azure.webhook_token = Some(SecretString::from(v));
         }
         if self.azure.webhook_token.is_some() != self.azure.webhook_token_header.is_some() {
             bail!(
@@ -351,6 +380,12 @@ impl ServeConfig {
         if self.gate_timeout_secs == 0 {
             bail!("gate_timeout_secs must be at least 1");
         }
+        if self.webhook_max_concurrency == 0 {
+            bail!("webhook_max_concurrency must be at least 1");
+        }
+        if self.webhook_timeout_secs == 0 {
+            bail!("webhook_timeout_secs must be at least 1");
+        }
         Ok(())
     }
 
@@ -363,6 +398,7 @@ impl ServeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::ExposeSecret as _;
 
     #[test]
     fn file_then_env() {
@@ -386,7 +422,7 @@ mod tests {
             .github
             .webhook_secrets
             .iter()
-            .map(Secret::expose)
+            .map(|s| s.expose_secret())
             .collect();
         assert_eq!(secrets, ["new", "old"]);
         assert!(!format!("{cfg:?}").contains("new"));
@@ -419,6 +455,43 @@ mod tests {
         let file: ServeConfig =
             toml::from_str("[azure]\norg_url = \"https://x\"\ntoken = \"t\"\n").unwrap();
         assert!(file.azure.enabled());
+    }
+
+    #[test]
+    fn empty_secrets_in_the_file_are_refused() {
+        for text in [
+            "[github]\nwebhook_secrets = [\"ok\", \"\"]\n",
+            "[github]\nwebhook_secrets = [\"  \"]\n",
+            "[azure]\ntoken = \"\"\n",
+            "[azure]\nwebhook_user = \"u\"\nwebhook_password = \" \"\n",
+            "[azure]\nwebhook_token_header = \"x-t\"\nwebhook_token = \"\"\n",
+        ] {
+            let err = toml::from_str::<ServeConfig>(text).unwrap_err();
+            assert!(
+                err.to_string().contains("must not be empty"),
+                "{text}: {err}"
+            );
+        }
+        assert!(toml::from_str::<ServeConfig>("[azure]\ntoken = \"t\"\n").is_ok());
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let mut cfg: ServeConfig = toml::from_str(
+            "[github]\nwebhook_secrets = [\"gh-hook-s3cret\"]\n[azure]\ntoken = \"az-pat-s3cret\"\nwebhook_user = \"u\"\nwebhook_password = \"az-pw-s3cret\"\nwebhook_token_header = \"x-t\"\nwebhook_token = \"az-tok-s3cret\"\n",
+        )
+        .unwrap();
+        cfg.apply_env(|_| None).unwrap();
+        let shown = format!("{cfg:?}");
+        for secret in [
+            "gh-hook-s3cret",
+            "az-pat-s3cret",
+            "az-pw-s3cret",
+            "az-tok-s3cret",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("REDACTED"), "{shown}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod queue;
 pub mod report;
 pub mod sandbox;
+pub mod secret;
 pub mod server;
 pub mod setup;
 pub mod store;

@@ -1,26 +1,74 @@
 //! `thoth-bot serve`: the HTTP server (webhooks, health) and the worker pool, wired together.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
 
 use crate::store::Store;
 use crate::webhook::{self, IntakeState, MAX_BODY_BYTES};
 
+/// Bounds on webhook requests, so a flood or a slow sender cannot exhaust the server.
+#[derive(Debug, Clone, Copy)]
+pub struct IntakeLimits {
+    /// Requests handled at once, both webhook routes together; more are answered 503.
+    pub max_concurrency: usize,
+    /// Time one request may take, body upload included; then 408.
+    pub timeout: Duration,
+}
+
+impl IntakeLimits {
+    pub fn of(cfg: &crate::config::ServeConfig) -> Self {
+        IntakeLimits {
+            max_concurrency: cfg.webhook_max_concurrency,
+            timeout: Duration::from_secs(cfg.webhook_timeout_secs),
+        }
+    }
+}
+
 /// The HTTP routes. Intake state is everything a request needs; workers run separately.
-pub fn router(intake: IntakeState) -> Router {
+pub fn router(intake: IntakeState, limits: IntakeLimits) -> Router {
     let store = intake.store.clone();
+    // Shed, not queue: a request over the limit is answered 503 at once instead of waiting
+    // (and holding memory) behind the others. The semaphore is shared by both routes.
+    // The timeout is inside the limit, so a stalled sender gives its slot back when it fires.
+    let intake_limits = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(limit_error))
+        .load_shed()
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            limits.max_concurrency,
+        ))
+        .timeout(limits.timeout);
     Router::new()
         .route("/webhooks/github", post(webhook::github_webhook))
         .route("/webhooks/azure-devops", post(webhook::azure_webhook))
         .with_state(intake)
+        .layer(intake_limits)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(store.clone()))
         .route("/metrics", get(metrics).with_state(store))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The answer when a limit of [`IntakeLimits`] stops a webhook request.
+async fn limit_error(e: tower::BoxError) -> StatusCode {
+    if e.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!("webhook request timed out");
+        crate::metrics::webhook("-", "-", "timeout");
+        StatusCode::REQUEST_TIMEOUT
+    } else if e.is::<tower::load_shed::error::Overloaded>() {
+        tracing::warn!("webhook request shed: too many at once");
+        crate::metrics::webhook("-", "-", "overloaded");
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        tracing::error!(error = %e, "webhook request failed");
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
 }
 
 /// Prometheus text. The queue depth is read from the store at scrape time (shared by all
@@ -189,14 +237,17 @@ pub async fn start(
         std::time::Duration::from_secs(cfg.retention_days.saturating_mul(86_400)),
         rx.clone(),
     )));
-    let app = router(IntakeState {
-        store,
-        github_secrets: Arc::new(cfg.github.webhook_secrets.clone()),
-        azure_auth: Arc::new(hook_auth),
-        azure_org: crate::webhook::azure::org_name(cfg.azure.org_url.as_deref().unwrap_or(""))
-            .into(),
-        wake,
-    });
+    let app = router(
+        IntakeState {
+            store,
+            github_secrets: Arc::new(cfg.github.webhook_secrets.clone()),
+            azure_auth: Arc::new(hook_auth),
+            azure_org: crate::webhook::azure::org_name(cfg.azure.org_url.as_deref().unwrap_or(""))
+                .into(),
+            wake,
+        },
+        IntakeLimits::of(cfg),
+    );
     let addr = listener.local_addr()?;
     let mut srx = rx.clone();
     tasks.push(tokio::spawn(async move {

@@ -366,6 +366,7 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::ExposeSecret as _;
 
     #[test]
     fn manifest_points_at_the_bot_and_back_here() {
@@ -411,7 +412,7 @@ mod tests {
         .unwrap();
         let cfg: crate::config::ServeConfig = toml::from_str(&text).unwrap();
         assert_eq!(cfg.github.app_id, Some(12));
-        assert_eq!(cfg.github.webhook_secrets[0].expose(), "s\"cr\\et");
+        assert_eq!(cfg.github.webhook_secrets[0].expose_secret(), "s\"cr\\et");
         assert_eq!(cfg.github.api_url, "https://api.github.com");
         assert!(cfg.github_enabled());
     }

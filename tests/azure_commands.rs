@@ -152,7 +152,7 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
     .await;
     settle().await;
 
-    // Someone not in `override_users`: a reply says who may, nothing else changes.
+    // Someone not in `override_users`: a reply says so (not who may), nothing else changes.
     let (refused, ev) = w.comment(
         "ovr-1",
         6,
@@ -162,7 +162,7 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
     assert_eq!(hook(app.addr, &ev).await, 202);
     let reply = eventually("the refusal", || w.replies(refused).pop()).await;
     assert!(reply.contains("not applied"), "{reply}");
-    assert!(reply.contains(LEAD), "{reply}");
+    assert!(!reply.contains(LEAD), "{reply}");
     settle().await;
     assert_eq!(w.final_states(6), ["failed"]);
     assert_eq!(w.ado.vote(REPO, 6), Some(-10));
@@ -237,7 +237,7 @@ async fn members_of_a_configured_group_may_override() {
     })
     .await;
 
-    // A member of another group is refused; the reply names the group that may.
+    // A member of another group is refused; the reply does not name the group that may.
     let (refused, ev) = w.comment(
         "grp-1",
         9,
@@ -246,7 +246,8 @@ async fn members_of_a_configured_group_may_override() {
     );
     assert_eq!(hook(app.addr, &ev).await, 202);
     let reply = eventually("the refusal", || w.replies(refused).pop()).await;
-    assert!(reply.contains("Platform Admins"), "{reply}");
+    assert!(reply.contains("not allowed"), "{reply}");
+    assert!(!reply.contains("Platform Admins"), "{reply}");
 
     // A member of the configured group (matched by its short name) overrides.
     let (_, ev) = w.comment(

@@ -12,7 +12,7 @@ use support::azure_world::*;
 use support::fake_azure::BOT_ID;
 use support::http::request;
 use support::world::{BASE_TF, INSECURE_TF};
-use thoth_bot::webhook::signature::{Secret, basic_header};
+use thoth_bot::secret::{SecretString, basic_header};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn created_then_pushed_then_own_vote_and_redelivery_do_nothing() {
@@ -189,7 +189,7 @@ async fn wrong_or_missing_credentials_are_refused() {
     let mut cfg = w.config();
     cfg.store = format!("sled:{}", w.dir.path().join("store2").display());
     cfg.azure.webhook_token_header = Some("X-Thoth-Token".into());
-    cfg.azure.webhook_token = Some(Secret::new("hook-token"));
+    cfg.azure.webhook_token = Some(SecretString::from("hook-token"));
     let app = w.start(&cfg).await;
     let auth = basic_header(HOOK_USER, HOOK_PASSWORD);
     let send = |token: Option<&'static str>| {

@@ -71,7 +71,7 @@ async fn override_is_authorized_applied_sticky_and_dropped_on_a_new_finding() {
     assert_eq!(run1.conclusion.as_deref(), Some("failure"));
     let reviews_before = w.gh.reviews().len();
 
-    // A reader may not override: a reply says who may, nothing else changes.
+    // A reader may not override: a reply says so (not who may), nothing else changes.
     let (id_5001, refused) = user_comment(
         &w,
         "created",
@@ -84,7 +84,11 @@ async fn override_is_authorized_applied_sticky_and_dropped_on_a_new_finding() {
     );
     let reply = eventually("the refusal", || replies_to(&w, id_5001).pop()).await;
     assert!(reply.contains("not applied"), "{reply}");
-    assert!(reply.contains("write, maintain or admin"), "{reply}");
+    assert!(reply.contains("not allowed"), "{reply}");
+    assert!(
+        !reply.contains("maintainer1") && !reply.contains("write"),
+        "{reply}"
+    );
     assert_eq!(reactions_on(&w, id_5001), vec!["confused"]);
     // So is the PR author, even with write access.
     w.gh.set_permission(REPO, "Codertocat", "admin");
@@ -272,6 +276,21 @@ async fn configured_users_and_team_members_may_override() {
     assert_eq!(w.open_pr(app.addr, "t-1", 7, &head).await, 202);
     let first = w.wait_completed(&head).await;
     assert_eq!(first.conclusion.as_deref(), Some("failure"));
+
+    // Someone else is refused, and the reply does not name who may override.
+    w.gh.set_permission(REPO, "outsider", "read");
+    let (id, ev) = user_comment(
+        &w,
+        "created",
+        "outsider",
+        "/thoth override approve --reason trust me",
+    );
+    github_delivery(app.addr, SECRET, "issue_comment", "t-0", &ev).await;
+    let reply = eventually("the refusal", || replies_to(&w, id).pop()).await;
+    assert!(reply.contains("not applied"), "{reply}");
+    for listed in ["release-manager", "platform"] {
+        assert!(!reply.contains(listed), "{listed} named in: {reply}");
+    }
 
     let (_, ev) = user_comment(
         &w,

@@ -13,7 +13,7 @@ use support::TestRepo;
 use support::fake_github::{APP_ID, FakeGithub, INSTALLATION_ID, TEST_KEY_PEM};
 use support::http::github_delivery;
 use thoth_bot::config::ServeConfig;
-use thoth_bot::webhook::signature::Secret;
+use thoth_bot::secret::SecretString;
 
 const SECRET: &str = "log-secret";
 const TOKEN: &str = "ghs_log_token";
@@ -69,7 +69,7 @@ async fn job_log_lines_carry_delivery_repo_and_pr() {
     };
     cfg.github.app_id = Some(APP_ID);
     cfg.github.private_key_path = Some(dir.path().join("app.pem"));
-    cfg.github.webhook_secrets = vec![Secret::new(SECRET)];
+    cfg.github.webhook_secrets = vec![SecretString::from(SECRET)];
     cfg.github.api_url = gh.url().to_string();
     cfg.github.writes_per_minute = 600;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -188,6 +188,7 @@ macro_rules! contract_tests {
 contract_tests!(
     ping_works,
     delivery_dedupe_and_prune,
+    body_digests_name_the_first_delivery,
     enqueue_is_durable_and_dedupes_on_delivery,
     prune_forgets_finished_jobs_only,
     coalescing_supersedes_queued_but_not_running,
@@ -279,6 +280,36 @@ async fn delivery_dedupe_and_prune(s: Stores) {
     assert!(!s.a.record_delivery(&d2, at(90_000)).await.expect("record"));
     // Forgotten deliveries count as new again.
     assert!(s.a.record_delivery(&d1, at(90_000)).await.expect("record"));
+    assert_eq!(s.a.prune_deliveries(at(1_000_000)).await.expect("prune"), 2);
+}
+
+async fn body_digests_name_the_first_delivery(s: Stores) {
+    let (d1, d2): (DeliveryId, DeliveryId) = (
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958".parse().expect("id"),
+        "0b9ab2f0-cc79-11e3-8d4b-5a1b2c3d4e5f".parse().expect("id"),
+    );
+    let (h1, h2) = ("a".repeat(64), "b".repeat(64));
+    assert_eq!(s.a.record_body(&h1, &d1, t0()).await.expect("record"), d1);
+    // Its own redelivery still names it; another delivery with the same body is a replay.
+    assert_eq!(s.b.record_body(&h1, &d1, at(5)).await.expect("record"), d1);
+    assert_eq!(s.b.record_body(&h1, &d2, at(6)).await.expect("record"), d1);
+    assert_eq!(
+        s.a.record_body(&h2, &d2, at(86_400)).await.expect("record"),
+        d2
+    );
+
+    // Pruned by age with the deliveries: strictly older than the cutoff goes.
+    assert_eq!(s.a.prune_deliveries(t0()).await.expect("prune"), 0);
+    assert_eq!(s.a.prune_deliveries(at(3_600)).await.expect("prune"), 1);
+    assert_eq!(
+        s.b.record_body(&h2, &d1, at(90_000)).await.expect("record"),
+        d2
+    );
+    // A forgotten body counts as new again, under whichever delivery brings it.
+    assert_eq!(
+        s.b.record_body(&h1, &d2, at(90_000)).await.expect("record"),
+        d2
+    );
     assert_eq!(s.a.prune_deliveries(at(1_000_000)).await.expect("prune"), 2);
 }
 

@@ -258,7 +258,17 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// Forgets deliveries seen before `older_than`; returns how many.
+    /// Remembers that `delivery` carried a body with this digest (SHA-256, hex) and answers the
+    /// delivery that carried it first: `delivery` itself the first time and for its own
+    /// redeliveries, another one when the body is replayed under a new delivery id.
+    async fn record_body(
+        &self,
+        digest: &str,
+        delivery: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<DeliveryId, StoreError>;
+
+    /// Forgets deliveries and body digests seen before `older_than`; returns how many.
     async fn prune_deliveries(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Stores a job durably (dedupe on `job.delivery`, coalescing per PR for `Evaluate`).

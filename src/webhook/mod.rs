@@ -7,7 +7,7 @@ pub mod signature;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
@@ -15,8 +15,9 @@ use tracing::{debug, info, warn};
 
 use crate::event::{JobPayload, Parsed};
 use crate::ids::{DeliveryId, Platform};
+use crate::secret::SecretString;
 use crate::store::{EnqueueOutcome, JobKind, NewJob, Store};
-use signature::{AzureHookAuth, Secret};
+use signature::AzureHookAuth;
 
 /// Largest body accepted (GitHub caps deliveries at 25 MiB).
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -25,7 +26,7 @@ pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 #[derive(Clone)]
 pub struct IntakeState {
     pub store: Arc<dyn Store>,
-    pub github_secrets: Arc<Vec<Secret>>,
+    pub github_secrets: Arc<Vec<SecretString>>,
     /// What Azure DevOps service hooks must present (empty: every delivery is refused).
     pub azure_auth: Arc<AzureHookAuth>,
     /// The Azure DevOps organization name used in repository ids.
@@ -66,6 +67,8 @@ pub enum IntakeOutcome {
     Duplicate,
     /// Not an event the bot acts on.
     Ignored,
+    /// A body already accepted under another delivery id: nothing stored.
+    Replay,
     /// The store failed; the sender should retry.
     Unavailable,
 }
@@ -85,6 +88,7 @@ impl IntakeOutcome {
             IntakeOutcome::Enqueued => "accepted",
             IntakeOutcome::Duplicate => "duplicate",
             IntakeOutcome::Ignored => "ignored",
+            IntakeOutcome::Replay => "replay",
             IntakeOutcome::Unavailable => "unavailable",
         }
     }
@@ -144,7 +148,11 @@ pub async fn github_webhook(
     };
     match github::parse(event, &body) {
         Ok(parsed) => {
-            let outcome = intake(state.store.as_ref(), parsed, delivery).await;
+            let outcome =
+                match unless_replayed(state.store.as_ref(), &parsed, &body, &delivery).await {
+                    Some(outcome) => outcome,
+                    None => intake(state.store.as_ref(), parsed, delivery).await,
+                };
             if outcome == IntakeOutcome::Enqueued {
                 state.wake.notify_one();
             }
@@ -159,11 +167,29 @@ pub async fn github_webhook(
     }
 }
 
-/// `POST /webhooks/azure-devops`.
+/// Reads a request body of at most [`MAX_BODY_BYTES`]: 413 beyond that, 400 when the client
+/// breaks off. (How long it may take is bounded by the webhook timeout layer.)
+async fn read_body(body: Body) -> Result<Bytes, StatusCode> {
+    use http_body_util::BodyExt as _;
+    match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(StatusCode::PAYLOAD_TOO_LARGE),
+        Err(e) => {
+            debug!(error = %e, "cannot read a request body");
+            Err(StatusCode::BAD_REQUEST)
+        }
+    }
+}
+
+/// `POST /webhooks/azure-devops`. The credentials are headers, so they are checked before the
+/// body is read: an unauthenticated sender cannot make the server buffer a body at all.
 pub async fn azure_webhook(
     State(state): State<IntakeState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> StatusCode {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let token = state
@@ -176,6 +202,13 @@ pub async fn azure_webhook(
         crate::metrics::webhook("azure-devops", "-", "unauthorized");
         return StatusCode::UNAUTHORIZED;
     }
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(status) => {
+            crate::metrics::webhook("azure-devops", "-", "bad_request");
+            return status;
+        }
+    };
     let delivery = match azure::parse(&body, &state.azure_org) {
         Ok(d) => d,
         Err(e) => {
@@ -203,6 +236,34 @@ pub async fn azure_webhook(
     }
     crate::metrics::webhook("azure-devops", event, outcome.as_str());
     outcome.status()
+}
+
+/// Replay guard: a signed body is accepted once. The same body under another delivery id is
+/// someone resending a captured delivery (the signature covers the body only), so it is
+/// answered 202 and nothing runs. GitHub's own redeliveries keep their delivery id and are
+/// deduplicated by the job store as before. `None`: go on with intake.
+async fn unless_replayed(
+    store: &dyn Store,
+    parsed: &Parsed,
+    body: &[u8],
+    delivery: &DeliveryId,
+) -> Option<IntakeOutcome> {
+    // Ignored deliveries run nothing either way; only jobs are worth a write.
+    if !matches!(parsed, Parsed::Job(_)) {
+        return None;
+    }
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+    match store.record_body(&digest, delivery, Utc::now()).await {
+        Ok(first) if first == *delivery => None,
+        Ok(first) => {
+            warn!(%delivery, %first, "replayed body under a new delivery id ignored");
+            Some(IntakeOutcome::Replay)
+        }
+        Err(e) => {
+            warn!(%delivery, error = %e, "cannot record the body digest");
+            Some(IntakeOutcome::Unavailable)
+        }
+    }
 }
 
 fn accept_ignored(event: &str, parsed: Parsed) -> StatusCode {

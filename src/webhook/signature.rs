@@ -1,33 +1,12 @@
 //! Delivery authentication: GitHub's `X-Hub-Signature-256` HMAC and Azure DevOps' shared
 //! credentials, all compared in constant time.
 
-use std::fmt;
-
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-/// A secret that never shows up in logs or `Debug` output.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    /// The secret itself; call only where it is used.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+use crate::secret::{ExposeSecret as _, SecretString};
 
 /// Why a delivery was not accepted as authentic.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -44,7 +23,7 @@ pub enum SignatureError {
 
 /// Verifies `sha256=<hex>` over the raw body against every configured secret (rotation).
 pub fn verify_github(
-    secrets: &[Secret],
+    secrets: &[SecretString],
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), SignatureError> {
@@ -60,7 +39,7 @@ pub fn verify_github(
     // Check every secret even after a match, so timing does not reveal which one matched.
     let mut ok = false;
     for secret in secrets {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()) else {
             continue;
         };
         mac.update(body);
@@ -86,9 +65,9 @@ pub fn sign_github(secret: &str, body: &[u8]) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct AzureHookAuth {
     /// Basic user name and password.
-    pub basic: Option<(String, Secret)>,
+    pub basic: Option<(String, SecretString)>,
     /// Header name (matched case-insensitively) and its value.
-    pub header: Option<(String, Secret)>,
+    pub header: Option<(String, SecretString)>,
 }
 
 /// Why an Azure DevOps delivery was not accepted as authentic (all answered 401).
@@ -121,14 +100,14 @@ pub fn verify_azure(
             parse_basic(authorization).ok_or(AzureAuthError::MissingBasic)?;
         // Both halves are compared whatever the first gives, so timing says nothing.
         let user_ok = ct_eq(got_user.as_bytes(), user.as_bytes());
-        let password_ok = ct_eq(got_password.as_bytes(), password.expose().as_bytes());
+        let password_ok = ct_eq(got_password.as_bytes(), password.expose_secret().as_bytes());
         if !(user_ok & password_ok) {
             return Err(AzureAuthError::BadBasic);
         }
     }
     if let Some((_, expected)) = &auth.header {
         let got = token.ok_or(AzureAuthError::MissingToken)?;
-        if !ct_eq(got.trim().as_bytes(), expected.expose().as_bytes()) {
+        if !ct_eq(got.trim().as_bytes(), expected.expose_secret().as_bytes()) {
             return Err(AzureAuthError::BadToken);
         }
     }
@@ -151,15 +130,6 @@ fn parse_basic(header: Option<&str>) -> Option<(String, String)> {
     Some((user.to_string(), password.to_string()))
 }
 
-/// `Basic base64(user:password)`: what a service hook with Basic credentials sends.
-pub fn basic_header(user: &str, password: &str) -> String {
-    use base64::Engine as _;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
-
 /// Constant-time equality of two byte strings (lengths may differ; that is not hidden).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
@@ -168,6 +138,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::basic_header;
 
     // GitHub's published test vector (fixtures/github/hmac_test_vector.json).
     const SECRET: &str = "It's a Secret to Everybody";
@@ -176,13 +147,13 @@ mod tests {
     #[test]
     fn github_test_vector() {
         assert_eq!(sign_github(SECRET, b"Hello, World!"), SIG);
-        let secrets = [Secret::new("old"), Secret::new(SECRET)];
+        let secrets = [SecretString::from("old"), SecretString::from(SECRET)];
         assert_eq!(verify_github(&secrets, b"Hello, World!", Some(SIG)), Ok(()));
     }
 
     #[test]
     fn rejects_missing_malformed_and_wrong() {
-        let s = [Secret::new(SECRET)];
+        let s = [SecretString::from(SECRET)];
         assert_eq!(
             verify_github(&s, b"Hello, World!", None),
             Err(SignatureError::Missing)
@@ -214,7 +185,7 @@ mod tests {
             Err(AzureAuthError::NotConfigured)
         );
         let basic = AzureHookAuth {
-            basic: Some(("hook".into(), Secret::new("pw"))),
+            basic: Some(("hook".into(), SecretString::from("pw"))),
             header: None,
         };
         assert_eq!(
@@ -239,7 +210,7 @@ mod tests {
         );
         let both = AzureHookAuth {
             basic: basic.basic.clone(),
-            header: Some(("x-thoth-token".into(), Secret::new("tok"))),
+            header: Some(("x-thoth-token".into(), SecretString::from("tok"))),
         };
         assert_eq!(
             verify_azure(&both, Some(&basic_header("hook", "pw")), Some("tok")),

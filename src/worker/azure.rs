@@ -3,7 +3,7 @@
 //! the same gates and decision as GitHub ([`super::evaluate`]), then status, vote and threads.
 
 use anyhow::Context;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::WorkerContext;
 use super::checkout::{CheckoutFailure, checkout};
@@ -15,6 +15,7 @@ use crate::forge::azure::publish::Target;
 use crate::forge::azure::{AzureClient, StatusState, publish, vote_of};
 
 use crate::ids::Platform;
+use crate::secret::ExposeSecret as _;
 use crate::store::{Job, PrState};
 
 /// What Azure DevOps jobs need.
@@ -70,13 +71,16 @@ pub async fn evaluate(
         )
         .await?;
 
-    let token = client.config().token.expose().to_string();
+    let token = client.config().token.expose_secret().to_string();
     let checkout_timer = crate::metrics::stage_timer("checkout");
     let checkout = match checkout(ctx, &pr, Credentials::azure_devops(token)).await {
         Ok(c) => c,
         Err(CheckoutFailure::Permanent(e)) => {
-            warn!(error = %e, "checkout failed for good");
-            let description = format!("could not check out the pull request: {e}");
+            error!(error = %e, "checkout failed for good");
+            let description = format!(
+                "could not check out the pull request: {}",
+                super::cause::of_checkout(&e)
+            );
             client
                 .post_status(
                     &pr.repo,
@@ -120,8 +124,9 @@ pub async fn evaluate(
     Ok(())
 }
 
-/// Marks the iteration `error` after a job gave up (best effort: the job is already dead).
-pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
+/// Marks the iteration `error` after a job gave up, with a short `cause` (best effort: the job
+/// is already dead, and its error logged).
+pub async fn report_dead(ctx: &WorkerContext, job: &Job, cause: &str) {
     let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
         return;
     };
@@ -129,10 +134,7 @@ pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
         return;
     };
     let client = &azure.client;
-    let description: String = format!("thoth gave up evaluating this iteration: {error}")
-        .chars()
-        .take(300)
-        .collect();
+    let description = format!("thoth gave up evaluating this iteration: {cause}");
     let result = async {
         let iteration = client.iteration_for(&pr.repo, pr.pr, &pr.head_sha).await?;
         let link = client.pr_web_url(&pr.repo, pr.pr);

@@ -94,8 +94,6 @@ pub(super) trait CommandForge: Send + Sync {
     async fn has_reply(&self, marker: &str) -> anyhow::Result<bool>;
     /// Does the forge itself grant `actor` the right to override (write access, teams)?
     async fn is_writer(&self, settings: &CommandSettings, actor: &str) -> anyhow::Result<bool>;
-    /// The sentence telling a refused user who may override.
-    fn who_may(&self, settings: &CommandSettings) -> String;
     /// How a reply names a user.
     fn mention(&self, user: &str) -> String;
     /// Checks out the pull request with this forge's credentials.
@@ -384,7 +382,12 @@ impl Run<'_> {
     }
 }
 
-/// May `actor` override on `repo`? `Err` carries the reply saying who may.
+/// What a refused overrider is told. It does not say who may: a list of the accounts that can
+/// approve is a target list for whoever wants to get a change through.
+pub(super) const NOT_ALLOWED: &str =
+    "you are not allowed to override thoth-bot on this repository; ask a maintainer.";
+
+/// May `actor` override on `repo`? `Err` carries the reply saying why not.
 pub(super) async fn authorize(
     settings: &CommandSettings,
     cache: &PermissionCache,
@@ -419,5 +422,5 @@ pub(super) async fn authorize(
     if allowed {
         return Ok(Ok(()));
     }
-    Ok(Err(forge.who_may(settings)))
+    Ok(Err(NOT_ALLOWED.into()))
 }

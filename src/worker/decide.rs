@@ -60,7 +60,12 @@ pub(super) async fn decide_with_guard(
         Ok(c) => c,
         Err(e) => {
             // A broken decision config must not approve anything: the defaults only comment.
-            notes.push(format!("decision config ignored: {e}"));
+            // The note names the file as the repository does, not where the bot checked it out.
+            warn!(error = %e, "decision config ignored");
+            notes.push(format!(
+                "decision config ignored: {}",
+                super::cause::relative_to(&e.to_string(), &cfg_dir)
+            ));
             DecisionConfig::default()
         }
     };

@@ -3,7 +3,7 @@
 //! publish, PR state.
 
 use anyhow::Context;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::WorkerContext;
 use super::checkout::{Checkout, CheckoutFailure, checkout};
@@ -84,8 +84,10 @@ pub async fn evaluate(
     let checkout = match checkout(ctx, &pr, Credentials::github_installation(token)).await {
         Ok(c) => c,
         Err(CheckoutFailure::Permanent(e)) => {
+            error!(error = %e, "checkout failed for good");
             let summary = format!(
-                "thoth-bot could not check out this pull request, so no gate ran.\n\n`{e}`"
+                "thoth-bot could not check out this pull request, so no gate ran: {}.",
+                super::cause::of_checkout(&e)
             );
             client
                 .complete_check_run(
@@ -208,8 +210,9 @@ fn add_finding(report: &mut CheckReport, finding: Finding) {
     *report = CheckReport::new(std::mem::take(&mut report.gates));
 }
 
-/// Tells the PR that a job gave up (best effort: the job is already dead in the store).
-pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
+/// Tells the PR that a job gave up, with a short `cause` (best effort: the job is already dead
+/// in the store, and its error logged).
+pub async fn report_dead(ctx: &WorkerContext, job: &Job, cause: &str) {
     let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
         return;
     };
@@ -219,7 +222,7 @@ pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
     let Ok(client) = github.installation(inst) else {
         return;
     };
-    if let Err(e) = report_error(&client, &pr, error).await {
+    if let Err(e) = report_error(&client, &pr, cause).await {
         warn!(error = %e, "cannot report the failed evaluation on the PR");
     }
 }
@@ -227,11 +230,11 @@ pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
 async fn report_error(
     client: &InstallationClient,
     pr: &PullRequestRef,
-    error: &str,
+    cause: &str,
 ) -> anyhow::Result<()> {
     let id = client.create_check_run(&pr.repo, &pr.head_sha).await?;
     let summary = format!(
-        "thoth-bot gave up evaluating this commit after several attempts.\n\n```\n{error}\n```"
+        "thoth-bot gave up evaluating this commit after several attempts: {cause}. The server log has the details."
     );
     client
         .complete_check_run(

@@ -2,6 +2,7 @@
 //! outcome (done, retry with backoff, or dead with the error kept).
 
 pub mod azure;
+mod cause;
 pub mod checkout;
 pub mod commands;
 pub mod decide;
@@ -164,9 +165,11 @@ pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
                 Ok(FailOutcome::Dead) => {
                     crate::metrics::job("dead");
                     error!(error = %msg, "job failed for good");
+                    // The pull request gets a short cause; the chain above is for operators.
+                    let cause = cause::of_error(&e);
                     match job.platform {
-                        Platform::GitHub => evaluate::report_dead(ctx, &job, &msg).await,
-                        Platform::AzureDevOps => azure::report_dead(ctx, &job, &msg).await,
+                        Platform::GitHub => evaluate::report_dead(ctx, &job, cause).await,
+                        Platform::AzureDevOps => azure::report_dead(ctx, &job, cause).await,
                     }
                 }
                 Ok(FailOutcome::LeaseLost) => {

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use thoth_bot::config::ServeConfig;
+use thoth_bot::secret::{SecretString, basic_header};
 use thoth_bot::server::{self, Running};
-use thoth_bot::webhook::signature::{Secret, basic_header};
 
 use super::TestRepo;
 use super::fake_azure::FakeAzure;
@@ -59,9 +59,9 @@ impl World {
             ..ServeConfig::default()
         };
         cfg.azure.org_url = Some(self.ado.url().to_string());
-        cfg.azure.token = Some(Secret::new(PAT));
+        cfg.azure.token = Some(SecretString::from(PAT));
         cfg.azure.webhook_user = Some(HOOK_USER.into());
-        cfg.azure.webhook_password = Some(Secret::new(HOOK_PASSWORD));
+        cfg.azure.webhook_password = Some(SecretString::from(HOOK_PASSWORD));
         cfg
     }
 

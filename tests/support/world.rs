@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use thoth_bot::config::ServeConfig;
+use thoth_bot::secret::SecretString;
 use thoth_bot::server::{self, Running};
-use thoth_bot::webhook::signature::Secret;
 
 use super::TestRepo;
 use super::fake_github::{APP_ID, FakeGithub, INSTALLATION_ID, TEST_KEY_PEM};
@@ -85,7 +85,8 @@ impl World {
         };
         cfg.github.app_id = Some(APP_ID);
         cfg.github.private_key_path = Some(self.dir.path().join("app.pem"));
-        cfg.github.webhook_secrets = vec![Secret::new("old-secret"), Secret::new(SECRET)];
+        cfg.github.webhook_secrets =
+            vec![SecretString::from("old-secret"), SecretString::from(SECRET)];
         cfg.github.api_url = self.gh.url().to_string();
         cfg.github.writes_per_minute = 600;
         cfg

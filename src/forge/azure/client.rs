@@ -20,7 +20,7 @@ use crate::forge::github::retry::{
     Idempotency, Next, backoff, error_from_status, next_after_status, now_epoch,
 };
 use crate::ids::{CommitSha, PrNumber, RepoId};
-use crate::webhook::signature::{Secret, basic_header};
+use crate::secret::{ExposeSecret as _, SecretString, basic_header};
 
 /// The REST API version every call asks for.
 pub const API_VERSION: &str = "7.1";
@@ -34,7 +34,7 @@ pub struct AzureConfig {
     pub api_url: String,
     /// Identity API base (`https://vssps.dev.azure.com/ORG` for `https://dev.azure.com/ORG`).
     pub identity_url: String,
-    pub token: Secret,
+    pub token: SecretString,
     pub max_retries: u32,
     pub base_delay: Duration,
     /// A longer `Retry-After` is not slept: the job is rescheduled instead.
@@ -44,7 +44,7 @@ pub struct AzureConfig {
 }
 
 impl AzureConfig {
-    pub fn new(org_url: &str, token: Secret) -> Self {
+    pub fn new(org_url: &str, token: SecretString) -> Self {
         let org_url = org_url.trim_end_matches('/').to_string();
         AzureConfig {
             api_url: org_url.clone(),
@@ -191,7 +191,8 @@ impl AzureClient {
             .build();
         let http = Client::builder(TokioExecutor::new()).build(https);
         // Any user name goes with a PAT.
-        let mut auth = HeaderValue::from_str(&basic_header("thoth-bot", cfg.token.expose()))?;
+        let mut auth =
+            HeaderValue::from_str(&basic_header("thoth-bot", cfg.token.expose_secret()))?;
         auth.set_sensitive(true);
         Ok(AzureClient {
             cfg,
@@ -555,7 +556,7 @@ mod tests {
     fn debug_hides_the_token() {
         let client = AzureClient::new(AzureConfig::new(
             "https://dev.azure.com/acme",
-            Secret::new("pat-123"),
+            SecretString::from("pat-123"),
         ))
         .unwrap();
         assert!(!format!("{client:?}").contains("pat-123"));

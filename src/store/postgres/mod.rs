@@ -46,6 +46,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     migration!(1, "init", "0001_init.sql"),
     migration!(2, "dry run check runs", "0002_dry_run_check_runs.sql"),
+    migration!(3, "body digests", "0003_body_digests.sql"),
 ];
 
 /// Connections per replica. Workers hold one only for the length of a statement.
@@ -141,8 +142,33 @@ impl Store for PgStore {
         Ok(inserted == 1)
     }
 
+    async fn record_body(
+        &self,
+        digest: &str,
+        delivery: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<DeliveryId, StoreError> {
+        // The no-op update makes RETURNING give the stored row when the digest is known, in one
+        // statement, so two replicas racing on a replay agree on who was first.
+        let first: String = sqlx::query_scalar(
+            "INSERT INTO body_digests (digest, delivery, seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING delivery",
+        )
+        .bind(digest)
+        .bind(delivery.as_str())
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await?;
+        parse("body digest", &first)
+    }
+
     async fn prune_deliveries(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
-        let deleted = sqlx::query("DELETE FROM deliveries WHERE seen_at < $1")
+        let mut deleted = sqlx::query("DELETE FROM deliveries WHERE seen_at < $1")
+            .bind(micros(older_than))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        deleted += sqlx::query("DELETE FROM body_digests WHERE seen_at < $1")
             .bind(micros(older_than))
             .execute(&self.pool)
             .await?

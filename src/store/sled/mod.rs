@@ -7,6 +7,8 @@
 //! - `job_state`: `state ++ seq -> id` for `jobs_by_state` and `queue_depth`.
 //! - `job_delivery`: `delivery -> id`, the enqueue dedupe.
 //! - `pr_latest`: `pr -> id` of the newest `Evaluate` job of each PR, for coalescing.
+//! - `deliveries` / `body_digests` (`digest -> seen_at ++ delivery`), each with a `*_at`
+//!   (`seen_at ++ key`) tree for pruning by age.
 //!
 //! `seq` comes from sled's monotonic id generator and orders jobs with the same time by enqueue
 //! order. Times in keys are big-endian microseconds with the sign bit flipped, so byte order is
@@ -50,6 +52,8 @@ pub struct SledStore {
     pr_latest: Tree,
     deliveries: Tree,
     deliveries_at: Tree,
+    body_digests: Tree,
+    body_digests_at: Tree,
     decisions: Tree,
     decisions_repo: Tree,
     action_counts: Tree,
@@ -83,6 +87,8 @@ impl SledStore {
             pr_latest: tree("pr_latest")?,
             deliveries: tree("deliveries")?,
             deliveries_at: tree("deliveries_at")?,
+            body_digests: tree("body_digests")?,
+            body_digests_at: tree("body_digests_at")?,
             decisions: tree("decisions")?,
             decisions_repo: tree("decisions_repo")?,
             action_counts: tree("action_counts")?,
@@ -113,6 +119,43 @@ impl SledStore {
             .map_err(|e| std::io::Error::other(format!("sled flush thread failed: {e}")))
             .map_err(|e| StoreError::Sled(e.into()))??;
         Ok(())
+    }
+
+    /// Removes the entries of `by_key` (value: `seen_at ++ ...`) indexed in `by_time`
+    /// (`seen_at ++ key`) before `cutoff`, in small transactions; returns how many.
+    async fn prune_seen(
+        &self,
+        by_key: &Tree,
+        by_time: &Tree,
+        cutoff: &[u8],
+    ) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        loop {
+            let chunk: Vec<sled::IVec> = by_time
+                .range(..cutoff)
+                .keys()
+                .take(PRUNE_CHUNK)
+                .collect::<Result<_, _>>()?;
+            if chunk.is_empty() {
+                break;
+            }
+            removed += (by_key, by_time)
+                .transaction(|(by_key, by_time)| {
+                    let mut n = 0;
+                    for time_and_key in &chunk {
+                        let (at, key) = time_and_key.split_at(8);
+                        // Only forget the entry if it was not seen again since.
+                        if by_key.get(key)?.is_some_and(|seen| seen.starts_with(at)) {
+                            by_key.remove(key)?;
+                            n += 1;
+                        }
+                        by_time.remove(time_and_key.as_ref())?;
+                    }
+                    Ok(n)
+                })
+                .map_err(tx_error)?;
+        }
+        Ok(removed)
     }
 
     fn put_json<T: Serialize>(
@@ -162,35 +205,39 @@ impl Store for SledStore {
         // dedupes on the delivery id durably anyway.
     }
 
+    async fn record_body(
+        &self,
+        digest: &str,
+        delivery: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<DeliveryId, StoreError> {
+        let at = time_key(micros(now));
+        let key = digest.as_bytes();
+        let first = (&self.body_digests, &self.body_digests_at)
+            .transaction(|(digests, by_time)| {
+                if let Some(seen) = digests.get(key)? {
+                    return Ok(seen.get(at.len()..).unwrap_or_default().to_vec());
+                }
+                digests.insert(key, [&at[..], delivery.as_str().as_bytes()].concat())?;
+                by_time.insert([&at[..], key].concat(), &[][..])?;
+                Ok(delivery.as_str().as_bytes().to_vec())
+            })
+            .map_err(tx_error)?;
+        // Not flushed, like `record_delivery`: a crash can only let one replay through.
+        String::from_utf8(first)
+            .map_err(|e| StoreError::corrupt("body digest", e))?
+            .parse()
+            .map_err(|e| StoreError::corrupt("body digest", e))
+    }
+
     async fn prune_deliveries(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
         let cutoff = time_key(micros(older_than));
-        let mut removed = 0;
-        loop {
-            let chunk: Vec<sled::IVec> = self
-                .deliveries_at
-                .range(..&cutoff[..])
-                .keys()
-                .take(PRUNE_CHUNK)
-                .collect::<Result<_, _>>()?;
-            if chunk.is_empty() {
-                break;
-            }
-            removed += (&self.deliveries, &self.deliveries_at)
-                .transaction(|(deliveries, by_time)| {
-                    let mut n = 0;
-                    for time_and_key in &chunk {
-                        let (at, key) = time_and_key.split_at(8);
-                        // Only forget the delivery if it was not seen again since.
-                        if deliveries.get(key)?.is_some_and(|seen| seen.as_ref() == at) {
-                            deliveries.remove(key)?;
-                            n += 1;
-                        }
-                        by_time.remove(time_and_key.as_ref())?;
-                    }
-                    Ok(n)
-                })
-                .map_err(tx_error)?;
-        }
+        let mut removed = self
+            .prune_seen(&self.deliveries, &self.deliveries_at, &cutoff)
+            .await?;
+        removed += self
+            .prune_seen(&self.body_digests, &self.body_digests_at, &cutoff)
+            .await?;
         self.flush().await?;
         Ok(removed)
     }

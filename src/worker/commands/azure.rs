@@ -19,6 +19,7 @@ use crate::config::CommandSettings;
 use crate::event::{CommentEvent, PullRequestRef};
 use crate::forge::azure::identity::group_matches;
 use crate::ids::{PrNumber, RepoId};
+use crate::secret::ExposeSecret as _;
 use crate::worker::WorkerContext;
 use crate::worker::azure::AzureContext;
 use crate::worker::checkout::Checkout;
@@ -121,35 +122,12 @@ impl CommandForge for AzureForge<'_> {
         }))
     }
 
-    fn who_may(&self, settings: &CommandSettings) -> String {
-        let mut who = Vec::new();
-        if !settings.override_users.is_empty() {
-            who.push(format!(
-                "these users: {}",
-                settings.override_users.join(", ")
-            ));
-        }
-        if !settings.override_teams.is_empty() {
-            who.push(format!(
-                "members of these groups: {}",
-                settings.override_teams.join(", ")
-            ));
-        }
-        if who.is_empty() {
-            return "on Azure DevOps only the users and groups listed in the server's `[commands] override_users` / `override_teams` may override thoth-bot, and none are listed.".into();
-        }
-        format!(
-            "on Azure DevOps only {} may override thoth-bot.",
-            who.join("; and ")
-        )
-    }
-
     fn mention(&self, user: &str) -> String {
         user.to_string()
     }
 
     async fn checkout(&self, ctx: &WorkerContext, pr: &PullRequestRef) -> anyhow::Result<Checkout> {
-        let token = self.azure.client.config().token.expose().to_string();
+        let token = self.azure.client.config().token.expose_secret().to_string();
         crate::worker::checkout::checkout(ctx, pr, Credentials::azure_devops(token))
             .await
             .map_err(|e| e.into_error())

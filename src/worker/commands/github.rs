@@ -118,29 +118,6 @@ impl CommandForge for GithubForge {
         Ok(false)
     }
 
-    fn who_may(&self, settings: &CommandSettings) -> String {
-        let mut who = format!(
-            "only users with write, maintain or admin permission on {}",
-            self.repo
-        );
-        if !settings.override_users.is_empty() {
-            let users: Vec<String> = settings
-                .override_users
-                .iter()
-                .map(|u| format!("@{}", u.trim_start_matches('@')))
-                .collect();
-            who.push_str(&format!(", {}", users.join(", ")));
-        }
-        if !settings.override_teams.is_empty() {
-            who.push_str(&format!(
-                ", or members of {}",
-                settings.override_teams.join(", ")
-            ));
-        }
-        who.push_str(" may override thoth-bot.");
-        who
-    }
-
     fn mention(&self, user: &str) -> String {
         format!("@{user}")
     }
