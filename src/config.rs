@@ -61,6 +61,23 @@ pub struct CommandSettings {
     pub allow_self_override: bool,
     /// How long a user's repository permission is cached, in seconds.
     pub permission_cache_secs: u64,
+    /// `rerun`, `explain` and `help` commands one user may give on one pull request per hour
+    /// (kept in the store, so replicas share it); the first command over it gets one reply,
+    /// later ones in the hour are ignored.
+    pub commands_per_hour: u32,
+    /// What a push to the pull request does to an override given before it.
+    pub override_after_push: OverrideAfterPush,
+}
+
+/// `[commands] override_after_push`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverrideAfterPush {
+    /// A push ends the override, like GitHub's "dismiss stale pull request approvals".
+    #[default]
+    Drop,
+    /// The override stays on a new head while the failing findings are the same ones.
+    KeepIfSameFindings,
 }
 
 impl Default for CommandSettings {
@@ -70,6 +87,8 @@ impl Default for CommandSettings {
             override_teams: Vec::new(),
             allow_self_override: false,
             permission_cache_secs: 300,
+            commands_per_hour: 10,
+            override_after_push: OverrideAfterPush::Drop,
         }
     }
 }

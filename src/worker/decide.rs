@@ -1,6 +1,7 @@
 //! The decision step shared by both forges: the engine's proposal from the findings, a human
-//! override when one still holds (same failing findings), otherwise the safety guard; every
-//! outcome is an audit record.
+//! override when one still holds (its head, or with `[commands] override_after_push =
+//! "keep-if-same-findings"` the same failing findings on a later head), otherwise the safety
+//! guard; every outcome is an audit record.
 
 use anyhow::bail;
 use chrono::Utc;
@@ -8,6 +9,7 @@ use tracing::{info, warn};
 
 use super::WorkerContext;
 use super::checkout::Checkout;
+use crate::config::OverrideAfterPush;
 use crate::decision::config::DecisionConfig;
 use crate::decision::safety::{PrContext, guard};
 use crate::decision::{Decision, DecisionKind, evaluate as decide};
@@ -34,15 +36,24 @@ pub(super) fn override_conclusion(o: &Override) -> CheckConclusion {
     }
 }
 
-/// Whether a stored override still applies to an evaluation with `digest`: the failing
-/// findings must be those the overrider saw. An override given before the head was ever
-/// evaluated (no digest) holds for that head only.
-fn override_holds(o: &Override, pr: &PullRequestRef, digest: &str) -> bool {
-    if o.findings_digest.is_empty() {
-        o.head_sha == pr.head_sha
-    } else {
-        o.findings_digest == digest
+/// Whether a stored override still applies to an evaluation of `pr` with `digest`. On the head
+/// it was given for, the failing findings must be those the overrider saw (the base may have
+/// moved); after a push only with `keep-if-same-findings`, and again only with the same
+/// findings. An override given before the head was ever evaluated (no digest) holds for that
+/// head only.
+fn override_holds(
+    o: &Override,
+    pr: &PullRequestRef,
+    digest: &str,
+    after_push: OverrideAfterPush,
+) -> bool {
+    let same_findings = o.findings_digest == digest;
+    if o.head_sha == pr.head_sha {
+        return o.findings_digest.is_empty() || same_findings;
     }
+    after_push == OverrideAfterPush::KeepIfSameFindings
+        && !o.findings_digest.is_empty()
+        && same_findings
 }
 
 pub(super) async fn decide_with_guard(
@@ -66,7 +77,14 @@ pub(super) async fn decide_with_guard(
     };
     let proposed = decide(report, &cfg);
     match ctx.store.get_override(pr.platform, &pr.repo, pr.pr).await? {
-        Some(mut o) if override_holds(&o, pr, &proposed.findings_digest) => {
+        Some(mut o)
+            if override_holds(
+                &o,
+                pr,
+                &proposed.findings_digest,
+                ctx.commands.override_after_push,
+            ) =>
+        {
             let kind = match o.decision.as_str() {
                 "approve" => DecisionKind::Approve,
                 "reject" => DecisionKind::Reject,
@@ -117,9 +135,16 @@ pub(super) async fn decide_with_guard(
             ctx.store
                 .clear_override(pr.platform, &pr.repo, pr.pr)
                 .await?;
-            info!(actor = %o.actor, "override dropped: the failing findings changed");
+            let why = if o.head_sha != pr.head_sha
+                && ctx.commands.override_after_push == OverrideAfterPush::Drop
+            {
+                "commits were pushed after it was given"
+            } else {
+                "the failing findings changed since it was given"
+            };
+            info!(actor = %o.actor, why, "override dropped");
             notes.push(format!(
-                "The override by @{} ({}) no longer applies: the failing findings changed since it was given.",
+                "The override by @{} ({}) no longer applies: {why}.",
                 o.actor, o.decision
             ));
         }
