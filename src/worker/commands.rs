@@ -13,6 +13,7 @@
 //! its author made it, `rerun`, `explain` and `help` count against a per-user, per-PR hourly
 //! budget kept in the store, and an override binds to the evaluation the overrider saw.
 
+mod actions;
 mod azure;
 mod budget;
 mod github;
@@ -22,22 +23,20 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use async_trait::async_trait;
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use super::WorkerContext;
 use super::checkout::Checkout;
-use crate::check::{CheckOptions, explain_rule};
 use crate::commands::{
     Command, OverrideDecision, ParsedLine, help_text, limit_commands, new_commands,
 };
 use crate::config::{CommandSettings, OverrideAfterPush};
-use crate::event::{CommentEvent, JobPayload, PullRequestRef, UNKNOWN_SHA};
-use crate::ids::{CommitSha, DecisionId, DeliveryId, Platform, RepoId};
-use crate::store::{DecisionRecord, EnqueueOutcome, Job, Override};
+use crate::event::{CommentEvent, PullRequestRef};
+use crate::ids::{CommitSha, DecisionId, Platform, RepoId};
+use crate::store::{DecisionRecord, Job, Override};
 
 /// Cached answers of "may this user override on this repository?" (per repo and user).
 #[derive(Default)]
@@ -126,35 +125,7 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
     if let Some(editor) = comment.editor.as_deref()
         && !editor.eq_ignore_ascii_case(&comment.author)
     {
-        // Someone else edited commands into this comment (maintainers can edit any comment):
-        // running them would act in the author's name.
-        warn!(%editor, author = %comment.author, "commands edited in by someone else ignored");
-        let record = DecisionRecord {
-            id: derived_id(job, "edited-by-other"),
-            at: Utc::now(),
-            platform: comment.platform,
-            repo: comment.repo.clone(),
-            pr: comment.pr,
-            head_sha: UNKNOWN_SHA.parse()?,
-            decision: "command-refused:edited-by-other".into(),
-            risk: 0,
-            confidence: 1.0,
-            reasons: vec![format!(
-                "{editor} edited a comment of {} to add: {}",
-                comment.author,
-                commands
-                    .iter()
-                    .map(|p| p.line.chars().take(200).collect::<String>())
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            )],
-            findings_digest: String::new(),
-            actor: editor.to_string(),
-            downgraded_from: None,
-            dry_run: false,
-        };
-        ctx.store.record_decision(&record).await?;
-        return Ok(());
+        return actions::refuse_foreign_edit(ctx, job, &comment, editor, &commands).await;
     }
     let (commands, over_limit) = limit_commands(commands);
     let forge: Box<dyn CommandForge + '_> = match comment.platform {
@@ -171,6 +142,7 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
         commands: &commands,
         sections: Mutex::new(Vec::new()),
     };
+    let mut ran = 0;
     for (i, parsed) in commands.iter().enumerate() {
         // Azure DevOps deliveries of an edited comment carry no previous body, so every command
         // of the comment comes again; on Azure every command is listed in a reply of the bot's,
@@ -182,8 +154,11 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
         }
         info!(line = %parsed.line, "command");
         run.one(i, parsed).await?;
+        ran += 1;
     }
-    if !over_limit.is_empty() {
+    // An Azure DevOps edit repeats the whole comment: its refused commands were listed already
+    // unless something new ran.
+    if !over_limit.is_empty() && ran > 0 {
         warn!(
             count = over_limit.len(),
             "commands over the per-comment limit refused"
@@ -345,95 +320,6 @@ impl Run<'_> {
         self.ack_only(i, Ack::Done, &note).await
     }
 
-    async fn enqueue_evaluation(&self, i: usize, reason: &str) -> anyhow::Result<()> {
-        let c = self.comment;
-        let p = self.pull;
-        let payload = JobPayload::Evaluate {
-            pr: PullRequestRef {
-                platform: c.platform,
-                repo: c.repo.clone(),
-                pr: c.pr,
-                head_sha: p.head_sha.clone(),
-                base_sha: p.base_sha.clone(),
-                base_ref: p.base_ref.clone(),
-                head_ref: p.head_ref.clone(),
-                author: Some(p.author.clone()).filter(|a| !a.is_empty()),
-                labels: p.labels.clone(),
-                draft: p.draft,
-                clone_url: p.clone_url.clone().or_else(|| c.clone_url.clone()),
-                installation_id: c.installation_id,
-                needs_refresh: false,
-            },
-            reason: reason.to_string(),
-        };
-        let delivery: DeliveryId = format!("{}#cmd{i}", self.job.delivery)
-            .parse()
-            .or_else(|_| format!("cmd-{}-{i}", self.job.id).parse())
-            .context("follow-up delivery id")?;
-        let job = crate::webhook::new_job(&payload, delivery);
-        match self.ctx.store.enqueue(job, Utc::now()).await? {
-            EnqueueOutcome::Enqueued(id) => {
-                info!(job = %id, %reason, "evaluation enqueued");
-                self.ctx.wake.notify_one();
-            }
-            EnqueueOutcome::Duplicate => info!(%reason, "evaluation was enqueued before"),
-        }
-        Ok(())
-    }
-
-    async fn explain(&self, rule_id: &str) -> anyhow::Result<String> {
-        let pr = PullRequestRef {
-            platform: self.comment.platform,
-            repo: self.comment.repo.clone(),
-            pr: self.comment.pr,
-            head_sha: self.pull.head_sha.clone(),
-            base_sha: self.pull.base_sha.clone(),
-            base_ref: self.pull.base_ref.clone(),
-            head_ref: self.pull.head_ref.clone(),
-            author: None,
-            labels: Vec::new(),
-            draft: false,
-            clone_url: self
-                .pull
-                .clone_url
-                .clone()
-                .or_else(|| self.comment.clone_url.clone()),
-            installation_id: self.comment.installation_id,
-            needs_refresh: false,
-        };
-        let checkout = self.forge.checkout(self.ctx, &pr).await?;
-        // Rules are documented by the policies the PR is judged by: the base branch's.
-        let mut opts = CheckOptions::new(&checkout.head);
-        opts.config_dir = checkout.base.clone();
-        opts.org_policy = self.ctx.policy_repo.clone();
-        let id = rule_id.to_string();
-        let doc = tokio::task::spawn_blocking(move || explain_rule(&opts, &id)).await?;
-        Ok(match doc {
-            Some(doc) => doc.to_markdown(),
-            None => format!(
-                "No policy of this repository's base branch, the organisation's policy repository or the built-in library documents `{}`.",
-                rule_id.replace('`', "'")
-            ),
-        })
-    }
-
-    /// The last evaluation of the PR recorded at or before the comment was written.
-    async fn seen_evaluation(&self) -> anyhow::Result<Option<DecisionRecord>> {
-        let c = self.comment;
-        let Some(at) = c.written_at else {
-            return Ok(None);
-        };
-        let since = at - TimeDelta::days(30);
-        let records = self
-            .ctx
-            .store
-            .decisions(Some(&c.repo), since, 2_000)
-            .await?;
-        Ok(records.into_iter().find(|r| {
-            r.platform == c.platform && r.pr == c.pr && r.at <= at && is_evaluation(&r.decision)
-        }))
-    }
-
     fn line(&self, i: usize) -> String {
         self.commands
             .get(i)
@@ -514,19 +400,6 @@ fn derived_id(job: &Job, what: &str) -> DecisionId {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&hash[..16]);
     DecisionId(uuid::Builder::from_random_bytes(bytes).into_uuid())
-}
-
-/// Audit records of an evaluation (the bot's decision or an applied override), not of a
-/// command.
-fn is_evaluation(decision: &str) -> bool {
-    ![
-        "override:",
-        "override-refused:",
-        "override-stale:",
-        "command-",
-    ]
-    .iter()
-    .any(|p| decision.starts_with(p))
 }
 
 fn short_sha(sha: &CommitSha) -> &str {
