@@ -117,7 +117,7 @@ impl CommandKind {
             CommandKind::Help => "show this list",
             CommandKind::Rerun => "evaluate the pull request's head again now",
             CommandKind::Override => {
-                "replace the bot's decision for the current head (repository writers or configured users; the reason is required and recorded). It stays while the failing findings stay the same"
+                "replace the bot's decision for the head you saw (repository writers or configured users, not the PR's authors; the reason is required and recorded). A push ends it unless the server keeps overrides while the failing findings stay the same"
             }
             CommandKind::Explain => "what a rule checks and how to fix a finding of it",
         }

@@ -352,6 +352,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn override_after_push_values() {
+        let cfg: ServeConfig = toml::from_str("[commands]\ncommands_per_hour = 3\n").unwrap();
+        assert_eq!(cfg.commands.override_after_push, OverrideAfterPush::Drop);
+        assert_eq!(cfg.commands.commands_per_hour, 3);
+        let cfg: ServeConfig =
+            toml::from_str("[commands]\noverride_after_push = \"keep-if-same-findings\"\n")
+                .unwrap();
+        assert_eq!(
+            cfg.commands.override_after_push,
+            OverrideAfterPush::KeepIfSameFindings
+        );
+        assert!(
+            toml::from_str::<ServeConfig>("[commands]\noverride_after_push = \"sticky\"\n")
+                .is_err()
+        );
+    }
+
+    #[test]
     fn file_then_env() {
         let mut cfg: ServeConfig = toml::from_str(
             "listen = \"0.0.0.0:9000\"\n[github]\napp_id = 7\nwebhook_secrets = [\"a\"]\n",

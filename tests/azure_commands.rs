@@ -277,3 +277,31 @@ async fn members_of_a_configured_group_may_override() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_marker_does_not_stop_a_command() {
+    use sha2::{Digest, Sha256};
+    let w = World::new().await;
+    let app = w.start(&config(&w)).await;
+    w.push_pr(8, &[("main.tf", BASE_TF)]);
+
+    // The command's thread exists; before its delivery is handled, a participant posts the
+    // hidden marker the bot's answer to it will carry, hoping the bot takes it as answered.
+    let line = "/thoth help";
+    let (thread, ev) = w.comment("plant-1", 8, "someone@example.com", line);
+    let hash: String = Sha256::digest(line.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let planted = format!("<!-- thoth-bot:cmd:{thread}/1:{hash}-0 -->");
+    w.ado
+        .add_user_thread(REPO, 8, &format!("{planted}\nalready answered"));
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    let reply = eventually("the help reply", || w.replies(thread).pop()).await;
+    assert!(reply.contains(&planted), "{reply}");
+    assert!(
+        reply.contains("/thoth override approve|reject|request-changes"),
+        "{reply}"
+    );
+    app.stop().await;
+}

@@ -232,3 +232,60 @@ pub(super) async fn decide_and_plan(
     }
     Ok((decision, plan))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{Platform, PrNumber};
+
+    fn pr(head: char) -> PullRequestRef {
+        PullRequestRef {
+            platform: Platform::GitHub,
+            repo: "acme/infra".parse().unwrap(),
+            pr: PrNumber(7),
+            head_sha: head.to_string().repeat(40).parse().unwrap(),
+            base_sha: None,
+            base_ref: None,
+            head_ref: None,
+            author: None,
+            labels: Vec::new(),
+            draft: false,
+            clone_url: None,
+            installation_id: None,
+            needs_refresh: false,
+        }
+    }
+
+    fn given(head: char, digest: &str) -> Override {
+        let p = pr(head);
+        Override {
+            platform: p.platform,
+            repo: p.repo,
+            pr: p.pr,
+            head_sha: p.head_sha,
+            decision: "approve".into(),
+            reason: "r".into(),
+            actor: "m".into(),
+            findings_digest: digest.into(),
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_push_ends_an_override_unless_kept_with_the_same_findings() {
+        use OverrideAfterPush::{Drop, KeepIfSameFindings};
+        let o = given('a', "d1");
+        for mode in [Drop, KeepIfSameFindings] {
+            assert!(override_holds(&o, &pr('a'), "d1", mode));
+            // The base moved under the same head: other findings than the overrider saw.
+            assert!(!override_holds(&o, &pr('a'), "d2", mode));
+        }
+        assert!(!override_holds(&o, &pr('b'), "d1", Drop));
+        assert!(override_holds(&o, &pr('b'), "d1", KeepIfSameFindings));
+        assert!(!override_holds(&o, &pr('b'), "d2", KeepIfSameFindings));
+        // Given before any evaluation: that head only, whatever the mode.
+        let early = given('a', "");
+        assert!(override_holds(&early, &pr('a'), "d9", Drop));
+        assert!(!override_holds(&early, &pr('b'), "", KeepIfSameFindings));
+    }
+}
