@@ -2,8 +2,10 @@
 //!
 //! A command is a line of a comment that starts with `/thoth` (leading spaces allowed). Lines in
 //! fenced code blocks, indented code blocks and `>` quotes are ignored, so quoting someone's
-//! command never runs it again. Several commands in one comment run in order. For an edited
-//! comment only commands that are new in the edit run ([`new_commands`]).
+//! command never runs it again. Several commands in one comment run in order, at most
+//! [`MAX_COMMANDS`] of them, and a line repeated in a comment runs once: a comment is not a way
+//! to flood the bot. For an edited comment only commands that are new in the edit run
+//! ([`new_commands`]).
 //!
 //! The help text and the usage lines are generated from [`CommandKind::ALL`], the same table the
 //! parser dispatches on, so a command cannot exist without being documented (and vice versa).
@@ -15,6 +17,9 @@ pub const PREFIX: &str = "/thoth";
 
 /// A comment line longer than this is not parsed (a reply quotes at most this much).
 const MAX_LINE: usize = 2_000;
+
+/// Commands one comment may run; the rest are refused in the reply.
+pub const MAX_COMMANDS: usize = 10;
 
 /// The decision an override imposes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,7 +117,7 @@ impl CommandKind {
             CommandKind::Help => "show this list",
             CommandKind::Rerun => "evaluate the pull request's head again now",
             CommandKind::Override => {
-                "replace the bot's decision for the current head (repository writers or configured users; the reason is required and recorded). It stays while the failing findings stay the same"
+                "replace the bot's decision for the head you saw (repository writers or configured users, not the PR's authors; the reason is required and recorded). A push ends it unless the server keeps overrides while the failing findings stay the same"
             }
             CommandKind::Explain => "what a rule checks and how to fix a finding of it",
         }
@@ -249,20 +254,28 @@ pub fn parse_comment(body: &str) -> Vec<ParsedLine> {
         .collect()
 }
 
-/// The commands of an edited comment that were not in its previous body (each earlier
-/// occurrence of the same line cancels one later one, so a duplicated line counts once more).
+/// The commands of a comment to run: those whose line was not in its previous body (for an
+/// edit), each distinct line once, in order. Repeating a line, in the comment or by editing it
+/// in again, does not run it again.
 pub fn new_commands(body: &str, previous: Option<&str>) -> Vec<ParsedLine> {
-    let mut old = previous.map(command_lines).unwrap_or_default();
+    let old = previous.map(command_lines).unwrap_or_default();
+    let mut seen: Vec<String> = Vec::new();
     parse_comment(body)
         .into_iter()
-        .filter(|p| match old.iter().position(|l| *l == p.line) {
-            Some(i) => {
-                old.remove(i);
-                false
+        .filter(|p| {
+            if old.contains(&p.line) || seen.contains(&p.line) {
+                return false;
             }
-            None => true,
+            seen.push(p.line.clone());
+            true
         })
         .collect()
+}
+
+/// Splits commands into those that run (the first [`MAX_COMMANDS`]) and those refused.
+pub fn limit_commands(mut commands: Vec<ParsedLine>) -> (Vec<ParsedLine>, Vec<ParsedLine>) {
+    let refused = commands.split_off(commands.len().min(MAX_COMMANDS));
+    (commands, refused)
 }
 
 /// Parses one line that starts with `/thoth`.

@@ -77,6 +77,23 @@ pub struct CommandSettings {
     pub allow_self_override: bool,
     /// How long a user's repository permission is cached, in seconds.
     pub permission_cache_secs: u64,
+    /// `rerun`, `explain` and `help` commands one user may give on one pull request per hour
+    /// (kept in the store, so replicas share it); the first command over it gets one reply,
+    /// later ones in the hour are ignored.
+    pub commands_per_hour: u32,
+    /// What a push to the pull request does to an override given before it.
+    pub override_after_push: OverrideAfterPush,
+}
+
+/// `[commands] override_after_push`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverrideAfterPush {
+    /// A push ends the override, like GitHub's "dismiss stale pull request approvals".
+    #[default]
+    Drop,
+    /// The override stays on a new head while the failing findings are the same ones.
+    KeepIfSameFindings,
 }
 
 impl Default for CommandSettings {
@@ -86,6 +103,8 @@ impl Default for CommandSettings {
             override_teams: Vec::new(),
             allow_self_override: false,
             permission_cache_secs: 300,
+            commands_per_hour: 10,
+            override_after_push: OverrideAfterPush::Drop,
         }
     }
 }
@@ -399,6 +418,24 @@ impl ServeConfig {
 mod tests {
     use super::*;
     use crate::secret::ExposeSecret as _;
+
+    #[test]
+    fn override_after_push_values() {
+        let cfg: ServeConfig = toml::from_str("[commands]\ncommands_per_hour = 3\n").unwrap();
+        assert_eq!(cfg.commands.override_after_push, OverrideAfterPush::Drop);
+        assert_eq!(cfg.commands.commands_per_hour, 3);
+        let cfg: ServeConfig =
+            toml::from_str("[commands]\noverride_after_push = \"keep-if-same-findings\"\n")
+                .unwrap();
+        assert_eq!(
+            cfg.commands.override_after_push,
+            OverrideAfterPush::KeepIfSameFindings
+        );
+        assert!(
+            toml::from_str::<ServeConfig>("[commands]\noverride_after_push = \"sticky\"\n")
+                .is_err()
+        );
+    }
 
     #[test]
     fn file_then_env() {

@@ -3,6 +3,7 @@
 //! Intake parses GitHub and Azure DevOps deliveries into these types at the edge, so the worker
 //! never looks at a raw webhook payload.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CommitSha, Platform, PrNumber, RepoId};
@@ -50,6 +51,14 @@ pub struct CommentEvent {
     pub author_is_bot: bool,
     pub installation_id: Option<u64>,
     pub clone_url: Option<String>,
+    /// For an edit: who edited (GitHub's `sender`). Commands of an edit run only when that is
+    /// the comment's author, so nobody can put words in another user's mouth.
+    #[serde(default)]
+    pub editor: Option<String>,
+    /// When the comment's text was written (the edit's time for an edit), as the forge says:
+    /// an override binds to the evaluation that was on the PR then.
+    #[serde(default)]
+    pub written_at: Option<DateTime<Utc>>,
 }
 
 /// What a job asks for.

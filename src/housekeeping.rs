@@ -25,6 +25,11 @@ pub async fn prune_once(
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let jobs = store.prune_jobs(cutoff).await?;
     let deliveries = store.prune_deliveries(cutoff).await?;
+    // Command budgets count per hour; a day of windows is more than any budget looks at.
+    let day_ago = now
+        .checked_sub_signed(TimeDelta::days(1))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    store.prune_counters(day_ago).await?;
     Ok((jobs, deliveries))
 }
 

@@ -6,10 +6,12 @@ mod support;
 
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use support::eventually;
 use support::fake_github::{Author, PullSpec};
 use support::http::github_delivery;
 use support::world::*;
+use thoth_bot::config::OverrideAfterPush;
 use thoth_bot::ids::RepoId;
 use thoth_bot::store;
 
@@ -60,7 +62,9 @@ fn reactions_on(w: &World, comment_id: u64) -> Vec<String> {
 async fn override_is_authorized_applied_sticky_and_dropped_on_a_new_finding() {
     let w = World::new().await;
     let db = postgres_url().await;
-    let app = w.start(&w.config(&db, 1)).await;
+    let mut cfg = w.config(&db, 1);
+    cfg.commands.override_after_push = OverrideAfterPush::KeepIfSameFindings;
+    let app = w.start(&cfg).await;
     w.gh.set_permission(REPO, "maintainer1", "maintain");
     w.gh.set_permission(REPO, "reader1", "read");
 
@@ -141,7 +145,7 @@ async fn override_is_authorized_applied_sticky_and_dropped_on_a_new_finding() {
         "{summary}"
     );
 
-    // A push with the same failing findings keeps the override.
+    // A push with the same failing findings keeps the override (`keep-if-same-findings`).
     let head2 = w.push_pr(7, &[("README.md", "# infra, now documented\n")]);
     w.gh.add_pull(REPO, 7, pull(&w, &head2));
     let body = w.pr_event("synchronize", 7, &head2);
@@ -212,25 +216,26 @@ async fn help_explain_rerun_bad_commands_edits_and_bots() {
     let head = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
     w.gh.add_pull(REPO, 7, pull(&w, &head));
 
-    // Several commands in one comment run in order; quoted and fenced ones do not.
+    // Several commands in one comment run in order and get one reply; quoted and fenced ones
+    // do not run.
     let body = "/thoth help\n> /thoth rerun\n```\n/thoth rerun\n```\n/thoth explain THOTH-AWS-SG-001\n/thoth frobnicate\n";
     let (id, ev) = user_comment(&w, "created", "someone", body);
     github_delivery(app.addr, SECRET, "issue_comment", "h-1", &ev).await;
-    let replies = eventually("three replies", || {
-        let r = replies_to(&w, id);
-        (r.len() == 3).then_some(r)
-    })
-    .await;
-    assert!(replies[0].contains("/thoth override approve|reject|request-changes"));
-    assert!(replies[1].contains("THOTH-AWS-SG-001"), "{}", replies[1]);
-    assert!(replies[1].contains("How to fix"), "{}", replies[1]);
-    assert!(replies[2].contains("> /thoth frobnicate"), "{}", replies[2]);
-    assert!(replies[2].contains("unknown command"), "{}", replies[2]);
+    let reply = eventually("the reply", || replies_to(&w, id).pop()).await;
+    let help = reply
+        .find("/thoth override approve|reject|request-changes")
+        .expect("help");
+    let explain = reply.find("How to fix").expect("explain");
+    let unknown = reply.find("> /thoth frobnicate").expect("the bad command");
+    assert!(help < explain && explain < unknown, "in order: {reply}");
+    assert!(reply.contains("THOTH-AWS-SG-001"), "{reply}");
+    assert!(reply.contains("unknown command"), "{reply}");
     assert!(w.gh.check_runs().is_empty(), "no rerun was asked for");
 
     // Redelivery of the same comment: nothing new.
     github_delivery(app.addr, SECRET, "issue_comment", "h-1", &ev).await;
-    // An edit that adds `/thoth rerun` runs only that: a check run, no new replies.
+    // An edit that adds `/thoth rerun` runs only that: a check run, no new reply (a reaction
+    // acknowledges it).
     let mut edited: serde_json::Value = serde_json::from_slice(&w.comment_event(
         "edited",
         7,
@@ -244,7 +249,7 @@ async fn help_explain_rerun_bad_commands_edits_and_bots() {
     github_delivery(app.addr, SECRET, "issue_comment", "h-2", &edited).await;
     let run = w.wait_completed(&head).await;
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
-    assert_eq!(replies_to(&w, id).len(), 3);
+    assert_eq!(replies_to(&w, id).len(), 1);
     assert!(reactions_on(&w, id).contains(&"rocket".to_string()));
 
     // The bot's own comments are ignored.
@@ -328,5 +333,233 @@ async fn configured_users_and_team_members_may_override() {
     assert_eq!(review.commit_id, head);
     let runs = w.completed_runs(&head);
     assert_eq!(runs.len(), 3, "one check run per evaluation: {runs:#?}");
+    app.stop().await;
+}
+
+/// Audit records of the test repository in the last hour (the server must be stopped for sled).
+async fn audit(store_url: &str) -> Vec<(String, String)> {
+    let store = store::open(store_url).await.unwrap();
+    let repo: RepoId = REPO.parse().unwrap();
+    store
+        .decisions(
+            Some(&repo),
+            chrono::Utc::now() - chrono::Duration::hours(1),
+            100,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.decision, r.actor))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_are_capped_per_comment_and_budgeted_per_user() {
+    let w = World::new().await;
+    let mut cfg = w.config(&w.sled(), 1);
+    cfg.commands.commands_per_hour = 2;
+    let app = w.start(&cfg).await;
+    let head = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
+    w.gh.add_pull(REPO, 7, pull(&w, &head));
+
+    // Fifteen distinct commands and repeated lines: ten run, one reply lists them and the rest.
+    let mut body: String = (0..15).map(|i| format!("/thoth nope{i}\n")).collect();
+    body.push_str("/thoth nope0\n/thoth nope1\n");
+    let (id, ev) = user_comment(&w, "created", "flooder", &body);
+    github_delivery(app.addr, SECRET, "issue_comment", "f-1", &ev).await;
+    let reply = eventually("the one reply", || replies_to(&w, id).pop()).await;
+    assert_eq!(replies_to(&w, id).len(), 1);
+    assert_eq!(reply.matches("unknown command").count(), 10, "{reply}");
+    assert_eq!(reply.matches("<!-- thoth-bot:cmd:").count(), 10, "{reply}");
+    assert!(reply.contains("at most 10 commands"), "{reply}");
+    assert!(reply.contains("> /thoth nope14"), "{reply}");
+    assert_eq!(reactions_on(&w, id), vec!["confused"]);
+
+    // `help` twice is within the budget of 2, the third gets one reply saying so, the fourth
+    // is ignored; another user's budget is their own.
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let (id, ev) = user_comment(&w, "created", "flooder", "/thoth help");
+        github_delivery(app.addr, SECRET, "issue_comment", &format!("b-{n}"), &ev).await;
+        ids.push(id);
+    }
+    let (other, ev) = user_comment(&w, "created", "someone-else", "/thoth help");
+    github_delivery(app.addr, SECRET, "issue_comment", "b-other", &ev).await;
+    // One worker runs the jobs in order: once the last one is answered, all are done.
+    let answer = eventually("the other user's help", || replies_to(&w, other).pop()).await;
+    assert!(answer.contains("thoth-bot commands"), "{answer}");
+    for id in &ids[..2] {
+        let r = replies_to(&w, *id);
+        assert!(r[0].contains("thoth-bot commands"), "{r:?}");
+    }
+    let over = replies_to(&w, ids[2]);
+    assert_eq!(over.len(), 1, "{over:?}");
+    assert!(over[0].contains("@flooder"), "{}", over[0]);
+    assert!(
+        over[0].contains("2 `rerun`, `explain` and `help`"),
+        "{}",
+        over[0]
+    );
+    assert!(!over[0].contains("thoth-bot commands"), "{}", over[0]);
+    assert!(replies_to(&w, ids[3]).is_empty(), "the fourth is ignored");
+    assert!(reactions_on(&w, ids[3]).is_empty());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_by_others_do_not_run_and_planted_markers_are_not_trusted() {
+    let w = World::new().await;
+    let store_url = w.sled();
+    let app = w.start(&w.config(&store_url, 1)).await;
+    w.gh.set_permission(REPO, "maintainer1", "maintain");
+    let head = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
+    w.gh.add_pull(REPO, 7, pull(&w, &head));
+
+    // maintainer1 edits reader1's comment to add an override: nothing runs in either's name.
+    let (id, _) = user_comment(&w, "created", "reader1", "nice");
+    let mut edited: serde_json::Value = serde_json::from_slice(&w.comment_event(
+        "edited",
+        7,
+        id,
+        "reader1",
+        "nice\n/thoth override approve --reason \"edited in\"",
+    ))
+    .unwrap();
+    edited["changes"] = serde_json::json!({ "body": { "from": "nice" } });
+    edited["sender"]["login"] = serde_json::json!("maintainer1");
+    let edited = serde_json::to_vec(&edited).unwrap();
+    github_delivery(app.addr, SECRET, "issue_comment", "e-1", &edited).await;
+
+    // A participant plants the reply marker the next command's answer will carry; the command
+    // still runs and is answered.
+    let line = "/thoth help";
+    let next =
+        w.gh.add_comment(REPO, 7, line, Author::User("someone".into()));
+    let cmd = format!(
+        "<!-- thoth-bot:cmd:{next}:{}-0 -->",
+        hex(&Sha256::digest(line.as_bytes())[..4])
+    );
+    let reply_marker = format!(
+        "<!-- thoth-bot:reply:{next}:{} -->",
+        hex(&Sha256::digest(format!("{cmd}\n").as_bytes())[..6])
+    );
+    w.gh.add_comment(
+        REPO,
+        7,
+        &format!("{reply_marker}\n{cmd}\nalready answered, bot"),
+        Author::User("mallory".into()),
+    );
+    let ev = w.comment_event("created", 7, next, "someone", line);
+    github_delivery(app.addr, SECRET, "issue_comment", "e-2", &ev).await;
+    let answer = eventually("the help reply", || {
+        w.gh.comments(REPO, 7)
+            .into_iter()
+            .find(|c| c.body.contains(&reply_marker) && c.author == Author::App)
+    })
+    .await;
+    assert!(
+        answer.body.contains("thoth-bot commands"),
+        "{}",
+        answer.body
+    );
+
+    // The edit (handled before, one worker) left no trace on the PR but the audit record.
+    assert!(replies_to(&w, id).is_empty());
+    assert!(reactions_on(&w, id).is_empty());
+    assert!(w.gh.check_runs().is_empty());
+    app.stop().await;
+    let records = audit(&store_url).await;
+    assert!(
+        records.contains(&(
+            "command-refused:edited-by-other".into(),
+            "maintainer1".into()
+        )),
+        "{records:?}"
+    );
+    assert!(
+        !records.iter().any(|(d, _)| d.starts_with("override:")),
+        "{records:?}"
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overrides_bind_to_the_head_seen_and_end_on_a_push_and_pushers_may_not_override() {
+    let w = World::new().await;
+    let app = w.start(&w.config(&w.sled(), 1)).await;
+    w.gh.set_permission(REPO, "maintainer1", "maintain");
+    w.gh.set_permission(REPO, "helper", "write");
+
+    let head1 = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
+    let mut spec = pull(&w, &head1);
+    spec.pushers = vec!["Codertocat".into(), "helper".into()];
+    w.gh.add_pull(REPO, 7, spec.clone());
+    assert_eq!(w.open_pr(app.addr, "o-1", 7, &head1).await, 202);
+    let run1 = w.wait_completed(&head1).await;
+    assert_eq!(run1.conclusion.as_deref(), Some("failure"));
+
+    // Someone who pushed a commit to the PR is one of its authors: refused despite write access.
+    let (pusher, ev) = user_comment(
+        &w,
+        "created",
+        "helper",
+        "/thoth override approve --reason \"my own fix\"",
+    );
+    github_delivery(app.addr, SECRET, "issue_comment", "o-2", &ev).await;
+    let reply = eventually("the pusher's refusal", || replies_to(&w, pusher).pop()).await;
+    assert!(reply.contains("you pushed commits"), "{reply}");
+
+    // A maintainer's override applies to the head they saw.
+    let (_, ev) = user_comment(
+        &w,
+        "created",
+        "maintainer1",
+        "/thoth override approve --reason \"SEC-42\"",
+    );
+    github_delivery(app.addr, SECRET, "issue_comment", "o-3", &ev).await;
+    eventually("the overriding check run", || {
+        w.completed_runs(&head1)
+            .into_iter()
+            .find(|r| r.conclusion.as_deref() == Some("success"))
+    })
+    .await;
+
+    // A push with the same findings ends it (the default `drop`).
+    let head2 = w.push_pr(7, &[("README.md", "# infra, now documented\n")]);
+    spec.head_sha = head2.clone();
+    w.gh.add_pull(REPO, 7, spec.clone());
+    let body = w.pr_event("synchronize", 7, &head2);
+    github_delivery(app.addr, SECRET, "pull_request", "o-4", &body).await;
+    let run2 = w.wait_completed(&head2).await;
+    assert_eq!(run2.conclusion.as_deref(), Some("failure"));
+    let summary = &marked_comments(&w, 7)[0].body;
+    assert!(summary.contains("commits were pushed"), "{summary}");
+
+    // An override written while head2 was shown, handled after head3 was pushed: it is not
+    // applied to head3, which its author never saw.
+    let (late, ev) = user_comment(
+        &w,
+        "created",
+        "maintainer1",
+        "/thoth override approve --reason \"SEC-43\"",
+    );
+    let head3 = w.push_pr(7, &[("notes.md", "more\n")]);
+    spec.head_sha = head3.clone();
+    w.gh.add_pull(REPO, 7, spec);
+    github_delivery(app.addr, SECRET, "issue_comment", "o-5", &ev).await;
+    let reply = eventually("the stale override's refusal", || {
+        replies_to(&w, late).pop()
+    })
+    .await;
+    assert!(reply.contains("commits were pushed after"), "{reply}");
+    assert!(
+        w.completed_runs(&head3).is_empty(),
+        "{:#?}",
+        w.gh.check_runs()
+    );
+    assert_eq!(reactions_on(&w, late), vec!["confused"]);
     app.stop().await;
 }

@@ -207,6 +207,8 @@ contract_tests!(
     concurrent_claims_run_each_job_once,
     concurrent_actions_respect_the_daily_limit,
     ten_thousand_enqueues_with_duplicates,
+    counters_count_per_key_and_window_and_prune,
+    concurrent_counter_bumps_all_count,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1032,6 +1034,36 @@ async fn concurrent_actions_respect_the_daily_limit(s: Stores) {
         }
     }
     assert_eq!(allowed, 5);
+}
+
+async fn counters_count_per_key_and_window_and_prune(s: Stores) {
+    let hour = at(0);
+    let next = at(3600);
+    assert_eq!(s.a.bump_counter("pr-7/alice", hour).await.unwrap(), 1);
+    // Shared by replicas.
+    assert_eq!(s.b.bump_counter("pr-7/alice", hour).await.unwrap(), 2);
+    assert_eq!(s.a.bump_counter("pr-7/bob", hour).await.unwrap(), 1);
+    assert_eq!(s.a.bump_counter("pr-7/alice", next).await.unwrap(), 1);
+    // Windows before `next` go; the current one stays.
+    assert_eq!(s.a.prune_counters(next).await.unwrap(), 2);
+    assert_eq!(s.b.bump_counter("pr-7/alice", next).await.unwrap(), 2);
+    assert_eq!(s.b.bump_counter("pr-7/alice", hour).await.unwrap(), 1);
+}
+
+async fn concurrent_counter_bumps_all_count(s: Stores) {
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = if i % 2 == 0 { s.a.clone() } else { s.b.clone() };
+        tasks.push(tokio::spawn(async move {
+            store.bump_counter("race", at(0)).await.expect("bump")
+        }));
+    }
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.expect("task"));
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=20).collect::<Vec<u32>>());
 }
 
 async fn ten_thousand_enqueues_with_duplicates(s: Stores) {

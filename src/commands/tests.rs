@@ -136,18 +136,29 @@ fn edits_run_only_new_commands() {
         .into_iter()
         .map(|p| p.line)
         .collect();
-    assert_eq!(new, vec!["/thoth explain X", "/thoth rerun"]);
-    let occurrences: Vec<usize> = new_commands(after, Some(before))
-        .into_iter()
-        .map(|p| p.occurrence)
-        .collect();
-    assert_eq!(
-        occurrences,
-        vec![0, 1],
-        "the second `/thoth rerun` of the comment"
-    );
+    // Repeating `/thoth rerun` in the edit does not run it again.
+    assert_eq!(new, vec!["/thoth explain X"]);
     assert_eq!(new_commands(before, Some(before)), vec![]);
     assert_eq!(new_commands(before, None).len(), 2);
+}
+
+#[test]
+fn identical_lines_run_once_and_a_comment_runs_at_most_ten() {
+    let body = "/thoth rerun\n/thoth help\n/thoth rerun\n  /thoth rerun  \n/thoth help";
+    let lines: Vec<String> = new_commands(body, None)
+        .into_iter()
+        .map(|p| p.line)
+        .collect();
+    assert_eq!(lines, vec!["/thoth rerun", "/thoth help"]);
+
+    let flood: String = (0..25).map(|i| format!("/thoth explain R{i}\n")).collect();
+    let (run, refused) = limit_commands(new_commands(&flood, None));
+    assert_eq!(run.len(), MAX_COMMANDS);
+    assert_eq!(run[9].line, "/thoth explain R9");
+    assert_eq!(refused.len(), 15);
+    assert_eq!(refused[0].line, "/thoth explain R10");
+    let (run, refused) = limit_commands(new_commands("/thoth help", None));
+    assert_eq!((run.len(), refused.len()), (1, 0));
 }
 
 #[test]

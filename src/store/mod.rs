@@ -344,6 +344,14 @@ pub trait Store: Send + Sync {
         cooldown_secs: u64,
     ) -> Result<ActionVerdict, StoreError>;
 
+    /// Atomically adds one to the counter `key` of the window starting at `window` and returns
+    /// the new count (saturating). Used for per-user budgets of comment commands, so replicas
+    /// share them; windows before the one asked about are forgotten by [`Store::prune_counters`].
+    async fn bump_counter(&self, key: &str, window: DateTime<Utc>) -> Result<u32, StoreError>;
+
+    /// Forgets counter windows that started before `before`; returns how many.
+    async fn prune_counters(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Stores the override of a PR, replacing any previous one.
     async fn put_override(&self, o: &Override) -> Result<(), StoreError>;
     async fn get_override(

@@ -110,6 +110,10 @@ struct Comment {
     comment_type: Option<String>,
     #[serde(rename = "_links")]
     links: Option<serde_json::Value>,
+    /// When the text was last changed (`publishedDate` for a comment never edited).
+    /// Strings, read leniently: a date the bot cannot read must not lose the command.
+    last_content_updated_date: Option<String>,
+    published_date: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -328,6 +332,14 @@ fn comment(resource: serde_json::Value, org: &str) -> Result<Parsed, PayloadErro
                 .remote_url
                 .as_deref()
                 .map(clean_url),
+            // Azure DevOps lets only a comment's author edit it, and names no editor.
+            editor: None,
+            written_at: r
+                .comment
+                .last_content_updated_date
+                .or(r.comment.published_date)
+                .and_then(|d| chrono::DateTime::parse_from_rfc3339(&d).ok())
+                .map(|d| d.with_timezone(&chrono::Utc)),
         },
     })))
 }

@@ -125,6 +125,10 @@ struct Comment {
     body: Option<String>,
     user: User,
     performed_via_github_app: Option<Value>,
+    #[serde(default)]
+    created_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +149,7 @@ struct IssueCommentEvent {
     changes: Option<CommentChanges>,
     repository: Repository,
     installation: Option<Installation>,
+    sender: Option<User>,
 }
 
 fn bad(event: &str, e: impl std::fmt::Display) -> PayloadError {
@@ -322,6 +327,15 @@ fn issue_comment(body: &[u8]) -> Result<Parsed, PayloadError> {
             .performed_via_github_app
             .as_ref()
             .is_some_and(|v| !v.is_null());
+    let edited = e.action == "edited";
+    // An edit's commands were written when it was edited.
+    let written_at = if edited {
+        e.comment.updated_at.or(e.comment.created_at)
+    } else {
+        e.comment.created_at
+    };
+    // An edit without a sender is treated as someone else's: its commands do not run.
+    let editor = edited.then(|| e.sender.map(|s| s.login).unwrap_or_default());
     Ok(Parsed::Job(Box::new(JobPayload::Command {
         comment: CommentEvent {
             platform: Platform::GitHub,
@@ -335,6 +349,8 @@ fn issue_comment(body: &[u8]) -> Result<Parsed, PayloadError> {
             author_is_bot,
             installation_id: Some(installation.id),
             clone_url: e.repository.clone_url,
+            editor,
+            written_at,
         },
     })))
 }

@@ -1,21 +1,28 @@
-//! `/thoth` comment commands: parse (only new commands of an edit), authorize, act,
-//! acknowledge, reply once. The logic is the same on every forge; what differs (reading the
+//! `/thoth` comment commands: parse (only new commands of an edit, each line once, at most ten),
+//! authorize, act within the user's budget, acknowledge, and answer with one reply per comment
+//! listing every command's result. The logic is the same on every forge; what differs (reading the
 //! pull request, acknowledging, replying, "may write", checkout credentials) sits behind
 //! [`CommandForge`], implemented in [`github`] and [`azure`].
 //!
 //! Every effect is idempotent so a retried job does no harm: follow-up jobs are enqueued under
 //! a delivery id derived from the comment's job, replies carry a hidden marker and are posted
-//! only if no reply with that marker exists, reactions are idempotent on GitHub, and audit
-//! records get ids derived from the job.
+//! only if no reply of the bot's own with that marker exists, reactions are idempotent on
+//! GitHub, and audit records get ids derived from the job.
+//!
+//! Anyone who can comment may try to flood the bot or get a PR approved: an edit runs only when
+//! its author made it, `rerun`, `explain` and `help` count against a per-user, per-PR hourly
+//! budget kept in the store, and an override binds to the evaluation the overrider saw.
 
+mod actions;
 mod azure;
+mod budget;
 mod github;
+mod reply;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use async_trait::async_trait;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
@@ -23,12 +30,13 @@ use tracing::{info, warn};
 
 use super::WorkerContext;
 use super::checkout::Checkout;
-use crate::check::{CheckOptions, explain_rule};
-use crate::commands::{Command, OverrideDecision, ParsedLine, help_text, new_commands};
-use crate::config::CommandSettings;
-use crate::event::{CommentEvent, JobPayload, PullRequestRef};
-use crate::ids::{CommitSha, DecisionId, DeliveryId, Platform, RepoId};
-use crate::store::{DecisionRecord, EnqueueOutcome, Job, Override};
+use crate::commands::{
+    Command, OverrideDecision, ParsedLine, help_text, limit_commands, new_commands,
+};
+use crate::config::{CommandSettings, OverrideAfterPush};
+use crate::event::{CommentEvent, PullRequestRef};
+use crate::ids::{CommitSha, DecisionId, Platform, RepoId};
+use crate::store::{DecisionRecord, Job, Override};
 
 /// Cached answers of "may this user override on this repository?" (per repo and user).
 #[derive(Default)]
@@ -92,6 +100,8 @@ pub(super) trait CommandForge: Send + Sync {
     async fn reply_once(&self, marker: &str, body: &str) -> anyhow::Result<()>;
     /// Whether a reply with `marker` exists.
     async fn has_reply(&self, marker: &str) -> anyhow::Result<bool>;
+    /// Who pushed commits to the pull request (authors and committers), as `author` names users.
+    async fn pushers(&self) -> anyhow::Result<Vec<String>>;
     /// Does the forge itself grant `actor` the right to override (write access, teams)?
     async fn is_writer(&self, settings: &CommandSettings, actor: &str) -> anyhow::Result<bool>;
     /// How a reply names a user.
@@ -110,6 +120,12 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
     if commands.is_empty() {
         return Ok(());
     }
+    if let Some(editor) = comment.editor.as_deref()
+        && !editor.eq_ignore_ascii_case(&comment.author)
+    {
+        return actions::refuse_foreign_edit(ctx, job, &comment, editor, &commands).await;
+    }
+    let (commands, over_limit) = limit_commands(commands);
     let forge: Box<dyn CommandForge + '_> = match comment.platform {
         Platform::GitHub => Box::new(github::GithubForge::new(ctx, &comment)?),
         Platform::AzureDevOps => Box::new(azure::AzureForge::new(ctx, &comment)?),
@@ -122,11 +138,13 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
         comment: &comment,
         pull: &pull,
         commands: &commands,
+        sections: Mutex::new(Vec::new()),
     };
+    let mut ran = 0;
     for (i, parsed) in commands.iter().enumerate() {
         // Azure DevOps deliveries of an edited comment carry no previous body, so every command
-        // of the comment comes again; each Azure command leaves a reply, so a reply with this
-        // command's marker means it already ran.
+        // of the comment comes again; on Azure every command is listed in a reply of the bot's,
+        // so a reply with this command's marker means it already ran.
         if comment.platform == Platform::AzureDevOps && forge.has_reply(&run.marker(parsed)).await?
         {
             info!(line = %parsed.line, "command already handled");
@@ -134,8 +152,19 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
         }
         info!(line = %parsed.line, "command");
         run.one(i, parsed).await?;
+        ran += 1;
     }
-    Ok(())
+    // An Azure DevOps edit repeats the whole comment: its refused commands were listed already
+    // unless something new ran.
+    if !over_limit.is_empty() && ran > 0 {
+        warn!(
+            count = over_limit.len(),
+            "commands over the per-comment limit refused"
+        );
+        run.react(Ack::Refused).await?;
+        run.push_section(reply::over_limit(&over_limit), true);
+    }
+    run.finish().await
 }
 
 struct Run<'a> {
@@ -146,6 +175,8 @@ struct Run<'a> {
     pull: &'a PrInfo,
     /// The commands being run (index `i` in the methods below).
     commands: &'a [ParsedLine],
+    /// Each command's result, for the one reply ([`Run::finish`]).
+    sections: Mutex<Vec<reply::Section>>,
 }
 
 impl Run<'_> {
@@ -157,6 +188,9 @@ impl Run<'_> {
                 return self.reply(i, &e.reply()).await;
             }
         };
+        if !matches!(cmd, Command::Override { .. }) && !self.within_budget(i).await? {
+            return Ok(());
+        }
         match cmd {
             Command::Help => {
                 self.react(Ack::Done).await?;
@@ -194,6 +228,9 @@ impl Run<'_> {
             &self.pull.author,
         )
         .await?;
+        // The evaluation the overrider saw: the last one recorded before the comment was
+        // written. The override binds to its head and findings, never to a later push.
+        let seen = self.seen_evaluation().await?;
         let mut record = DecisionRecord {
             id: self.record_id(i),
             at: Utc::now(),
@@ -223,13 +260,37 @@ impl Run<'_> {
             );
             return self.reply(i, &text).await;
         }
-        let state = self.ctx.store.pr_state(c.platform, &c.repo, c.pr).await?;
-        // The digest of the failing findings the overrider saw; evaluation keeps the override
-        // only while the findings stay the same.
-        let digest = state
-            .filter(|s| s.last_head_sha.as_ref() == Some(&self.pull.head_sha))
-            .and_then(|s| s.last_findings_digest)
-            .unwrap_or_default();
+        let (head_sha, digest) = match seen {
+            Some(seen) => (seen.head_sha, seen.findings_digest),
+            None => {
+                // No evaluation recorded before the comment (not evaluated yet, or dry run):
+                // the head as it is now, and its findings if it was evaluated meanwhile.
+                let state = self.ctx.store.pr_state(c.platform, &c.repo, c.pr).await?;
+                let digest = state
+                    .filter(|s| s.last_head_sha.as_ref() == Some(&self.pull.head_sha))
+                    .and_then(|s| s.last_findings_digest)
+                    .unwrap_or_default();
+                (self.pull.head_sha.clone(), digest)
+            }
+        };
+        if head_sha != self.pull.head_sha
+            && self.ctx.commands.override_after_push == OverrideAfterPush::Drop
+        {
+            warn!(actor = %c.author, seen = %head_sha, now = %self.pull.head_sha, "override of a head pushed over refused");
+            record.decision = format!("override-stale:{decision}");
+            record.head_sha = head_sha.clone();
+            self.ctx.store.record_decision(&record).await?;
+            self.react(Ack::Refused).await?;
+            let text = format!(
+                "> {}\n\n{}, your override was not applied: commits were pushed after the evaluation you saw (`{}`, now `{}`). Look at the new evaluation and override again if it still holds.",
+                self.line(i),
+                self.forge.mention(&c.author),
+                short_sha(&head_sha),
+                short_sha(&self.pull.head_sha),
+            );
+            return self.reply(i, &text).await;
+        }
+        record.head_sha = head_sha.clone();
         record.findings_digest = digest.clone();
         self.ctx.store.record_decision(&record).await?;
         self.ctx
@@ -238,7 +299,7 @@ impl Run<'_> {
                 platform: c.platform,
                 repo: c.repo.clone(),
                 pr: c.pr,
-                head_sha: self.pull.head_sha.clone(),
+                head_sha,
                 decision: decision.as_str().to_string(),
                 reason: reason.to_string(),
                 actor: c.author.clone(),
@@ -257,78 +318,6 @@ impl Run<'_> {
         self.ack_only(i, Ack::Done, &note).await
     }
 
-    async fn enqueue_evaluation(&self, i: usize, reason: &str) -> anyhow::Result<()> {
-        let c = self.comment;
-        let p = self.pull;
-        let payload = JobPayload::Evaluate {
-            pr: PullRequestRef {
-                platform: c.platform,
-                repo: c.repo.clone(),
-                pr: c.pr,
-                head_sha: p.head_sha.clone(),
-                base_sha: p.base_sha.clone(),
-                base_ref: p.base_ref.clone(),
-                head_ref: p.head_ref.clone(),
-                author: Some(p.author.clone()).filter(|a| !a.is_empty()),
-                labels: p.labels.clone(),
-                draft: p.draft,
-                clone_url: p.clone_url.clone().or_else(|| c.clone_url.clone()),
-                installation_id: c.installation_id,
-                needs_refresh: false,
-            },
-            reason: reason.to_string(),
-        };
-        let delivery: DeliveryId = format!("{}#cmd{i}", self.job.delivery)
-            .parse()
-            .or_else(|_| format!("cmd-{}-{i}", self.job.id).parse())
-            .context("follow-up delivery id")?;
-        let job = crate::webhook::new_job(&payload, delivery);
-        match self.ctx.store.enqueue(job, Utc::now()).await? {
-            EnqueueOutcome::Enqueued(id) => {
-                info!(job = %id, %reason, "evaluation enqueued");
-                self.ctx.wake.notify_one();
-            }
-            EnqueueOutcome::Duplicate => info!(%reason, "evaluation was enqueued before"),
-        }
-        Ok(())
-    }
-
-    async fn explain(&self, rule_id: &str) -> anyhow::Result<String> {
-        let pr = PullRequestRef {
-            platform: self.comment.platform,
-            repo: self.comment.repo.clone(),
-            pr: self.comment.pr,
-            head_sha: self.pull.head_sha.clone(),
-            base_sha: self.pull.base_sha.clone(),
-            base_ref: self.pull.base_ref.clone(),
-            head_ref: self.pull.head_ref.clone(),
-            author: None,
-            labels: Vec::new(),
-            draft: false,
-            clone_url: self
-                .pull
-                .clone_url
-                .clone()
-                .or_else(|| self.comment.clone_url.clone()),
-            installation_id: self.comment.installation_id,
-            needs_refresh: false,
-        };
-        let checkout = self.forge.checkout(self.ctx, &pr).await?;
-        // Rules are documented by the policies the PR is judged by: the base branch's.
-        let mut opts = CheckOptions::new(&checkout.head);
-        opts.config_dir = checkout.base.clone();
-        opts.org_policy = self.ctx.policy_repo.clone();
-        let id = rule_id.to_string();
-        let doc = tokio::task::spawn_blocking(move || explain_rule(&opts, &id)).await?;
-        Ok(match doc {
-            Some(doc) => doc.to_markdown(),
-            None => format!(
-                "No policy of this repository's base branch, the organisation's policy repository or the built-in library documents `{}`.",
-                rule_id.replace('`', "'")
-            ),
-        })
-    }
-
     fn line(&self, i: usize) -> String {
         self.commands
             .get(i)
@@ -336,13 +325,13 @@ impl Run<'_> {
             .unwrap_or_default()
     }
 
-    /// The hidden marker of a command's reply: the comment, the line's hash and its occurrence,
-    /// so the same command keeps its marker when an edit adds or moves other lines.
+    /// The hidden marker of a command in the reply: the comment, the line's hash and its
+    /// occurrence, so the same command keeps its marker when an edit adds or moves other lines.
     fn marker(&self, p: &ParsedLine) -> String {
         let hash = Sha256::digest(p.line.as_bytes());
         let short: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
         format!(
-            "<!-- thoth-bot:reply:{}:{short}-{} -->",
+            "<!-- thoth-bot:cmd:{}:{short}-{} -->",
             self.forge.reply_key(),
             p.occurrence
         )
@@ -353,32 +342,52 @@ impl Run<'_> {
     }
 
     /// Acknowledges a command that has no reply of its own: a reaction where the forge has
-    /// them, else `note` as the reply.
+    /// them (the note is then listed only if the comment gets a reply anyway), else `note`.
     async fn ack_only(&self, i: usize, ack: Ack, note: &str) -> anyhow::Result<()> {
-        if self.forge.react(ack).await? {
-            return Ok(());
-        }
-        self.reply(i, &format!("> {}\n\n{note}", self.line(i)))
-            .await
+        let reacted = self.forge.react(ack).await?;
+        self.push_command(i, format!("> {}\n\n{note}", self.line(i)), !reacted);
+        Ok(())
     }
 
-    /// Posts a reply unless this command's reply exists already (a retried job).
+    /// Adds this command's answer to the comment's one reply.
     async fn reply(&self, i: usize, text: &str) -> anyhow::Result<()> {
-        let marker = match self.commands.get(i) {
-            Some(p) => self.marker(p),
-            None => format!("<!-- thoth-bot:reply:{}:{i} -->", self.forge.reply_key()),
+        self.push_command(i, text.to_string(), true);
+        Ok(())
+    }
+
+    fn push_command(&self, i: usize, text: String, needs_reply: bool) {
+        let marker = self.commands.get(i).map(|p| self.marker(p));
+        let mut sections = self.sections.lock().unwrap_or_else(|p| p.into_inner());
+        sections.push(reply::Section {
+            marker,
+            text,
+            needs_reply,
+        });
+    }
+
+    fn push_section(&self, text: String, needs_reply: bool) {
+        let mut sections = self.sections.lock().unwrap_or_else(|p| p.into_inner());
+        sections.push(reply::Section {
+            marker: None,
+            text,
+            needs_reply,
+        });
+    }
+
+    /// Posts the comment's one reply unless it exists already (a retried job), when any
+    /// result needs one.
+    async fn finish(&self) -> anyhow::Result<()> {
+        let sections =
+            std::mem::take(&mut *self.sections.lock().unwrap_or_else(|p| p.into_inner()));
+        let Some((marker, body)) = reply::compose(&self.forge.reply_key(), &sections) else {
+            return Ok(());
         };
-        let body = format!("{marker}\n{text}");
         self.forge.reply_once(&marker, &body).await
     }
 
     /// Audit ids derived from the job and command index, so a retry does not add a record.
     fn record_id(&self, i: usize) -> DecisionId {
-        let name = format!("{}#cmd{i}", self.job.id);
-        let hash = Sha256::digest(name.as_bytes());
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&hash[..16]);
-        DecisionId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+        derived_id(self.job, &format!("cmd{i}"))
     }
 }
 
@@ -386,6 +395,19 @@ impl Run<'_> {
 /// approve is a target list for whoever wants to get a change through.
 pub(super) const NOT_ALLOWED: &str =
     "you are not allowed to override thoth-bot on this repository; ask a maintainer.";
+
+/// An audit id derived from the job, so a retried job does not add a second record.
+fn derived_id(job: &Job, what: &str) -> DecisionId {
+    let name = format!("{}#{what}", job.id);
+    let hash = Sha256::digest(name.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&hash[..16]);
+    DecisionId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+fn short_sha(sha: &CommitSha) -> &str {
+    sha.as_str().get(..7).unwrap_or(sha.as_str())
+}
 
 /// May `actor` override on `repo`? `Err` carries the reply saying why not.
 pub(super) async fn authorize(
@@ -399,6 +421,19 @@ pub(super) async fn authorize(
     if actor.eq_ignore_ascii_case(pr_author) && !settings.allow_self_override {
         return Ok(Err(
             "the author of a pull request may not override the bot on it; ask a reviewer with write access."
+                .into(),
+        ));
+    }
+    // Whoever pushed commits to the PR is one of its authors too.
+    if !settings.allow_self_override
+        && forge
+            .pushers()
+            .await?
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(actor))
+    {
+        return Ok(Err(
+            "you pushed commits to this pull request, so you may not override the bot on it; ask a reviewer with write access."
                 .into(),
         ));
     }

@@ -1,6 +1,7 @@
 //! The decision step shared by both forges: the engine's proposal from the findings, a human
-//! override when one still holds (same failing findings), otherwise the safety guard; every
-//! outcome is an audit record.
+//! override when one still holds (its head, or with `[commands] override_after_push =
+//! "keep-if-same-findings"` the same failing findings on a later head), otherwise the safety
+//! guard; every outcome is an audit record.
 
 use anyhow::bail;
 use chrono::Utc;
@@ -8,6 +9,7 @@ use tracing::{info, warn};
 
 use super::WorkerContext;
 use super::checkout::Checkout;
+use crate::config::OverrideAfterPush;
 use crate::decision::config::DecisionConfig;
 use crate::decision::safety::{PrContext, guard};
 use crate::decision::{Decision, DecisionKind, evaluate as decide};
@@ -34,15 +36,24 @@ pub(super) fn override_conclusion(o: &Override) -> CheckConclusion {
     }
 }
 
-/// Whether a stored override still applies to an evaluation with `digest`: the failing
-/// findings must be those the overrider saw. An override given before the head was ever
-/// evaluated (no digest) holds for that head only.
-fn override_holds(o: &Override, pr: &PullRequestRef, digest: &str) -> bool {
-    if o.findings_digest.is_empty() {
-        o.head_sha == pr.head_sha
-    } else {
-        o.findings_digest == digest
+/// Whether a stored override still applies to an evaluation of `pr` with `digest`. On the head
+/// it was given for, the failing findings must be those the overrider saw (the base may have
+/// moved); after a push only with `keep-if-same-findings`, and again only with the same
+/// findings. An override given before the head was ever evaluated (no digest) holds for that
+/// head only.
+fn override_holds(
+    o: &Override,
+    pr: &PullRequestRef,
+    digest: &str,
+    after_push: OverrideAfterPush,
+) -> bool {
+    let same_findings = o.findings_digest == digest;
+    if o.head_sha == pr.head_sha {
+        return o.findings_digest.is_empty() || same_findings;
     }
+    after_push == OverrideAfterPush::KeepIfSameFindings
+        && !o.findings_digest.is_empty()
+        && same_findings
 }
 
 pub(super) async fn decide_with_guard(
@@ -71,7 +82,14 @@ pub(super) async fn decide_with_guard(
     };
     let proposed = decide(report, &cfg);
     match ctx.store.get_override(pr.platform, &pr.repo, pr.pr).await? {
-        Some(mut o) if override_holds(&o, pr, &proposed.findings_digest) => {
+        Some(mut o)
+            if override_holds(
+                &o,
+                pr,
+                &proposed.findings_digest,
+                ctx.commands.override_after_push,
+            ) =>
+        {
             let kind = match o.decision.as_str() {
                 "approve" => DecisionKind::Approve,
                 "reject" => DecisionKind::Reject,
@@ -122,9 +140,16 @@ pub(super) async fn decide_with_guard(
             ctx.store
                 .clear_override(pr.platform, &pr.repo, pr.pr)
                 .await?;
-            info!(actor = %o.actor, "override dropped: the failing findings changed");
+            let why = if o.head_sha != pr.head_sha
+                && ctx.commands.override_after_push == OverrideAfterPush::Drop
+            {
+                "commits were pushed after it was given"
+            } else {
+                "the failing findings changed since it was given"
+            };
+            info!(actor = %o.actor, why, "override dropped");
             notes.push(format!(
-                "The override by @{} ({}) no longer applies: the failing findings changed since it was given.",
+                "The override by @{} ({}) no longer applies: {why}.",
                 o.actor, o.decision
             ));
         }
@@ -211,4 +236,61 @@ pub(super) async fn decide_and_plan(
         plan.title = format!("Overridden by @{}: {}", o.actor, o.decision);
     }
     Ok((decision, plan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{Platform, PrNumber};
+
+    fn pr(head: char) -> PullRequestRef {
+        PullRequestRef {
+            platform: Platform::GitHub,
+            repo: "acme/infra".parse().unwrap(),
+            pr: PrNumber(7),
+            head_sha: head.to_string().repeat(40).parse().unwrap(),
+            base_sha: None,
+            base_ref: None,
+            head_ref: None,
+            author: None,
+            labels: Vec::new(),
+            draft: false,
+            clone_url: None,
+            installation_id: None,
+            needs_refresh: false,
+        }
+    }
+
+    fn given(head: char, digest: &str) -> Override {
+        let p = pr(head);
+        Override {
+            platform: p.platform,
+            repo: p.repo,
+            pr: p.pr,
+            head_sha: p.head_sha,
+            decision: "approve".into(),
+            reason: "r".into(),
+            actor: "m".into(),
+            findings_digest: digest.into(),
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_push_ends_an_override_unless_kept_with_the_same_findings() {
+        use OverrideAfterPush::{Drop, KeepIfSameFindings};
+        let o = given('a', "d1");
+        for mode in [Drop, KeepIfSameFindings] {
+            assert!(override_holds(&o, &pr('a'), "d1", mode));
+            // The base moved under the same head: other findings than the overrider saw.
+            assert!(!override_holds(&o, &pr('a'), "d2", mode));
+        }
+        assert!(!override_holds(&o, &pr('b'), "d1", Drop));
+        assert!(override_holds(&o, &pr('b'), "d1", KeepIfSameFindings));
+        assert!(!override_holds(&o, &pr('b'), "d2", KeepIfSameFindings));
+        // Given before any evaluation: that head only, whatever the mode.
+        let early = given('a', "");
+        assert!(override_holds(&early, &pr('a'), "d9", Drop));
+        assert!(!override_holds(&early, &pr('b'), "", KeepIfSameFindings));
+    }
 }

@@ -185,6 +185,10 @@ impl World {
         r["comment"]["id"] = json!(1);
         r["comment"]["content"] = json!(content);
         r["comment"]["author"]["uniqueName"] = json!(author);
+        // Written now: an override binds to the evaluation on the PR when it was written.
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        r["comment"]["publishedDate"] = json!(now);
+        r["comment"]["lastContentUpdatedDate"] = json!(now);
         r["comment"]["_links"]["threads"]["href"] = json!(format!(
             "https://ado/_apis/git/repositories/r/pullRequests/{n}/threads/{thread}"
         ));

@@ -58,7 +58,13 @@ pub struct Thread {
     pub comments: Vec<String>,
     /// `parentCommentId` of each comment (0 for the first).
     pub parents: Vec<u64>,
+    /// The first comment is a participant's ([`FakeAzure::add_user_thread`]); the others are
+    /// the bot's (the PAT's identity, [`BOT_ID`]).
+    pub first_by_user: bool,
 }
+
+/// The identity id of participants' comments.
+pub const USER_ID: &str = "5a7c0e11-0000-4000-8000-00000000beef";
 
 struct Failure {
     method: Method,
@@ -201,6 +207,7 @@ impl FakeAzure {
             anchor: None,
             comments: vec![content.to_owned()],
             parents: vec![0],
+            first_by_user: true,
         });
         id
     }
@@ -439,7 +446,14 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
                         .comments
                         .iter()
                         .enumerate()
-                        .map(|(i, c)| json!({ "id": i + 1, "content": c, "author": { "id": BOT_ID } }))
+                        .map(|(i, c)| {
+                            let author = if i == 0 && t.first_by_user {
+                                USER_ID
+                            } else {
+                                BOT_ID
+                            };
+                            json!({ "id": i + 1, "content": c, "author": { "id": author } })
+                        })
                         .collect();
                     json!({ "id": t.id, "status": t.status, "comments": comments })
                 })
@@ -474,6 +488,7 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
                 anchor,
                 comments,
                 parents,
+                first_by_user: false,
             });
             (200, json!({ "id": id }))
         }

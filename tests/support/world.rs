@@ -219,6 +219,11 @@ impl World {
         v["comment"]["id"] = json!(comment_id);
         v["comment"]["body"] = json!(body);
         v["comment"]["user"]["login"] = json!(login);
+        v["sender"]["login"] = json!(login);
+        // Written now: an override binds to the evaluation on the PR when it was written.
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        v["comment"]["created_at"] = json!(now);
+        v["comment"]["updated_at"] = json!(now);
         v["comment"]["user"]["type"] = json!(if login.ends_with("[bot]") {
             "Bot"
         } else {

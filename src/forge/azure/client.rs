@@ -109,6 +109,25 @@ pub struct ThreadComment {
     pub id: u64,
     #[serde(default)]
     pub content: Option<String>,
+    #[serde(default)]
+    pub author: Option<CommentAuthor>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommentAuthor {
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+impl ThreadComment {
+    /// Whether the identity `id` (the bot's, [`AzureClient::bot_id`]) wrote this comment: the
+    /// bot trusts its markers only in its own comments.
+    pub fn is_by(&self, id: &str) -> bool {
+        self.author
+            .as_ref()
+            .and_then(|a| a.id.as_deref())
+            .is_some_and(|a| a.eq_ignore_ascii_case(id))
+    }
 }
 
 /// What comment commands need of a pull request (`GET .../pullRequests/{id}`).

@@ -73,12 +73,19 @@ fn finding_body(a: &Annotation) -> String {
     )
 }
 
-/// Keys of finding threads already on the pull request, and the summary thread if found.
-fn scan(threads: &[Thread]) -> (HashSet<String>, Option<u64>) {
+/// Keys of finding threads already on the pull request, and the summary thread if found. Only
+/// threads the bot (identity `bot`) started count: markers planted by a participant must not
+/// hide a finding or take the summary's place.
+fn scan(threads: &[Thread], bot: &str) -> (HashSet<String>, Option<u64>) {
     let mut keys = HashSet::new();
     let mut summary = None;
     for t in threads {
-        let Some(first) = t.comments.first().and_then(|c| c.content.as_deref()) else {
+        let Some(first) = t
+            .comments
+            .first()
+            .filter(|c| c.is_by(bot))
+            .and_then(|c| c.content.as_deref())
+        else {
             continue;
         };
         if let Some(rest) = first.strip_prefix(FINDING_MARKER) {
@@ -121,7 +128,11 @@ pub async fn publish(
         .threads(repo, pr)
         .await
         .with_context(|| format!("listing the threads of {repo}!{pr}"))?;
-    let (mut posted_keys, found_summary) = scan(&threads);
+    let bot = client
+        .bot_id()
+        .await
+        .context("reading the bot's own identity")?;
+    let (mut posted_keys, found_summary) = scan(&threads, &bot);
     let mut room = target.max_finding_threads.saturating_sub(posted_keys.len());
     let (mut posted, mut skipped) = (0, 0);
     for a in &plan.annotations {
@@ -185,7 +196,7 @@ pub async fn publish(
 mod tests {
     use super::*;
     use crate::forge::AnnotationLevel;
-    use crate::forge::azure::client::ThreadComment;
+    use crate::forge::azure::client::{CommentAuthor, ThreadComment};
 
     fn ann(path: &str, line: u32, title: &str) -> Annotation {
         Annotation {
@@ -215,6 +226,9 @@ mod tests {
                 comments: vec![ThreadComment {
                     id: 1,
                     content: Some(finding_body(&a)),
+                    author: Some(CommentAuthor {
+                        id: Some("BOT".into()),
+                    }),
                 }],
             },
             Thread {
@@ -222,6 +236,9 @@ mod tests {
                 comments: vec![ThreadComment {
                     id: 1,
                     content: Some(format!("{SUMMARY_MARKER}\nhello")),
+                    author: Some(CommentAuthor {
+                        id: Some("bot".into()),
+                    }),
                 }],
             },
             Thread {
@@ -229,7 +246,24 @@ mod tests {
                 comments: vec![],
             },
         ];
-        let (keys, summary) = scan(&threads);
+        // A participant's planted markers come first; they do not count.
+        let planted = |id, content: String| Thread {
+            id,
+            comments: vec![ThreadComment {
+                id: 1,
+                content: Some(content),
+                author: Some(CommentAuthor {
+                    id: Some("someone".into()),
+                }),
+            }],
+        };
+        let other = ann("other.tf", 3, "SG-2 (high)");
+        let mut all = vec![
+            planted(5, format!("{SUMMARY_MARKER}\nfake")),
+            planted(6, finding_body(&other)),
+        ];
+        all.extend(threads);
+        let (keys, summary) = scan(&all, "bot");
         assert!(keys.contains(&finding_key(&a)));
         assert_eq!(keys.len(), 1);
         assert_eq!(summary, Some(8));

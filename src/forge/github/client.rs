@@ -310,6 +310,47 @@ impl InstallationClient {
         }
     }
 
+    /// The logins of everyone who authored or committed a commit of the pull request (GitHub
+    /// lists at most 250 commits; commits whose e-mail maps to no account have no login).
+    pub async fn pull_commit_logins(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<Vec<String>, ForgeError> {
+        #[derive(Deserialize)]
+        struct User {
+            login: String,
+        }
+        #[derive(Deserialize)]
+        struct Commit {
+            author: Option<User>,
+            committer: Option<User>,
+        }
+        let mut logins: Vec<String> = Vec::new();
+        for page in 1..=3 {
+            let path = format!(
+                "{}/pulls/{pr}/commits?per_page=100&page={page}",
+                repo_path(repo)?
+            );
+            let commits: Vec<Commit> = self
+                .call_json(Method::GET, &path, None, Idempotency::Safe)
+                .await?;
+            for u in commits
+                .iter()
+                .flat_map(|c| [c.author.as_ref(), c.committer.as_ref()])
+                .flatten()
+            {
+                if !logins.iter().any(|l| l.eq_ignore_ascii_case(&u.login)) {
+                    logins.push(u.login.clone());
+                }
+            }
+            if commits.len() < 100 {
+                break;
+            }
+        }
+        Ok(logins)
+    }
+
     /// Head, base, author, labels and state of a pull request.
     pub async fn pull_request(&self, repo: &RepoId, pr: PrNumber) -> Result<PullInfo, ForgeError> {
         #[derive(Deserialize)]

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     migration!(1, "init", "0001_init.sql"),
     migration!(2, "dry run check runs", "0002_dry_run_check_runs.sql"),
     migration!(3, "body digests", "0003_body_digests.sql"),
+    migration!(4, "counters", "0004_counters.sql"),
 ];
 
 /// Connections per replica. Workers hold one only for the length of a statement.
@@ -286,6 +287,28 @@ impl Store for PgStore {
         }
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(decision_from_row).collect()
+    }
+
+    async fn bump_counter(&self, key: &str, window: DateTime<Utc>) -> Result<u32, StoreError> {
+        // One statement: the row lock taken by the upsert makes concurrent bumps queue up.
+        let used: i32 = sqlx::query_scalar(
+            "INSERT INTO counters (window_start, key, used) VALUES ($1, $2, 1) \
+             ON CONFLICT (window_start, key) DO UPDATE \
+             SET used = LEAST(counters.used, 2147483646) + 1 RETURNING used",
+        )
+        .bind(micros(window))
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(used).unwrap_or(0))
+    }
+
+    async fn prune_counters(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM counters WHERE window_start < $1")
+            .bind(micros(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn try_record_action(

@@ -60,6 +60,8 @@ pub struct SledStore {
     last_action: Tree,
     overrides: Tree,
     pr_states: Tree,
+    /// `window_start ++ key -> count` (u32 big-endian): command budgets.
+    counters: Tree,
     /// Serializes queue changes that choose their job by scanning an index (see module docs).
     queue_lock: Mutex<()>,
 }
@@ -95,6 +97,7 @@ impl SledStore {
             last_action: tree("last_action")?,
             overrides: tree("overrides")?,
             pr_states: tree("pr_states")?,
+            counters: tree("counters")?,
             queue_lock: Mutex::new(()),
             db,
         })
@@ -382,6 +385,35 @@ impl Store for SledStore {
             self.flush().await?;
         }
         Ok(verdict)
+    }
+
+    /// Not flushed: a count lost in a crash only gives a user a few more commands.
+    async fn bump_counter(&self, key: &str, window: DateTime<Utc>) -> Result<u32, StoreError> {
+        let k = [&time_key(micros(window))[..], key.as_bytes()].concat();
+        // `update_and_fetch` retries its compare-and-swap, so concurrent bumps all count.
+        let new = self.counters.update_and_fetch(&k, |old| {
+            let used = old
+                .and_then(|b| fixed::<4>(b, "counter").ok())
+                .map(u32::from_be_bytes)
+                .unwrap_or(0);
+            Some(used.saturating_add(1).to_be_bytes().to_vec())
+        })?;
+        Ok(new
+            .and_then(|b| fixed::<4>(&b, "counter").ok())
+            .map(u32::from_be_bytes)
+            .unwrap_or(u32::MAX))
+    }
+
+    async fn prune_counters(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let end = time_key(micros(before));
+        let mut removed = 0;
+        for entry in self.counters.range(..&end[..]) {
+            let (k, _) = entry?;
+            if self.counters.remove(k)?.is_some() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     async fn put_override(&self, o: &Override) -> Result<(), StoreError> {

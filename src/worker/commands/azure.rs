@@ -79,16 +79,20 @@ impl CommandForge for AzureForge<'_> {
         self.comment_id.clone()
     }
 
-    /// In the command's thread; a new thread when the delivery named none.
+    /// Only comments the PAT's identity wrote count: a participant quoting a marker must not
+    /// make the bot skip a command or its reply.
     async fn has_reply(&self, marker: &str) -> anyhow::Result<bool> {
+        let bot = self.azure.client.bot_id().await?;
         let threads = self.azure.client.threads(&self.repo, self.pr).await?;
         Ok(threads.iter().flat_map(|t| &t.comments).any(|c| {
-            c.content
-                .as_deref()
-                .is_some_and(|text| text.contains(marker))
+            c.is_by(&bot)
+                && c.content
+                    .as_deref()
+                    .is_some_and(|text| text.contains(marker))
         }))
     }
 
+    /// In the command's thread; a new thread when the delivery named none.
     async fn reply_once(&self, marker: &str, body: &str) -> anyhow::Result<()> {
         if self.has_reply(marker).await? {
             return Ok(());
@@ -105,6 +109,12 @@ impl CommandForge for AzureForge<'_> {
                 .map(drop)?,
         }
         Ok(())
+    }
+
+    /// Commits on Azure DevOps carry git names and e-mails, not the unique names commands are
+    /// authorized by, so only the PR's creator is held to the self-override rule here.
+    async fn pushers(&self) -> anyhow::Result<Vec<String>> {
+        Ok(Vec::new())
     }
 
     /// Repository permissions are not looked up on Azure DevOps; members of the configured

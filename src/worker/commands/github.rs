@@ -98,6 +98,10 @@ impl CommandForge for GithubForge {
             .is_some())
     }
 
+    async fn pushers(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self.client.pull_commit_logins(&self.repo, self.pr).await?)
+    }
+
     async fn is_writer(&self, settings: &CommandSettings, actor: &str) -> anyhow::Result<bool> {
         if self
             .client

@@ -1,0 +1,176 @@
+//! What commands do besides answering: queue an evaluation, document a rule, find the
+//! evaluation an overrider saw, and audit commands edited into someone else's comment.
+
+use anyhow::Context;
+use chrono::{TimeDelta, Utc};
+use tracing::{info, warn};
+
+use super::{Run, derived_id};
+use crate::check::{CheckOptions, explain_rule};
+use crate::commands::ParsedLine;
+use crate::event::{CommentEvent, JobPayload, PullRequestRef, UNKNOWN_SHA};
+use crate::ids::DeliveryId;
+use crate::store::{DecisionRecord, EnqueueOutcome, Job};
+use crate::worker::WorkerContext;
+
+/// Someone else edited commands into `comment` (maintainers can edit any comment): running them
+/// would act in the author's name. Nothing runs; the audit trail says who tried.
+pub(super) async fn refuse_foreign_edit(
+    ctx: &WorkerContext,
+    job: &Job,
+    comment: &CommentEvent,
+    editor: &str,
+    commands: &[ParsedLine],
+) -> anyhow::Result<()> {
+    warn!(%editor, author = %comment.author, "commands edited in by someone else ignored");
+    let record = DecisionRecord {
+        id: derived_id(job, "edited-by-other"),
+        at: Utc::now(),
+        platform: comment.platform,
+        repo: comment.repo.clone(),
+        pr: comment.pr,
+        head_sha: UNKNOWN_SHA.parse()?,
+        decision: "command-refused:edited-by-other".into(),
+        risk: 0,
+        confidence: 1.0,
+        reasons: vec![format!(
+            "{editor} edited a comment of {} to add: {}",
+            comment.author,
+            commands
+                .iter()
+                .map(|p| p.line.chars().take(200).collect::<String>())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )],
+        findings_digest: String::new(),
+        actor: editor.to_string(),
+        downgraded_from: None,
+        dry_run: false,
+    };
+    ctx.store.record_decision(&record).await?;
+    Ok(())
+}
+
+/// Audit records of an evaluation (the bot's decision or an applied override), not of a
+/// command.
+fn is_evaluation(decision: &str) -> bool {
+    ![
+        "override:",
+        "override-refused:",
+        "override-stale:",
+        "command-",
+    ]
+    .iter()
+    .any(|p| decision.starts_with(p))
+}
+
+impl Run<'_> {
+    pub(super) async fn enqueue_evaluation(&self, i: usize, reason: &str) -> anyhow::Result<()> {
+        let c = self.comment;
+        let p = self.pull;
+        let payload = JobPayload::Evaluate {
+            pr: PullRequestRef {
+                platform: c.platform,
+                repo: c.repo.clone(),
+                pr: c.pr,
+                head_sha: p.head_sha.clone(),
+                base_sha: p.base_sha.clone(),
+                base_ref: p.base_ref.clone(),
+                head_ref: p.head_ref.clone(),
+                author: Some(p.author.clone()).filter(|a| !a.is_empty()),
+                labels: p.labels.clone(),
+                draft: p.draft,
+                clone_url: p.clone_url.clone().or_else(|| c.clone_url.clone()),
+                installation_id: c.installation_id,
+                needs_refresh: false,
+            },
+            reason: reason.to_string(),
+        };
+        let delivery: DeliveryId = format!("{}#cmd{i}", self.job.delivery)
+            .parse()
+            .or_else(|_| format!("cmd-{}-{i}", self.job.id).parse())
+            .context("follow-up delivery id")?;
+        let job = crate::webhook::new_job(&payload, delivery);
+        match self.ctx.store.enqueue(job, Utc::now()).await? {
+            EnqueueOutcome::Enqueued(id) => {
+                info!(job = %id, %reason, "evaluation enqueued");
+                self.ctx.wake.notify_one();
+            }
+            EnqueueOutcome::Duplicate => info!(%reason, "evaluation was enqueued before"),
+        }
+        Ok(())
+    }
+
+    pub(super) async fn explain(&self, rule_id: &str) -> anyhow::Result<String> {
+        let pr = PullRequestRef {
+            platform: self.comment.platform,
+            repo: self.comment.repo.clone(),
+            pr: self.comment.pr,
+            head_sha: self.pull.head_sha.clone(),
+            base_sha: self.pull.base_sha.clone(),
+            base_ref: self.pull.base_ref.clone(),
+            head_ref: self.pull.head_ref.clone(),
+            author: None,
+            labels: Vec::new(),
+            draft: false,
+            clone_url: self
+                .pull
+                .clone_url
+                .clone()
+                .or_else(|| self.comment.clone_url.clone()),
+            installation_id: self.comment.installation_id,
+            needs_refresh: false,
+        };
+        let checkout = self.forge.checkout(self.ctx, &pr).await?;
+        // Rules are documented by the policies the PR is judged by: the base branch's.
+        let mut opts = CheckOptions::new(&checkout.head);
+        opts.config_dir = checkout.base.clone();
+        opts.org_policy = self.ctx.policy_repo.clone();
+        let id = rule_id.to_string();
+        let doc = tokio::task::spawn_blocking(move || explain_rule(&opts, &id)).await?;
+        Ok(match doc {
+            Some(doc) => doc.to_markdown(),
+            None => format!(
+                "No policy of this repository's base branch, the organisation's policy repository or the built-in library documents `{}`.",
+                rule_id.replace('`', "'")
+            ),
+        })
+    }
+
+    /// The last evaluation of the PR recorded at or before the comment was written.
+    pub(super) async fn seen_evaluation(&self) -> anyhow::Result<Option<DecisionRecord>> {
+        let c = self.comment;
+        let Some(at) = c.written_at else {
+            return Ok(None);
+        };
+        let since = at - TimeDelta::days(30);
+        let records = self
+            .ctx
+            .store
+            .decisions(Some(&c.repo), since, 2_000)
+            .await?;
+        Ok(records.into_iter().find(|r| {
+            r.platform == c.platform && r.pr == c.pr && r.at <= at && is_evaluation(&r.decision)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_evaluation;
+
+    #[test]
+    fn commands_records_are_not_evaluations() {
+        for d in ["reject", "comment", "approve", "override-applied:approve"] {
+            assert!(is_evaluation(d), "{d}");
+        }
+        for d in [
+            "override:approve",
+            "override-refused:approve",
+            "override-stale:approve",
+            "command-refused:edited-by-other",
+        ] {
+            assert!(!is_evaluation(d), "{d}");
+        }
+    }
+}
