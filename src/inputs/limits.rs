@@ -14,8 +14,9 @@ use crate::finding::{Finding, Gate, Level, Severity};
 pub const RULE_ID: &str = "input-limit";
 
 /// One nesting limit for every format. serde_json refuses the 128th level on its own; HCL and
-/// YAML refuse at the same depth so the same document is judged the same in any syntax, and
-/// 128 levels of HCL still parse on a 2 MiB thread in a debug build (see the tests).
+/// YAML refuse at the same depth so the same document is judged the same in any syntax. 127
+/// levels of HCL overflow a 2 MiB stack in a debug build, so HCL parses on its own larger
+/// stack (`hcl::PARSE_STACK`) rather than lowering this for every format.
 pub const MAX_DEPTH: usize = 128;
 
 /// Parser limits shared by `thoth-bot check` and the worker (through `CheckOptions`).
