@@ -12,7 +12,7 @@ use crate::gates::rego;
 use crate::gates::rego::explain::{self, RuleDoc};
 use crate::gates::rego::policy::{self as rego_policy, LoadOptions, PolicySet, PolicySource};
 use crate::gates::structure::{self, StructureConfig};
-use crate::inputs::{self, HclShape};
+use crate::inputs::{self, HclShape, ParseLimits};
 use crate::workspace::{Limits, Workspace};
 
 /// Everything a check run needs to know.
@@ -34,6 +34,8 @@ pub struct CheckOptions {
     pub gates: Vec<Gate>,
     pub input_shape: HclShape,
     pub limits: Limits,
+    /// How much the judged files may make the parsers do (YAML aliases, nesting, documents).
+    pub parse_limits: ParseLimits,
 }
 
 impl CheckOptions {
@@ -49,6 +51,7 @@ impl CheckOptions {
             gates: Gate::ALL.to_vec(),
             input_shape: HclShape::Object,
             limits: Limits::default(),
+            parse_limits: ParseLimits::default(),
         }
     }
 
@@ -174,7 +177,12 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
     }
     let need_inputs = opts.gates.contains(&Gate::Rego) || opts.gates.contains(&Gate::Drift);
     let parsed = if need_inputs {
-        inputs::parse_workspace(&ws, opts.input_shape, &["policy".to_string()])
+        inputs::parse_workspace(
+            &ws,
+            opts.input_shape,
+            &["policy".to_string()],
+            &opts.parse_limits,
+        )
     } else {
         inputs::Inputs::default()
     };

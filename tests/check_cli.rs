@@ -254,3 +254,63 @@ fn missing_directory_is_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent/thoth-project"), "{err}");
 }
+
+/// Issue 11: a YAML alias bomb (three levels of 2,000 aliases) and a `.tf` nested 50,000
+/// brackets deep once grew past 14 GB and aborted on a stack overflow. Now each is one
+/// `input-limit` finding naming its file, and the run ends in seconds even in a debug build.
+#[test]
+fn hostile_inputs_are_limit_findings_not_crashes() {
+    let aliases = |alias: &str| vec![alias; 2_000].join(",");
+    let bomb = format!(
+        "a: &a lol\nb: &b [{}]\nc: &c [{}]\nd: [{}]\n",
+        aliases("*a"),
+        aliases("*b"),
+        aliases("*c")
+    );
+    let deep = format!("x = {}1{}\n", "[".repeat(50_000), "]".repeat(50_000));
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("bomb.yaml", bomb.as_str()),
+            ("deep.tf", deep.as_str()),
+            ("main.tf", INSECURE_TF),
+            ("policy/s3.rego", S3_POLICY),
+        ],
+    );
+    let started = std::time::Instant::now();
+    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, 1, "{v}");
+    let limited: Vec<_> = findings(&v, "rego")
+        .into_iter()
+        .filter(|f| f.0 == "input-limit")
+        .map(|f| (f.1, f.2))
+        .collect();
+    assert_eq!(
+        limited,
+        [
+            ("failure".to_string(), Some("bomb.yaml".to_string())),
+            ("failure".to_string(), Some("deep.tf".to_string())),
+        ],
+        "{v}"
+    );
+    let messages: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "input-limit")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(
+        messages[0].contains("YAML aliases expand past the limit"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].contains("nesting reaches the limit of 128 levels"),
+        "{messages:?}"
+    );
+    // The other files are still judged.
+    assert!(findings(&v, "rego").iter().any(|f| f.0 == "T-S3-1"), "{v}");
+    assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
+}

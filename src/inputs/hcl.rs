@@ -19,8 +19,31 @@ pub struct HclError {
     pub message: String,
 }
 
-/// Converts HCL source to JSON plus `address -> line` for the top-level blocks.
+/// Stack of the thread HCL is parsed on. hcl-edit recurses per nesting level with large frames
+/// in a debug build: 127 levels of brackets overflow a 2 MiB thread (measured), while the input
+/// limit of 128 levels is shared by every format. A dedicated thread keeps that limit safe in
+/// any profile; the memory is reserved, only touched pages are committed.
+const PARSE_STACK: usize = 32 * 1024 * 1024;
+
+/// Converts HCL source to JSON plus `address -> line` for the top-level blocks. The caller
+/// bounds the nesting first (`inputs::depth`); a panic in the parser becomes an error too.
 pub fn to_json(text: &str, shape: HclShape) -> Result<(Value, HashMap<String, u32>), HclError> {
+    let failed = |message: &str| HclError {
+        line: None,
+        message: message.to_string(),
+    };
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("hcl-parse".into())
+            .stack_size(PARSE_STACK)
+            .spawn_scoped(scope, || to_json_here(text, shape))
+            .map_err(|e| failed(&format!("cannot start the HCL parser: {e}")))?
+            .join()
+            .map_err(|_| failed("the HCL parser failed on this file"))?
+    })
+}
+
+fn to_json_here(text: &str, shape: HclShape) -> Result<(Value, HashMap<String, u32>), HclError> {
     let edit: hcl::edit::structure::Body =
         text.parse()
             .map_err(|e: hcl::edit::parser::Error| HclError {

@@ -2,10 +2,17 @@
 //!
 //! Each parser turns a file into one or more JSON documents in the shape conftest policies expect,
 //! plus a map from resource addresses to lines so findings can point at the block they name.
-//! A file that fails to parse becomes a `parse-error` finding, never a crash.
+//! A file that fails to parse becomes a `parse-error` finding, never a crash. A file (or a run)
+//! that asks the parsers for more than [`ParseLimits`] allows becomes an `input-limit` finding
+//! before any recursive parse starts (see [`limits`]).
 
+mod depth;
 pub mod dockerfile;
 pub mod hcl;
+pub mod limits;
+#[cfg(test)]
+mod limits_tests;
+mod yaml;
 
 use std::collections::HashMap;
 
@@ -13,6 +20,8 @@ use serde_json::Value;
 
 use crate::finding::{Finding, Gate, Level, Severity};
 use crate::workspace::Workspace;
+pub use limits::ParseLimits;
+pub use yaml::yaml_to_json;
 
 /// Tracing target of the line logged before each file is parsed: the gate child's parent reads
 /// it to name the file that was being read when a limit stopped the child.
@@ -126,16 +135,23 @@ fn skipped(rel: &str, policy_dirs: &[String]) -> bool {
 }
 
 /// Parses every input file of the workspace. `policy_dirs` are relative folders (policy
-/// sources and their data) that are not judged as inputs.
-pub fn parse_workspace(ws: &Workspace, shape: HclShape, policy_dirs: &[String]) -> Inputs {
+/// sources and their data) that are not judged as inputs. Once the run's document or byte
+/// budget is spent, the remaining files are not parsed and one finding names the first of them.
+pub fn parse_workspace(
+    ws: &Workspace,
+    shape: HclShape,
+    policy_dirs: &[String],
+    limits: &ParseLimits,
+) -> Inputs {
     let mut inputs = Inputs::default();
-    for file in ws.files() {
-        let Some(kind) = kind_for(&file.rel) else {
-            continue;
-        };
-        if skipped(&file.rel, policy_dirs) {
-            continue;
-        }
+    let mut bytes = 0u64;
+    let files: Vec<_> = ws
+        .files()
+        .iter()
+        .filter_map(|f| Some((f, kind_for(&f.rel)?)))
+        .filter(|(f, _)| !skipped(&f.rel, policy_dirs))
+        .collect();
+    for (n, (file, kind)) in files.iter().enumerate() {
         tracing::debug!(target: PROGRESS_TARGET, file = %file.rel, "reading");
         let text = match ws.read_to_string(&file.rel) {
             Ok(t) => t,
@@ -146,30 +162,72 @@ pub fn parse_workspace(ws: &Workspace, shape: HclShape, policy_dirs: &[String]) 
                 continue;
             }
         };
-        match parse_text(&file.rel, kind, &text, shape) {
-            Ok(docs) => inputs.docs.extend(docs),
-            Err(f) => inputs.errors.push(f),
+        bytes += text.len() as u64;
+        let spent = if bytes > limits.max_bytes_per_job {
+            Some(format!("{} bytes parsed", limits.max_bytes_per_job))
+        } else {
+            None
+        };
+        let parsed = match spent {
+            Some(_) => None,
+            None => Some(parse_text_with(&file.rel, *kind, &text, shape, limits)),
+        };
+        let spent = spent.or_else(|| match &parsed {
+            Some(Ok(docs)) if inputs.docs.len() + docs.len() > limits.max_docs_per_job => {
+                Some(format!("{} documents", limits.max_docs_per_job))
+            }
+            _ => None,
+        });
+        if let Some(what) = spent {
+            inputs
+                .errors
+                .push(limits::job_finding(&file.rel, files.len() - n, &what));
+            break;
+        }
+        match parsed {
+            Some(Ok(docs)) => inputs.docs.extend(docs),
+            Some(Err(f)) => inputs.errors.push(f),
+            None => {}
         }
     }
     tracing::debug!(target: PROGRESS_TARGET, "every input parsed");
     inputs
 }
 
-/// Parses one file's text into its documents.
+/// Parses one file's text into its documents, with the default [`ParseLimits`].
 pub fn parse_text(
     rel: &str,
     kind: InputKind,
     text: &str,
     shape: HclShape,
 ) -> Result<Vec<InputDoc>, Finding> {
+    parse_text_with(rel, kind, text, shape, &ParseLimits::default())
+}
+
+/// Parses one file's text into its documents within `limits`.
+pub fn parse_text_with(
+    rel: &str,
+    kind: InputKind,
+    text: &str,
+    shape: HclShape,
+    limits: &ParseLimits,
+) -> Result<Vec<InputDoc>, Finding> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let too_deep = |e: depth::TooDeep| {
+        let breach = limits::Breach::Depth {
+            limit: limits.max_depth,
+        };
+        limits::file_finding(rel, Some(e.line), breach)
+    };
     match kind {
         InputKind::Hcl => {
+            depth::check_hcl(text, limits.max_depth).map_err(too_deep)?;
             let (value, locations) =
                 hcl::to_json(text, shape).map_err(|e| parse_error(rel, e.line, &e.message))?;
             Ok(vec![doc(rel, InputKind::Hcl, 0, 1, value, locations)])
         }
         InputKind::Json | InputKind::Plan => {
+            depth::check_json(text, limits.max_depth).map_err(too_deep)?;
             let value: Value = serde_json::from_str(text)
                 .map_err(|e| parse_error(rel, Some(e.line() as u32), &e.to_string()))?;
             let kind = if is_plan(&value) {
@@ -184,7 +242,7 @@ pub fn parse_text(
             };
             Ok(vec![doc(rel, kind, 0, 1, value, locations)])
         }
-        InputKind::Yaml => parse_yaml(rel, text),
+        InputKind::Yaml => yaml::parse_yaml(rel, text, limits),
         InputKind::Dockerfile => {
             let value = dockerfile::parse(text);
             Ok(vec![doc(rel, kind, 0, 1, value, HashMap::new())])
@@ -229,101 +287,6 @@ fn parse_error(rel: &str, line: Option<u32>, message: &str) -> Finding {
     .at(rel, line)
 }
 
-/// Splits a YAML stream into documents, keeping each document's first line.
-fn parse_yaml(rel: &str, text: &str) -> Result<Vec<InputDoc>, Finding> {
-    let mut docs = Vec::new();
-    let mut chunk = String::new();
-    let mut chunk_start = 1u32;
-    let mut index = 0usize;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut flush = |chunk: &mut String, start: u32, docs: &mut Vec<InputDoc>| {
-        if chunk.trim().is_empty()
-            || chunk
-                .lines()
-                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-        {
-            chunk.clear();
-            return Ok(());
-        }
-        let value: serde_yaml::Value = serde_yaml::from_str(chunk).map_err(|e| {
-            let line = e.location().map(|l| start + l.line() as u32 - 1);
-            parse_error(rel, line, &e.to_string())
-        })?;
-        let value = yaml_to_json(value);
-        let mut locations = HashMap::new();
-        if let Some(kind) = value.get("kind").and_then(Value::as_str) {
-            let name = value
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            locations.insert(format!("{kind}/{name}"), start);
-        }
-        if !value.is_null() {
-            docs.push(doc(rel, InputKind::Yaml, index, start, value, locations));
-            index += 1;
-        }
-        chunk.clear();
-        Ok(())
-    };
-    for (i, line) in lines.iter().enumerate() {
-        if line.starts_with("---") && line.trim_end().chars().skip(3).all(|c| c == ' ') {
-            flush(&mut chunk, chunk_start, &mut docs)?;
-            chunk_start = i as u32 + 2;
-            continue;
-        }
-        if line.trim_end() == "..." {
-            continue;
-        }
-        // Leading blank and comment lines are not part of the document: its line is `kind:`'s.
-        if chunk.is_empty() && (line.trim().is_empty() || line.trim_start().starts_with('#')) {
-            chunk_start = i as u32 + 2;
-            continue;
-        }
-        chunk.push_str(line);
-        chunk.push('\n');
-    }
-    flush(&mut chunk, chunk_start, &mut docs)?;
-    Ok(docs)
-}
-
-/// YAML to JSON, with non-string keys stringified (JSON objects only have string keys).
-pub fn yaml_to_json(v: serde_yaml::Value) -> Value {
-    use serde_yaml::Value as Y;
-    match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null)
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(s) => Value::Array(s.into_iter().map(yaml_to_json).collect()),
-        Y::Mapping(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Y::String(s) => s,
-                        other => serde_yaml::to_string(&other)
-                            .unwrap_or_default()
-                            .trim()
-                            .to_string(),
-                    };
-                    (key, yaml_to_json(v))
-                })
-                .collect(),
-        ),
-        Y::Tagged(t) => yaml_to_json(t.value),
-    }
-}
-
 /// For plain JSON, no resource addresses are known; the document starts at line 1.
 fn json_locations(_text: &str) -> HashMap<String, u32> {
     HashMap::new()
@@ -332,25 +295,6 @@ fn json_locations(_text: &str) -> HashMap<String, u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn yaml_multi_document_keeps_lines() {
-        let text = "# c\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n---\nkind: Service\nmetadata:\n  name: b\n";
-        let docs = parse_yaml("k.yaml", text).unwrap();
-        assert_eq!(docs.len(), 2);
-        assert_eq!(docs[0].line, 2, "the leading comment is skipped");
-        assert_eq!(docs[1].line, 7);
-        assert_eq!(docs[1].locations.get("Service/b"), Some(&7));
-        assert_eq!(docs[1].index, 1);
-    }
-
-    #[test]
-    fn bad_yaml_is_a_finding_with_a_line() {
-        let err = parse_yaml("k.yaml", "a: 1\n---\nb: [\n").unwrap_err();
-        assert_eq!(err.rule_id, "parse-error");
-        assert_eq!(err.file.as_deref(), Some("k.yaml"));
-        assert!(err.line.unwrap() >= 3);
-    }
 
     #[test]
     fn plan_json_is_recognised() {
