@@ -1,4 +1,4 @@
-//! Regression tests for the two places where regorus 0.14.1 differed from OPA 1.x
+//! Regression tests for the places where regorus 0.14.1 differed from OPA 1.x
 //! and that thoth-bot patches in `vendor/regorus` (see `vendor/regorus/PATCHES.md`):
 //!
 //! 1. A partial-set rule whose head iterates a path (`s contains input.a[_]`,
@@ -6,8 +6,11 @@
 //!    (or is not a collection) instead of failing with "item cannot be indexed".
 //! 2. A body-less function head (`covers("*", _)`) means `covers("*", _) := true`,
 //!    also in Rego v1 syntax.
+//! 3. An import alias used in the second module of a package spread over several
+//!    files resolves when the whole package is evaluated (`data.main`).
 //!
-//! The last tests make sure the patch did not silence genuine errors.
+//! The tests of 1 and 2 end with ones that make sure the patches did not silence genuine
+//! errors.
 
 use regorus::{Engine, Value};
 
@@ -544,4 +547,69 @@ fn v1_bodyless_rule_without_args_still_errors() {
             .contains("rule must have a body or assignment"),
         "unexpected error: {err}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Gap 3: an import alias in the second file of a multi-file package.
+// ---------------------------------------------------------------------------
+
+const MAIN_A: &str =
+    "package main\nimport rego.v1\nimport data.kubernetes\ndeny contains \"a\" if { true }\n";
+const MAIN_B: &str = "package main\nimport rego.v1\nimport data.kubernetes\ndeny contains \"b\" if { kubernetes.is_deployment }\n";
+const KUBERNETES: &str =
+    "package kubernetes\nimport rego.v1\nis_deployment if { input.kind = \"Deployment\" }\n";
+
+fn multi_file_package() -> Engine {
+    let mut engine = Engine::new();
+    for (path, text) in [
+        ("a.rego", MAIN_A),
+        ("b.rego", MAIN_B),
+        ("k.rego", KUBERNETES),
+    ] {
+        engine
+            .add_policy(path.to_string(), text.to_string())
+            .expect("policy parses");
+    }
+    engine
+        .set_input_json(r#"{"kind": "Deployment"}"#)
+        .expect("input");
+    engine
+}
+
+fn query_value(engine: &mut Engine, query: &str) -> Value {
+    let r = engine
+        .eval_query(query.to_string(), false)
+        .unwrap_or_else(|e| panic!("{query} must not error: {e}"));
+    r.result
+        .first()
+        .and_then(|r| r.expressions.first())
+        .map(|e| e.value.clone())
+        .unwrap_or(Value::Undefined)
+}
+
+#[test]
+fn import_alias_in_second_file_resolves_in_whole_package_query() {
+    let mut e = multi_file_package();
+    let pkg = query_value(&mut e, "data.main");
+    assert_eq!(pkg["deny"], set_of(&["a", "b"]), "data.main = {pkg}");
+    // Once through the whole of `data`, too.
+    let mut e = multi_file_package();
+    let all = query_value(&mut e, "data");
+    assert_eq!(all["main"]["deny"], set_of(&["a", "b"]), "data = {all}");
+}
+
+#[test]
+fn import_alias_in_second_file_resolves_in_rule_query() {
+    let mut e = multi_file_package();
+    assert_eq!(query_value(&mut e, "data.main.deny"), set_of(&["a", "b"]));
+    // The alias still resolves to nothing when the imported rule is false.
+    let mut e = multi_file_package();
+    e.set_input_json(r#"{"kind": "Service"}"#).expect("input");
+    assert_eq!(query_value(&mut e, "data.main"), {
+        let mut obj = Value::new_object();
+        obj.as_object_mut()
+            .expect("an object")
+            .insert(Value::from("deny"), set_of(&["a"]));
+        obj
+    });
 }

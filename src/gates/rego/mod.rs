@@ -1,8 +1,10 @@
 //! The Rego gate: conftest semantics on the regorus engine.
 //!
 //! Every package's `deny`/`violation` (failure) and `warn` (warning) rules, suffixed or not, are
-//! evaluated against every input document. Results are strings or objects with `msg` plus
-//! metadata (`id`, `severity`, `pattern`, `resource`). conftest `exception` rules exempt the
+//! evaluated against every input document, and only those rules (plus `exception`): one query
+//! asks for `data.<package>.<rule>` each. A rule's value is a set, an array, or a single value
+//! (complete rules); each result is a string or an object with `msg` plus metadata (`id`,
+//! `severity`, `pattern`, `resource`). conftest `exception` rules exempt the
 //! named rules for that input. Evaluation is bounded per rule and input; a rule that errors or
 //! runs out of time becomes an error finding and the run goes on.
 
@@ -78,50 +80,58 @@ fn evaluate_doc(
 ) -> Vec<Finding> {
     engine.set_input(regorus::Value::from(doc.value.clone()));
     let mut out = Vec::new();
-    // One query for every package: rules shared through library packages are evaluated once
-    // per document instead of once per package that uses them.
-    let all = match engine.eval_query(policies.all_packages_query(), false) {
-        Ok(r) => r
-            .result
-            .first()
-            .and_then(|r| r.expressions.first())
-            .map(|e| to_json(&e.value))
-            .unwrap_or(Json::Null),
-        Err(_) => Json::Null,
-    };
+    // One query for every reported rule of every package: rules shared through library packages
+    // are evaluated once per document, and nothing else of a package (helpers no gate rule
+    // uses) is evaluated at all.
+    let all =
+        first_value(engine.eval_query(policies.all_rules_query(), false)).unwrap_or(Json::Null);
     for (i, pkg) in policies.packages.iter().enumerate() {
-        let values = match all.get(i).filter(|v| !v.is_null()) {
+        let values = match all.get(i).filter(|v| v.is_array()) {
             Some(v) => v.clone(),
-            None => match engine.eval_query(pkg.package.clone(), false) {
-                Ok(r) => r
-                    .result
-                    .first()
-                    .and_then(|r| r.expressions.first())
-                    .map(|e| to_json(&e.value))
-                    .unwrap_or(Json::Null),
+            // The combined query failed: evaluate package by package to blame the right one.
+            None => match first_value(engine.eval_query(pkg.rules_query(), false)) {
+                Ok(v) => v,
                 Err(e) => {
                     out.push(eval_error(policies, &pkg.package, doc, &e));
                     continue;
                 }
             },
         };
+        let value_of = |j: usize| -> Json {
+            // Each rule is queried as `{x | x := rule}`: `[]` if undefined, `[value]` if not.
+            values
+                .get(j)
+                .and_then(|v| v.get(0))
+                .cloned()
+                .unwrap_or(Json::Null)
+        };
         let exceptions = if pkg.has_exception {
-            exception_names(&values["exception"])
+            exception_names(&value_of(pkg.rules.len()))
         } else {
             Vec::new()
         };
-        for rule in &pkg.rules {
+        for (j, rule) in pkg.rules.iter().enumerate() {
             let exempt = rule_suffix(rule).is_some_and(|s| exceptions.iter().any(|e| e == s))
                 || exceptions.iter().any(|e| e == rule);
             if exempt {
                 continue;
             }
-            for result in results(&values[rule.as_str()]) {
+            for result in results(&value_of(j)) {
                 out.push(to_finding(&pkg.package, rule, &result, doc));
             }
         }
     }
     out
+}
+
+/// The single expression value of a query result (`null` when it has no result).
+fn first_value(r: anyhow::Result<regorus::QueryResults>) -> anyhow::Result<Json> {
+    Ok(r?
+        .result
+        .first()
+        .and_then(|r| r.expressions.first())
+        .map(|e| to_json(&e.value))
+        .unwrap_or(Json::Null))
 }
 
 pub(crate) fn to_json(v: &regorus::Value) -> Json {

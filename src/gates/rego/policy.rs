@@ -37,6 +37,25 @@ pub struct PackageRules {
     pub file: String,
 }
 
+impl PackageRules {
+    /// A query for this package's reported rules only, in `rules` order then `exception`:
+    /// an array of `{x | x := data.pkg.rule}`. A whole-package query would also evaluate
+    /// every helper rule, and the comprehension turns an undefined complete rule into `[]`
+    /// instead of making the whole array undefined.
+    pub fn rules_query(&self) -> String {
+        let names = self
+            .rules
+            .iter()
+            .map(String::as_str)
+            .chain(self.has_exception.then_some("exception"));
+        let items: Vec<String> = names
+            .enumerate()
+            .map(|(i, r)| format!("{{thoth_r{i} | thoth_r{i} := {}.{r}}}", self.package))
+            .collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
 /// One place policies come from.
 #[derive(Debug, Clone)]
 pub enum PolicySource {
@@ -318,9 +337,10 @@ impl PolicySet {
             .map(|f| f.path.as_str())
     }
 
-    /// One query evaluating every package into an array (index = position in `packages`).
-    pub fn all_packages_query(&self) -> String {
-        let items: Vec<&str> = self.packages.iter().map(|p| p.package.as_str()).collect();
+    /// One query evaluating every package's reported rules: an array with one
+    /// [`PackageRules::rules_query`] value per package (index = position in `packages`).
+    pub fn all_rules_query(&self) -> String {
+        let items: Vec<String> = self.packages.iter().map(|p| p.rules_query()).collect();
         format!("[{}]", items.join(", "))
     }
 

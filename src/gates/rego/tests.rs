@@ -164,3 +164,30 @@ deny[msg] { count(volumes) > 0; msg := "has volumes" }
     // The vendored regorus evaluates it like OPA: a missing path is an empty set, no error.
     assert!(r.findings.is_empty(), "{:?}", r.findings);
 }
+
+#[test]
+fn only_reported_rules_are_evaluated() {
+    // A helper no deny/warn/violation uses is never evaluated: before, a whole-package query
+    // evaluated it and this one ran into the time limit.
+    let p = set(&[(
+        "p.rego",
+        r#"package p
+import rego.v1
+unused_helper if {
+  some i in numbers.range(1, 20000)
+  some j in numbers.range(1, 20000)
+  i + j < 0
+}
+deny contains "d" if { input.resource }
+warn_never := "w" if { input.nothing }
+"#,
+    )]);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let r = run(&p, &tf_inputs(TF));
+    let got: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| (f.rule_id.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(got, [("p.deny", "d")]);
+}

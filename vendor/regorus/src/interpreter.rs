@@ -3417,16 +3417,21 @@ impl Interpreter {
             let module_var_path_refs: Vec<&str> =
                 module_var_path.iter().map(String::as_str).collect();
 
-            if self.is_processed(&module_var_path_refs)? {
-                let value = Self::get_value_chained(self.data.clone(), &module_var_path_refs);
-                return Ok(Self::get_value_chained(value, fields));
-            }
-
             // Ensure that all the rules having common prefix (name) are evaluated.
             let rule_path_components = core::iter::once("data")
                 .chain(module_var_path.iter().map(String::as_str))
                 .collect::<Vec<_>>();
             let rule_path = format_string_path(&rule_path_components)?;
+
+            // thoth-bot patch (3): an import alias is not a value under the package's
+            // data. Once the package is marked processed (after its first module of a
+            // multi-file package is evaluated), the shortcut below would read
+            // `data.<pkg>.<alias>`, which is undefined, instead of resolving the import.
+            let is_import_alias = self.compiled_policy.imports.contains_key(&rule_path);
+            if !is_import_alias && self.is_processed(&module_var_path_refs)? {
+                let value = Self::get_value_chained(self.data.clone(), &module_var_path_refs);
+                return Ok(Self::get_value_chained(value, fields));
+            }
 
             if !no_error
                 && !self.compiled_policy.rules.contains_key(&rule_path)

@@ -1,0 +1,3 @@
+package kubernetes
+import rego.v1
+is_deployment if { input.kind = "Deployment" }
