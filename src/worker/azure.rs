@@ -120,7 +120,8 @@ pub async fn evaluate(
     Ok(())
 }
 
-/// Marks the iteration `error` after a job gave up (best effort: the job is already dead).
+/// Marks the iteration `error` ("could not complete", how to rerun) after a job gave up (best
+/// effort: the job is already dead).
 pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
     let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
         return;
@@ -129,10 +130,13 @@ pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
         return;
     };
     let client = &azure.client;
-    let description: String = format!("thoth gave up evaluating this iteration: {error}")
-        .chars()
-        .take(300)
-        .collect();
+    // The hint comes first: Azure DevOps shows only so much of a status description.
+    let description: String = format!(
+        "thoth could not complete the evaluation of this iteration; comment /thoth rerun to try again. {error}"
+    )
+    .chars()
+    .take(300)
+    .collect();
     let result = async {
         let iteration = client.iteration_for(&pr.repo, pr.pr, &pr.head_sha).await?;
         let link = client.pr_web_url(&pr.repo, pr.pr);

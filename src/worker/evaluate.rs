@@ -190,7 +190,9 @@ fn add_finding(report: &mut CheckReport, finding: Finding) {
     *report = CheckReport::new(std::mem::take(&mut report.gates));
 }
 
-/// Tells the PR that a job gave up (best effort: the job is already dead in the store).
+/// Tells the PR that a job gave up: its check run (the one a crashed attempt left in progress,
+/// else a new one) ends failed with the error and how to start again. Best effort: the job is
+/// already dead in the store.
 pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
     let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
         return;
@@ -201,29 +203,64 @@ pub async fn report_dead(ctx: &WorkerContext, job: &Job, error: &str) {
     let Ok(client) = github.installation(inst) else {
         return;
     };
-    if let Err(e) = report_error(&client, &pr, error).await {
+    if let Err(e) = report_error(ctx, &client, &pr, error).await {
         warn!(error = %e, "cannot report the failed evaluation on the PR");
     }
 }
 
 async fn report_error(
+    ctx: &WorkerContext,
     client: &InstallationClient,
     pr: &PullRequestRef,
     error: &str,
 ) -> anyhow::Result<()> {
-    let id = client.create_check_run(&pr.repo, &pr.head_sha).await?;
-    let summary = format!(
-        "thoth-bot gave up evaluating this commit after several attempts.\n\n```\n{error}\n```"
-    );
+    let mut state = ctx
+        .store
+        .pr_state(Platform::GitHub, &pr.repo, pr.pr)
+        .await?;
+    let in_progress = state
+        .as_ref()
+        .and_then(|s| match (&s.last_head_sha, &s.check_run_id) {
+            (Some(sha), Some(id)) if *sha == pr.head_sha => id.parse().ok().map(CheckRunId),
+            _ => None,
+        });
+    let id = match in_progress {
+        Some(id) => id,
+        None => client.create_check_run(&pr.repo, &pr.head_sha).await?,
+    };
     client
         .complete_check_run(
             &pr.repo,
             id,
             CheckConclusion::Failure,
-            "Evaluation failed",
-            &summary,
+            "Evaluation could not complete",
+            &dead_summary(error),
             &[],
         )
         .await?;
+    if let Some(state) = state.as_mut().filter(|_| in_progress.is_some()) {
+        // The run is finished: a rerun must open a new one, not reuse this.
+        state.check_run_id = None;
+        ctx.store.put_pr_state(state).await?;
+    }
     Ok(())
+}
+
+/// The check run text of a dead job.
+pub(crate) fn dead_summary(error: &str) -> String {
+    format!(
+        "thoth-bot could not complete the evaluation of this commit, so no gate result is \
+         available.\n\nComment `/thoth rerun` on the pull request to try again.\n\n```\n{error}\n```"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dead_summary_says_could_not_complete_and_how_to_rerun() {
+        let s = super::dead_summary("evaluation did not complete after 5 attempts");
+        assert!(s.contains("could not complete"), "{s}");
+        assert!(s.contains("`/thoth rerun`"), "{s}");
+        assert!(s.contains("after 5 attempts"), "{s}");
+    }
 }
