@@ -24,8 +24,11 @@ pub struct ServeConfig {
     /// Where per-repository git mirrors and checkouts live (`THOTH_CACHE_DIR`).
     pub cache_dir: PathBuf,
     /// Job lease in seconds: a job whose worker died is re-claimed after this
-    /// (`THOTH_LEASE_SECS`).
+    /// (`THOTH_LEASE_SECS`). Running jobs renew it every third of it.
     pub lease_secs: u64,
+    /// Claims a job gets (`THOTH_MAX_ATTEMPTS`): a failing job is dead after this many, and a
+    /// job none of whose holders finished (crash, kill, lost lease) is dead at the next claim.
+    pub max_attempts: u32,
     /// On SIGTERM, how long running jobs may take to finish before they are released back to
     /// the queue for another replica (`THOTH_SHUTDOWN_GRACE_SECS`). Keep it below the
     /// orchestrator's kill timeout (Kubernetes `terminationGracePeriodSeconds`, systemd
@@ -207,7 +210,8 @@ impl Default for ServeConfig {
             workers: 2,
             policy_repo: None,
             cache_dir: PathBuf::from("./thoth-data/git"),
-            lease_secs: 300,
+            lease_secs: crate::queue::DEFAULT_LEASE.as_secs(),
+            max_attempts: crate::queue::MAX_ATTEMPTS,
             shutdown_grace_secs: 30,
             git_timeout_secs: 60,
             retention_days: 7,
@@ -271,6 +275,9 @@ impl ServeConfig {
         }
         if let Some(v) = get("THOTH_LEASE_SECS") {
             self.lease_secs = v.parse().context("THOTH_LEASE_SECS must be a number")?;
+        }
+        if let Some(v) = get("THOTH_MAX_ATTEMPTS") {
+            self.max_attempts = v.parse().context("THOTH_MAX_ATTEMPTS must be a number")?;
         }
         if let Some(v) = get("THOTH_SHUTDOWN_GRACE_SECS") {
             self.shutdown_grace_secs = v
@@ -405,6 +412,12 @@ impl ServeConfig {
         if self.webhook_timeout_secs == 0 {
             bail!("webhook_timeout_secs must be at least 1");
         }
+        if self.max_attempts == 0 {
+            bail!("max_attempts must be at least 1");
+        }
+        if self.lease_secs == 0 {
+            bail!("lease_secs must be at least 1");
+        }
         Ok(())
     }
 
@@ -447,6 +460,7 @@ mod tests {
             "THOTH_GITHUB_WEBHOOK_SECRETS" => Some("new, old".into()),
             "THOTH_STORE" => Some("postgres://x".into()),
             "THOTH_SHUTDOWN_GRACE_SECS" => Some("5".into()),
+            "THOTH_MAX_ATTEMPTS" => Some("3".into()),
             _ => None,
         })
         .unwrap();
@@ -454,7 +468,13 @@ mod tests {
         assert_eq!(cfg.store, "postgres://x");
         assert_eq!(cfg.github.app_id, Some(7));
         assert_eq!(cfg.shutdown_grace_secs, 5);
-        assert_eq!(cfg.lease_secs, ServeConfig::default().lease_secs);
+        assert_eq!(cfg.lease_secs, 30);
+        assert_eq!(cfg.max_attempts, 3);
+        let mut zero = ServeConfig::default();
+        let err = zero
+            .apply_env(|k| (k == "THOTH_MAX_ATTEMPTS").then(|| "0".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("max_attempts"), "{err}");
         let secrets: Vec<_> = cfg
             .github
             .webhook_secrets

@@ -4,20 +4,22 @@
 //! The store only records what it is told (`fail` with or without `retry_at`); the decisions
 //! live here so both backends share them and tests can check them without a database.
 
-use crate::store::{Job, Store, StoreError};
+use crate::store::{Job, JobState, Store, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a claim is valid without a heartbeat. Long enough for a checkout and three gates on
-/// a slow repository, short enough that a dead replica's jobs restart within minutes.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+/// How long a claim is valid without a heartbeat. The heartbeat keeps a long job alive, so this
+/// only bounds how long a dead replica's job waits: short, so its check is finished by another
+/// replica (or the restarted one) within a minute instead of staying "in progress".
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// How often a running job should heartbeat: three tries before the lease runs out.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(DEFAULT_LEASE.as_secs() / 3);
 
-/// Claims after which a failing job is marked dead instead of retried.
-pub const MAX_ATTEMPTS: u32 = 6;
+/// Default for how many claims a job gets: a failing job is dead after this many, and a job
+/// whose holders all died (crash, SIGKILL, lost lease) is dead when claimed once more.
+pub const MAX_ATTEMPTS: u32 = 5;
 
 /// Backoff before the first retry (upper bound; see [`backoff`]).
 pub const BACKOFF_BASE: Duration = Duration::from_secs(2);
@@ -53,15 +55,16 @@ pub enum FailOutcome {
 }
 
 /// Records a failure of `job` (as claimed by `worker`): retried after [`backoff`], or dead once
-/// it has been claimed [`MAX_ATTEMPTS`] times.
+/// it has been claimed `max_attempts` times.
 pub async fn fail_or_retry(
     store: &dyn Store,
     job: &Job,
     worker: &str,
     error: &str,
+    max_attempts: u32,
     now: DateTime<Utc>,
 ) -> Result<FailOutcome, StoreError> {
-    let retry_at = if job.attempts >= MAX_ATTEMPTS {
+    let retry_at = if job.attempts >= max_attempts {
         None
     } else {
         let wait = TimeDelta::from_std(backoff(job.attempts)).unwrap_or(TimeDelta::MAX);
@@ -76,22 +79,72 @@ pub async fn fail_or_retry(
     Ok(retry_at.map_or(FailOutcome::Dead, |at| FailOutcome::Retrying { at }))
 }
 
+/// What [`claim`] handed out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claimed {
+    /// Leased to the worker: run it.
+    Run(Job),
+    /// Its previous `max_attempts` holders all vanished without recording an outcome, so running
+    /// it again would most likely kill this worker too (a file that overflows a parser's stack).
+    /// Already marked dead with [`exhausted_error`]; the caller only tells the pull request.
+    Exhausted(Job),
+}
+
+/// The error kept on a job whose claims ran out without any of them finishing.
+pub fn exhausted_error(max_attempts: u32) -> String {
+    let plural = if max_attempts == 1 { "" } else { "s" };
+    format!(
+        "evaluation did not complete after {max_attempts} attempt{plural} (the worker crashed, \
+         was killed or lost its lease)"
+    )
+}
+
+/// Leases the next runnable job to `worker`, unless it was already claimed more than
+/// `max_attempts` times: a claim counts as an attempt, and only a failing run goes through
+/// [`fail_or_retry`], so without this check a job that crashes the process is re-claimed on
+/// every lapsed lease forever, taking every replica down in turn.
+pub async fn claim(
+    store: &dyn Store,
+    worker: &str,
+    lease: Duration,
+    max_attempts: u32,
+    now: DateTime<Utc>,
+) -> Result<Option<Claimed>, StoreError> {
+    let Some(mut job) = store.claim(worker, lease, now).await? else {
+        return Ok(None);
+    };
+    if job.attempts <= max_attempts {
+        return Ok(Some(Claimed::Run(job)));
+    }
+    let error = exhausted_error(max_attempts);
+    if !store.fail(job.id, worker, &error, None).await? {
+        // Another worker took it over in between; it applies the same rule.
+        return Ok(None);
+    }
+    job.state = JobState::Dead;
+    job.last_error = Some(error);
+    job.lease_until = None;
+    Ok(Some(Claimed::Exhausted(job)))
+}
+
 /// One worker's view of the queue: its id and lease length, fixed once.
 #[derive(Clone)]
 pub struct Worker {
     store: Arc<dyn Store>,
     id: String,
     lease: Duration,
+    max_attempts: u32,
 }
 
 impl Worker {
     /// A worker named `id` (unique per replica and task, e.g. `host-1234/3`) with
-    /// [`DEFAULT_LEASE`].
+    /// [`DEFAULT_LEASE`] and [`MAX_ATTEMPTS`].
     pub fn new(store: Arc<dyn Store>, id: impl Into<String>) -> Worker {
         Worker {
             store,
             id: id.into(),
             lease: DEFAULT_LEASE,
+            max_attempts: MAX_ATTEMPTS,
         }
     }
 
@@ -101,13 +154,26 @@ impl Worker {
         self
     }
 
+    /// The same worker with another attempt limit (at least 1).
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Worker {
+        self.max_attempts = max_attempts.max(1);
+        self
+    }
+
     pub fn id(&self) -> &str {
         &self.id
     }
 
-    /// The next runnable job, leased to this worker.
-    pub async fn claim(&self, now: DateTime<Utc>) -> Result<Option<Job>, StoreError> {
-        self.store.claim(&self.id, self.lease, now).await
+    /// The next runnable job, leased to this worker, or one found exhausted ([`claim`]).
+    pub async fn claim(&self, now: DateTime<Utc>) -> Result<Option<Claimed>, StoreError> {
+        claim(
+            self.store.as_ref(),
+            &self.id,
+            self.lease,
+            self.max_attempts,
+            now,
+        )
+        .await
     }
 
     /// Extends the lease; `false` means another worker has the job now: stop working on it.
@@ -129,7 +195,15 @@ impl Worker {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<FailOutcome, StoreError> {
-        fail_or_retry(self.store.as_ref(), job, &self.id, error, now).await
+        fail_or_retry(
+            self.store.as_ref(),
+            job,
+            &self.id,
+            error,
+            self.max_attempts,
+            now,
+        )
+        .await
     }
 
     /// Gives the job back on shutdown without counting the attempt.
@@ -164,5 +238,13 @@ mod tests {
     #[test]
     fn heartbeat_is_well_inside_the_lease() {
         assert!(HEARTBEAT_EVERY * 2 < DEFAULT_LEASE);
+    }
+
+    #[test]
+    fn exhausted_error_names_the_limit_and_the_causes() {
+        let e = exhausted_error(5);
+        assert!(e.contains("did not complete after 5 attempts"), "{e}");
+        assert!(e.contains("crashed") && e.contains("lease"), "{e}");
+        assert!(exhausted_error(1).contains("after 1 attempt ("));
     }
 }

@@ -212,6 +212,7 @@ pub async fn start(
         },
         burst: crate::decision::safety::BurstLimiter::default(),
         lease: std::time::Duration::from_secs(cfg.lease_secs),
+        max_attempts: cfg.max_attempts,
         checkout_limits: crate::checkout::CheckoutLimits {
             max_mirror_bytes: cfg.mirror_max_mb.saturating_mul(1024 * 1024),
             ..Default::default()

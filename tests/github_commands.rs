@@ -563,3 +563,91 @@ async fn overrides_bind_to_the_head_seen_and_end_on_a_push_and_pushers_may_not_o
     assert_eq!(reactions_on(&w, late), vec!["confused"]);
     app.stop().await;
 }
+
+/// A job whose holders all died ends with a "could not complete" check run (the run its crashed
+/// attempt left in progress, not a second one), and `/thoth rerun` evaluates the head again: the
+/// dead job does not hold the new one back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_after_a_dead_job_evaluates_again() {
+    let w = World::new().await;
+    let db = postgres_url().await;
+    let mut cfg = w.config(&db, 1);
+    cfg.max_attempts = 1;
+    // The first process stalls in the clone and crashes there.
+    w.repo
+        .server()
+        .set_upload_pack_delay(Duration::from_secs(4));
+    let first = w.start(&cfg).await;
+    let head = w.push_pr(7, &[("main.tf", SG_ONLY_TF)]);
+    w.gh.add_pull(REPO, 7, pull(&w, &head));
+    assert_eq!(w.open_pr(first.addr, "dead-1", 7, &head).await, 202);
+    // Crash only once the in-progress run is recorded in the PR state, as a real crash mid-clone
+    // would find it.
+    let jobs = store::open(&db).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = jobs
+            .pr_state(
+                thoth_bot::ids::Platform::GitHub,
+                &REPO.parse::<RepoId>().unwrap(),
+                thoth_bot::ids::PrNumber(7),
+            )
+            .await
+            .unwrap();
+        if state.is_some_and(|s| s.check_run_id.is_some()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.abort();
+    w.repo.server().set_upload_pack_delay(Duration::ZERO);
+
+    // The restarted process finds the job's only attempt used up once the lease runs out.
+    let second = w.start(&cfg).await;
+    let dead_run = w.wait_completed(&head).await;
+    assert_eq!(dead_run.conclusion.as_deref(), Some("failure"));
+    assert_eq!(
+        dead_run.title.as_deref(),
+        Some("Evaluation could not complete")
+    );
+    let summary = dead_run.summary.clone().unwrap_or_default();
+    assert!(summary.contains("`/thoth rerun`"), "{summary}");
+    assert!(
+        summary.contains("did not complete after 1 attempt"),
+        "{summary}"
+    );
+    assert_eq!(
+        w.gh.check_runs().len(),
+        1,
+        "the in-progress run is completed, not doubled: {:#?}",
+        w.gh.check_runs()
+    );
+    let dead = jobs.jobs_by_state(store::JobState::Dead, 10).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:#?}");
+    assert!(marked_comments(&w, 7).is_empty(), "nothing was evaluated");
+
+    let (id, ev) = user_comment(&w, "created", "someone", "/thoth rerun");
+    assert_eq!(
+        github_delivery(second.addr, SECRET, "issue_comment", "dead-2", &ev).await,
+        202
+    );
+    let rerun = eventually("the rerun's check run", || {
+        w.completed_runs(&head)
+            .into_iter()
+            .find(|r| r.id != dead_run.id)
+    })
+    .await;
+    assert_eq!(rerun.conclusion.as_deref(), Some("failure"));
+    assert_ne!(rerun.title, dead_run.title, "a real result this time");
+    assert!(reactions_on(&w, id).contains(&"rocket".to_string()));
+    eventually("the summary comment", || {
+        (marked_comments(&w, 7).len() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(w.gh.check_runs().len(), 2);
+    second.stop().await;
+}

@@ -415,57 +415,92 @@ async fn shutdown_lets_a_running_job_finish_within_the_grace_period() {
     );
 }
 
+/// `thoth-bot serve` as a child process of this test, against the world's fakes; killed (SIGKILL)
+/// when dropped so a failing test leaves no process behind.
+struct Serve {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Serve {
+    /// Starts the binary with the world's GitHub settings and `env` on top, and waits for it to
+    /// listen. Everything else (the lease in particular) is left at its default.
+    fn start(w: &World, env: &[(&str, String)]) -> Serve {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_thoth-bot"));
+        cmd.arg("serve")
+            .env("THOTH_LISTEN", "127.0.0.1:0")
+            .env("THOTH_STORE", w.sled())
+            .env("THOTH_CACHE_DIR", w.dir.path().join("cache"))
+            .env(
+                "THOTH_GITHUB_APP_ID",
+                support::fake_github::APP_ID.to_string(),
+            )
+            .env(
+                "THOTH_GITHUB_PRIVATE_KEY_PATH",
+                w.dir.path().join("app.pem"),
+            )
+            .env("THOTH_GITHUB_WEBHOOK_SECRETS", SECRET)
+            .env("THOTH_GITHUB_API_URL", w.gh.url())
+            .env("THOTH_GITHUB_WRITES_PER_MINUTE", "600")
+            .env("THOTH_WORKERS", "1")
+            .env("RUST_LOG", "warn")
+            .env_remove("THOTH_LEASE_SECS")
+            .env_remove("THOTH_MAX_ATTEMPTS")
+            .env_remove("THOTH_CONFIG")
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let addr: std::net::SocketAddr = loop {
+            let mut line = String::new();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "serve exited early"
+            );
+            if let Some(a) = line.trim().strip_prefix("thoth-bot listening on http://") {
+                break a.parse().unwrap();
+            }
+        };
+        // Keep draining stderr so the child never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stderr.read_line(&mut sink).unwrap_or(0) > 0 {
+                sink.clear();
+            }
+        });
+        Serve { child, addr }
+    }
+
+    /// SIGKILL: no shutdown, no release, the lease left to run out.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The real binary sets libgit2's socket timeouts at start-up: a git server that goes silent
 /// fails the fetch after `THOTH_GIT_TIMEOUT_SECS` (the job is retried) instead of holding the
 /// worker for as long as the server stays silent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_git_server_times_out_in_the_binary() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let w = World::new().await;
     w.repo
         .server()
         .set_upload_pack_delay(Duration::from_secs(30));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_thoth-bot"))
-        .arg("serve")
-        .env("THOTH_LISTEN", "127.0.0.1:0")
-        .env("THOTH_STORE", w.sled())
-        .env("THOTH_CACHE_DIR", w.dir.path().join("cache"))
-        .env(
-            "THOTH_GITHUB_APP_ID",
-            support::fake_github::APP_ID.to_string(),
-        )
-        .env(
-            "THOTH_GITHUB_PRIVATE_KEY_PATH",
-            w.dir.path().join("app.pem"),
-        )
-        .env("THOTH_GITHUB_WEBHOOK_SECRETS", SECRET)
-        .env("THOTH_GITHUB_API_URL", w.gh.url())
-        .env("THOTH_GIT_TIMEOUT_SECS", "1")
-        .env("THOTH_WORKERS", "1")
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let addr: std::net::SocketAddr = loop {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "serve exited early"
-        );
-        if let Some(a) = line.trim().strip_prefix("thoth-bot listening on http://") {
-            break a.parse().unwrap();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while stderr.read_line(&mut sink).unwrap_or(0) > 0 {
-            sink.clear();
-        }
-    });
+    let serve = Serve::start(&w, &[("THOTH_GIT_TIMEOUT_SECS", "1".into())]);
+    let addr = serve.addr;
     let head = w.push_pr(21, &[("main.tf", INSECURE_TF)]);
     let started = Instant::now();
     assert_eq!(w.open_pr(addr, "silent-1", 21, &head).await, 202);
@@ -482,12 +517,113 @@ async fn a_silent_git_server_times_out_in_the_binary() {
         }
     };
     let outcome = tokio::time::timeout(Duration::from_secs(15), retried).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    serve.kill();
     assert!(
         outcome.is_ok(),
         "the fetch was not cut off by the 1 s socket timeout"
     );
     assert!(started.elapsed() < Duration::from_secs(15));
     assert!(w.completed_runs(&head).is_empty());
+}
+
+/// Two replicas of the real binary on one PostgreSQL, default lease: the one running a job is
+/// killed with SIGKILL right after a heartbeat renewed the job's lease (the worst moment). The
+/// other replica finishes the job, and the pull request's check leaves "in progress", within a
+/// minute of the kill, with one check run and one summary comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_replica_job_is_finished_by_another_within_a_minute() {
+    use thoth_bot::store::JobState;
+
+    let w = World::new().await;
+    let db = postgres_url().await;
+    let store = thoth_bot::store::open(&db).await.unwrap();
+    // Longer than a heartbeat period, shorter than the git socket timeout.
+    w.repo
+        .server()
+        .set_upload_pack_delay(Duration::from_secs(40));
+    let env = |cache: &str| {
+        vec![
+            ("THOTH_STORE", db.clone()),
+            (
+                "THOTH_CACHE_DIR",
+                w.dir.path().join(cache).display().to_string(),
+            ),
+        ]
+    };
+    let a = Serve::start(&w, &env("cache-a"));
+    let b = Serve::start(&w, &env("cache-b"));
+    let head = w.push_pr(31, &[("main.tf", INSECURE_TF)]);
+    assert_eq!(w.open_pr(a.addr, "kill9-1", 31, &head).await, 202);
+    // Running, and its lease renewed once by a heartbeat: the kill comes as long after the last
+    // renewal as it can.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut first_lease = None;
+    let renewed = loop {
+        assert!(Instant::now() < deadline, "no heartbeat renewed the lease");
+        let running = store.jobs_by_state(JobState::Running, 10).await.unwrap();
+        if let Some(job) = running.into_iter().next() {
+            match (first_lease, job.lease_until) {
+                (None, until) => first_lease = until,
+                (Some(first), Some(until)) if until > first => break job,
+                _ => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(renewed.attempts, 1);
+    assert_eq!(w.gh.check_runs().len(), 1, "in progress while it runs");
+    // Worker ids are `host-PID/N`: kill whichever replica claimed the job.
+    let owner = renewed.lease_owner.clone().unwrap();
+    let (victim, survivor) = if owner.contains(&format!("-{}/", a.child.id())) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert!(
+        owner.contains(&format!("-{}/", victim.child.id())),
+        "{owner}"
+    );
+    let killed = Instant::now();
+    victim.kill();
+    w.repo.server().set_upload_pack_delay(Duration::ZERO);
+
+    let deadline = killed + Duration::from_secs(60);
+    while w.completed_runs(&head).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the check of a killed replica's job is still not complete 60 s after the kill: {:#?}",
+            w.gh.check_runs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let recovered = killed.elapsed();
+    eprintln!("kill -9 to completed check run: {recovered:?}");
+    assert!(recovered < Duration::from_secs(60), "{recovered:?}");
+    let done = loop {
+        let done = store.jobs_by_state(JobState::Done, 10).await.unwrap();
+        if !done.is_empty() {
+            break done;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "never done"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done.len(), 1, "{done:#?}");
+    assert_eq!(done[0].attempts, 2);
+    // Let any stray duplicate write land before counting.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let runs = w.completed_runs(&head);
+    assert_eq!(runs.len(), 1, "{:#?}", w.gh.check_runs());
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(
+        w.gh.check_runs().len(),
+        1,
+        "the in-progress run is reused, not doubled"
+    );
+    assert_eq!(marked_comments(&w, 31).len(), 1);
+    assert_eq!(w.gh.reviews().len(), 1);
+    assert_ne!(done[0].lease_owner.as_deref(), Some(owner.as_str()));
+    drop(survivor);
 }

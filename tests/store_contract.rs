@@ -17,7 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use thoth_bot::ids::{CommitSha, DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
-use thoth_bot::queue::{self, FailOutcome, Worker};
+use thoth_bot::queue::{self, Claimed, FailOutcome, Worker};
 use thoth_bot::store::{
     self, ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobKind, JobState, NewJob, Override,
     PrState, Store,
@@ -198,6 +198,8 @@ contract_tests!(
     expired_lease_is_reclaimed_and_old_worker_loses,
     fail_with_retry_then_dead,
     retry_policy_ends_in_dead,
+    crashed_job_ends_dead_after_max_attempts,
+    crashes_and_failures_share_the_attempt_limit,
     release_does_not_count_the_attempt,
     queue_depth_and_jobs_by_state,
     decisions_newest_first_with_repo_filter,
@@ -666,7 +668,10 @@ async fn retry_policy_ends_in_dead(s: Stores) {
     let id = enqueue(&*s.a, job_for(1, 1, JobKind::Command, "d1"), t0()).await;
     let mut now = t0();
     let mut outcomes = Vec::new();
-    while let Some(job) = worker.claim(now).await.expect("claim") {
+    while let Some(claimed) = worker.claim(now).await.expect("claim") {
+        let Claimed::Run(job) = claimed else {
+            panic!("a job that reported every failure is never exhausted: {claimed:?}");
+        };
         let outcome = worker.fail(&job, "always fails", now).await.expect("fail");
         if let FailOutcome::Retrying { at } = outcome {
             let wait = at - now;
@@ -683,10 +688,129 @@ async fn retry_policy_ends_in_dead(s: Stores) {
         (job.state, job.attempts),
         (JobState::Dead, queue::MAX_ATTEMPTS)
     );
+    assert_eq!(job.last_error.as_deref(), Some("always fails"));
     // A worker that lost its lease records nothing.
     let other = Worker::new(s.a.clone(), "w-other");
     let lost = other.fail(&job, "x", now).await.expect("fail");
     assert_eq!(lost, FailOutcome::LeaseLost);
+}
+
+/// A job whose holders all vanish (the process crashed on it, was killed, or lost its lease)
+/// is handed out `max_attempts` times, alternately to two replicas; the next claim finds it
+/// exhausted and marks it dead instead of running it, and nobody gets it again.
+async fn crashed_job_ends_dead_after_max_attempts(s: Stores) {
+    const SHORT: Duration = Duration::from_secs(5);
+    let max = queue::MAX_ATTEMPTS;
+    let replicas = [
+        Worker::new(s.a.clone(), "w-a").with_lease(SHORT),
+        Worker::new(s.b.clone(), "w-b").with_lease(SHORT),
+    ];
+    let id = enqueue(&*s.a, job_for(1, 1, JobKind::Evaluate, "d-poison"), t0()).await;
+    // Another PR's job, enqueued later, must not be held up by the poison job.
+    let later = enqueue(&*s.a, job_for(2, 1, JobKind::Evaluate, "d-fine"), at(1)).await;
+    let mut now = at(2);
+    for attempt in 1..=max {
+        let worker = &replicas[attempt as usize % 2];
+        match worker.claim(now).await.expect("claim") {
+            Some(Claimed::Run(job)) => {
+                assert_eq!((job.id, job.attempts), (id, attempt));
+            }
+            other => panic!("attempt {attempt}: {other:?}"),
+        }
+        // The holder dies; nothing is recorded. Just before the lease runs out it is still held.
+        now += TimeDelta::seconds(4);
+        let interim = worker.claim(now).await.expect("claim");
+        if attempt == 1 {
+            // The other job runs (and completes) meanwhile.
+            let Some(Claimed::Run(job)) = interim else {
+                panic!("the other job: {interim:?}");
+            };
+            assert_eq!(job.id, later);
+            assert!(worker.complete(&job).await.expect("complete"));
+        } else {
+            assert_eq!(interim, None, "attempt {attempt}: the lease is still valid");
+        }
+        now += TimeDelta::seconds(2);
+    }
+    let worker = &replicas[(max as usize + 1) % 2];
+    match worker.claim(now).await.expect("claim") {
+        Some(Claimed::Exhausted(job)) => {
+            assert_eq!((job.id, job.state), (id, JobState::Dead));
+            assert_eq!(job.last_error, Some(queue::exhausted_error(max)));
+        }
+        other => panic!("not exhausted after {max} attempts: {other:?}"),
+    }
+    for s in [&*s.a, &*s.b] {
+        let job = get(s, id).await;
+        assert_eq!((job.state, job.attempts), (JobState::Dead, max + 1));
+        let error = job.last_error.expect("error kept");
+        assert!(
+            error.contains(&format!("did not complete after {max} attempts")),
+            "{error}"
+        );
+        assert_eq!(job.lease_until, None);
+    }
+    for w in &replicas {
+        assert_eq!(
+            w.claim(now + TimeDelta::hours(1)).await.expect("claim"),
+            None
+        );
+    }
+    assert_eq!(s.a.queue_depth().await.expect("depth"), 0);
+}
+
+/// Crashes and reported failures count against the same limit, and a lower `max_attempts`
+/// takes effect at the next claim.
+async fn crashes_and_failures_share_the_attempt_limit(s: Stores) {
+    let worker = Worker::new(s.a.clone(), "w")
+        .with_lease(LEASE)
+        .with_max_attempts(3);
+    let id = enqueue(&*s.a, job_for(1, 1, JobKind::Command, "d1"), t0()).await;
+    let Some(Claimed::Run(first)) = worker.claim(at(1)).await.expect("claim") else {
+        panic!("first claim");
+    };
+    let FailOutcome::Retrying { at: retry } =
+        worker.fail(&first, "boom", at(1)).await.expect("fail")
+    else {
+        panic!("first failure is retried");
+    };
+    // Second attempt: the holder crashes.
+    let Some(Claimed::Run(second)) = worker.claim(retry).await.expect("claim") else {
+        panic!("second claim");
+    };
+    assert_eq!(second.attempts, 2);
+    let after_lease = retry + TimeDelta::seconds(61);
+    // Third attempt fails for good: it is the last one.
+    let Some(Claimed::Run(third)) = worker.claim(after_lease).await.expect("claim") else {
+        panic!("third claim");
+    };
+    assert_eq!(third.attempts, 3);
+    assert_eq!(
+        worker
+            .fail(&third, "boom", after_lease)
+            .await
+            .expect("fail"),
+        FailOutcome::Dead
+    );
+    assert_eq!(state(&*s.a, id).await, JobState::Dead);
+
+    // A job that crashed twice, then meets a limit lowered to 1, is dead at its next claim.
+    let strict = Worker::new(s.b.clone(), "w-strict").with_lease(LEASE);
+    let id2 = enqueue(&*s.a, job_for(2, 1, JobKind::Evaluate, "d2"), at(10_000)).await;
+    let mut now = at(10_000);
+    for _ in 0..2 {
+        assert!(matches!(
+            strict.claim(now).await.expect("claim"),
+            Some(Claimed::Run(_))
+        ));
+        now += TimeDelta::seconds(61);
+    }
+    let strict = strict.with_max_attempts(1);
+    assert!(matches!(
+        strict.claim(now).await.expect("claim"),
+        Some(Claimed::Exhausted(j)) if j.id == id2
+    ));
+    assert_eq!(state(&*s.b, id2).await, JobState::Dead);
 }
 
 async fn release_does_not_count_the_attempt(s: Stores) {

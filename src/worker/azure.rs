@@ -124,8 +124,8 @@ pub async fn evaluate(
     Ok(())
 }
 
-/// Marks the iteration `error` after a job gave up, with a short `cause` (best effort: the job
-/// is already dead, and its error logged).
+/// Marks the iteration `error` ("could not complete", how to rerun) after a job gave up (best
+/// effort: the job is already dead).
 pub async fn report_dead(ctx: &WorkerContext, job: &Job, cause: &str) {
     let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
         return;
@@ -134,7 +134,13 @@ pub async fn report_dead(ctx: &WorkerContext, job: &Job, cause: &str) {
         return;
     };
     let client = &azure.client;
-    let description = format!("thoth gave up evaluating this iteration: {cause}");
+    // The hint comes first: Azure DevOps shows only so much of a status description.
+    let description: String = format!(
+        "thoth could not complete the evaluation of this iteration; comment /thoth rerun to try again. {cause}"
+    )
+    .chars()
+    .take(300)
+    .collect();
     let result = async {
         let iteration = client.iteration_for(&pr.repo, pr.pr, &pr.head_sha).await?;
         let link = client.pr_web_url(&pr.repo, pr.pr);

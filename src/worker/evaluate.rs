@@ -210,8 +210,9 @@ fn add_finding(report: &mut CheckReport, finding: Finding) {
     *report = CheckReport::new(std::mem::take(&mut report.gates));
 }
 
-/// Tells the PR that a job gave up, with a short `cause` (best effort: the job is already dead
-/// in the store, and its error logged).
+/// Tells the PR that a job gave up: its check run (the one a crashed attempt left in progress,
+/// else a new one) ends failed with the error and how to start again. Best effort: the job is
+/// already dead in the store.
 pub async fn report_dead(ctx: &WorkerContext, job: &Job, cause: &str) {
     let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
         return;
@@ -222,29 +223,65 @@ pub async fn report_dead(ctx: &WorkerContext, job: &Job, cause: &str) {
     let Ok(client) = github.installation(inst) else {
         return;
     };
-    if let Err(e) = report_error(&client, &pr, cause).await {
+    if let Err(e) = report_error(ctx, &client, &pr, cause).await {
         warn!(error = %e, "cannot report the failed evaluation on the PR");
     }
 }
 
 async fn report_error(
+    ctx: &WorkerContext,
     client: &InstallationClient,
     pr: &PullRequestRef,
     cause: &str,
 ) -> anyhow::Result<()> {
-    let id = client.create_check_run(&pr.repo, &pr.head_sha).await?;
-    let summary = format!(
-        "thoth-bot gave up evaluating this commit after several attempts: {cause}. The server log has the details."
-    );
+    let mut state = ctx
+        .store
+        .pr_state(Platform::GitHub, &pr.repo, pr.pr)
+        .await?;
+    let in_progress = state
+        .as_ref()
+        .and_then(|s| match (&s.last_head_sha, &s.check_run_id) {
+            (Some(sha), Some(id)) if *sha == pr.head_sha => id.parse().ok().map(CheckRunId),
+            _ => None,
+        });
+    let id = match in_progress {
+        Some(id) => id,
+        None => client.create_check_run(&pr.repo, &pr.head_sha).await?,
+    };
     client
         .complete_check_run(
             &pr.repo,
             id,
             CheckConclusion::Failure,
-            "Evaluation failed",
-            &summary,
+            "Evaluation could not complete",
+            &dead_summary(cause),
             &[],
         )
         .await?;
+    if let Some(state) = state.as_mut().filter(|_| in_progress.is_some()) {
+        // The run is finished: a rerun must open a new one, not reuse this.
+        state.check_run_id = None;
+        ctx.store.put_pr_state(state).await?;
+    }
     Ok(())
+}
+
+/// The check run text of a dead job: a short cause, never the error chain (that is logged).
+pub(crate) fn dead_summary(cause: &str) -> String {
+    format!(
+        "thoth-bot could not complete the evaluation of this commit ({cause}), so no gate \
+         result is available. The server log has the details.\n\nComment `/thoth rerun` on the \
+         pull request to try again."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dead_summary_says_could_not_complete_and_how_to_rerun() {
+        let s = super::dead_summary("evaluation did not complete after 5 attempts");
+        assert!(s.contains("could not complete"), "{s}");
+        assert!(s.contains("`/thoth rerun`"), "{s}");
+        assert!(s.contains("after 5 attempts"), "{s}");
+    }
 }

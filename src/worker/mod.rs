@@ -23,7 +23,7 @@ use crate::decision::safety::BurstLimiter;
 use crate::event::JobPayload;
 use crate::forge::github::GithubApp;
 use crate::ids::Platform;
-use crate::queue::{self, FailOutcome};
+use crate::queue::{self, Claimed, FailOutcome};
 use crate::store::{Job, Store};
 
 /// How long an idle worker waits before asking the queue again.
@@ -44,6 +44,8 @@ pub struct WorkerContext {
     pub sandbox: crate::sandbox::SandboxLimits,
     pub burst: BurstLimiter,
     pub lease: Duration,
+    /// Claims a job gets before it is dead ([`queue::claim`], [`queue::fail_or_retry`]).
+    pub max_attempts: u32,
     pub checkout_limits: CheckoutLimits,
     /// Who may override, and the cache of permission lookups.
     pub commands: CommandSettings,
@@ -64,8 +66,20 @@ pub async fn run(ctx: Arc<WorkerContext>, id: String, mut shutdown: watch::Recei
         if *shutdown.borrow() {
             break;
         }
-        match ctx.store.claim(&id, ctx.lease, Utc::now()).await {
-            Ok(Some(job)) => {
+        let claimed = queue::claim(
+            ctx.store.as_ref(),
+            &id,
+            ctx.lease,
+            ctx.max_attempts,
+            Utc::now(),
+        )
+        .await;
+        match claimed {
+            Ok(Some(Claimed::Exhausted(job))) => {
+                let span = info_span!("job", job = %job.id, repo = %job.repo, pr = %job.pr, delivery = %job.delivery, kind = %job.kind);
+                report_exhausted(&ctx, &job).instrument(span).await;
+            }
+            Ok(Some(Claimed::Run(job))) => {
                 let span = info_span!("job", job = %job.id, repo = %job.repo, pr = %job.pr, delivery = %job.delivery, kind = %job.kind);
                 let job_id = job.id;
                 let timer = crate::metrics::stage_timer("job");
@@ -95,6 +109,25 @@ pub async fn run(ctx: Arc<WorkerContext>, id: String, mut shutdown: watch::Recei
         }
     }
     info!(worker = %id, "worker stopped");
+}
+
+/// Tells the pull request that a job was given up without running it again (it is already dead).
+async fn report_exhausted(ctx: &WorkerContext, job: &Job) {
+    crate::metrics::job("dead");
+    let msg = job
+        .last_error
+        .clone()
+        .unwrap_or_else(|| queue::exhausted_error(ctx.max_attempts));
+    error!(error = %msg, attempts = job.attempts.saturating_sub(1), "job never completed; given up");
+    report_dead(ctx, job, &msg).await;
+}
+
+/// Posts the "could not complete" result on the job's pull request, by forge.
+async fn report_dead(ctx: &WorkerContext, job: &Job, msg: &str) {
+    match job.platform {
+        Platform::GitHub => evaluate::report_dead(ctx, job, msg).await,
+        Platform::AzureDevOps => azure::report_dead(ctx, job, msg).await,
+    }
 }
 
 /// Resolves `grace` after shutdown starts; never while the server runs.
@@ -157,7 +190,16 @@ pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
         },
         Err(e) => {
             let msg = format!("{e:#}");
-            match queue::fail_or_retry(ctx.store.as_ref(), &job, worker, &msg, now).await {
+            let outcome = queue::fail_or_retry(
+                ctx.store.as_ref(),
+                &job,
+                worker,
+                &msg,
+                ctx.max_attempts,
+                now,
+            )
+            .await;
+            match outcome {
                 Ok(FailOutcome::Retrying { at }) => {
                     crate::metrics::job("retry");
                     warn!(error = %msg, retry_at = %at, "job failed, will retry")
@@ -166,11 +208,7 @@ pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
                     crate::metrics::job("dead");
                     error!(error = %msg, "job failed for good");
                     // The pull request gets a short cause; the chain above is for operators.
-                    let cause = cause::of_error(&e);
-                    match job.platform {
-                        Platform::GitHub => evaluate::report_dead(ctx, &job, cause).await,
-                        Platform::AzureDevOps => azure::report_dead(ctx, &job, cause).await,
-                    }
+                    report_dead(ctx, &job, cause::of_error(&e)).await;
                 }
                 Ok(FailOutcome::LeaseLost) => {
                     crate::metrics::job("lease_lost");
