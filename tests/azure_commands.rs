@@ -31,9 +31,8 @@ fn config(w: &World) -> ServeConfig {
 /// The pull request of every evaluation job in a (stopped) server's store, by delivery.
 async fn evaluations(w: &World) -> Vec<(String, PullRequestRef)> {
     use thoth_bot::store::JobState;
-    let store = thoth_bot::store::open(&format!("sled:{}", w.dir.path().join("store").display()))
-        .await
-        .unwrap();
+    let store =
+        support::reopen_store(&format!("sled:{}", w.dir.path().join("store").display())).await;
     let mut out = Vec::new();
     for state in [
         JobState::Queued,

@@ -338,7 +338,7 @@ async fn configured_users_and_team_members_may_override() {
 
 /// Audit records of the test repository in the last hour (the server must be stopped for sled).
 async fn audit(store_url: &str) -> Vec<(String, String)> {
-    let store = store::open(store_url).await.unwrap();
+    let store = support::reopen_store(store_url).await;
     let repo: RepoId = REPO.parse().unwrap();
     store
         .decisions(

@@ -117,3 +117,77 @@ async fn a_file_too_large_to_read_is_not_skipped_silently() {
     assert!(comments[0].body.contains("s3.tf"), "{}", comments[0].body);
     app.stop().await;
 }
+
+/// The peak resident memory of this process (the server runs in it), in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_file_at_once_is_named_and_the_server_stays_up() {
+    let w = World::new().await;
+    let app = w.start(&w.config(&w.sled(), 2)).await;
+
+    // Alias bomb: a literal list of 2,000, then two levels of 2,000 aliases (8e9 nodes).
+    let items = vec!["x"; 2000].join(",");
+    let level1 = vec!["*a"; 2000].join(",");
+    let level2 = vec!["*b"; 2000].join(",");
+    let bomb = format!("a: &a [{items}]\nb: &b [{level1}]\nc: [{level2}]\n");
+    let deep_tf = format!("x = {}1{}\n", "[".repeat(50_000), "]".repeat(50_000));
+    let deep_json = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+    let mut big = String::from("resource \"aws_s3_bucket\" \"b\" {\n  acl = \"public-read\"\n}\n");
+    while big.len() < 6 * 1024 * 1024 {
+        big.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    let lfs = "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n";
+    let files: Vec<(&str, &str)> = vec![
+        ("main.tf", BASE_TF),
+        ("bomb.yaml", bomb.as_str()),
+        ("deep.tf", deep_tf.as_str()),
+        ("deep.json", deep_json.as_str()),
+        ("big.tf", big.as_str()),
+        ("lfs.tf", lfs),
+        ("blob.yaml", "a: \u{0}\u{1}\u{2}\n"),
+        (
+            ".terraform/modules/open/main.tf",
+            "resource \"x\" \"y\" {}\n",
+        ),
+    ];
+    let head = w.push_pr(9, &files);
+    let started = std::time::Instant::now();
+    assert_eq!(w.open_pr(app.addr, "hostile-9", 9, &head).await, 202);
+
+    // /healthz keeps answering while the job runs.
+    let addr = app.addr;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watching = done.clone();
+    let watcher = tokio::spawn(async move {
+        let mut answers = 0u32;
+        while !watching.load(std::sync::atomic::Ordering::Relaxed) {
+            assert_eq!(healthz(addr).await, 200, "/healthz stopped answering");
+            answers += 1;
+            tokio::task::yield_now().await;
+        }
+        answers
+    });
+    let run = w.wait_completed(&head).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(watcher.await.unwrap() > 0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
+    assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:?}");
+    let text = format!("{run:?}");
+    for (file, _) in &files[1..] {
+        assert!(text.contains(file), "{file} is not named: {text}");
+    }
+    let peak = peak_rss();
+    assert!(peak < 1024 * 1024 * 1024, "peak memory {peak} bytes");
+    eprintln!(
+        "hostile PR judged in {:.2} s; peak RSS of the server process {} MiB",
+        started.elapsed().as_secs_f64(),
+        peak >> 20
+    );
+    app.stop().await;
+}

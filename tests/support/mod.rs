@@ -35,3 +35,20 @@ pub async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Opens a store a stopped server used. A sled store stays locked until the last task of that
+/// server has dropped its handle, which can be a moment after `stop()` returns: wait for that.
+#[allow(dead_code)]
+pub async fn reopen_store(url: &str) -> std::sync::Arc<dyn thoth_bot::store::Store> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match thoth_bot::store::open(url).await {
+            Ok(store) => return store,
+            Err(e) => assert!(
+                std::time::Instant::now() < deadline,
+                "the store {url} stayed locked: {e:#}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
