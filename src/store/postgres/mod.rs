@@ -12,6 +12,9 @@
 //! starting together do not race.
 
 mod jobs;
+mod migrations;
+
+pub use migrations::{MIGRATIONS, migrator};
 
 use super::{
     ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobState, NewJob, Override, PrState, Store,
@@ -21,34 +24,10 @@ use crate::ids::{DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use std::borrow::Cow;
 use std::fmt::Display;
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
-
-/// Embeds `migrations/FILE` as one entry of [`MIGRATIONS`].
-macro_rules! migration {
-    ($version:literal, $description:literal, $file:literal) => {
-        (
-            $version,
-            $description,
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $file)),
-        )
-    };
-}
-
-/// Schema versions, in order: (version, description, SQL). A test checks that this list and
-/// the `migrations/` directory agree.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    migration!(1, "init", "0001_init.sql"),
-    migration!(2, "dry run check runs", "0002_dry_run_check_runs.sql"),
-    migration!(3, "body digests", "0003_body_digests.sql"),
-    migration!(4, "counters", "0004_counters.sql"),
-];
 
 /// Connections per replica. Workers hold one only for the length of a statement.
 const MAX_CONNECTIONS: u32 = 10;
@@ -58,35 +37,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 const DECISION_COLUMNS: &str = "id, at, platform, repo, pr, head_sha, decision, risk, confidence, \
      reasons, findings_digest, actor, downgraded_from, dry_run";
-
-/// The embedded migrations up to a version, as a sqlx migration source.
-#[derive(Debug)]
-struct Embedded {
-    up_to: i64,
-}
-
-impl MigrationSource<'static> for Embedded {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
-    {
-        let migrations = MIGRATIONS
-            .iter()
-            .filter(|(version, _, _)| *version <= self.up_to)
-            .map(|&(version, description, sql)| {
-                let (description, sql) = (Cow::Borrowed(description), Cow::Borrowed(sql));
-                Migration::new(version, description, MigrationType::Simple, sql, false)
-            })
-            .collect();
-        Box::pin(async move { Ok(migrations) })
-    }
-}
-
-/// The migrator for all migrations, or those up to `up_to` (for upgrade tests).
-pub async fn migrator(up_to: Option<i64>) -> Result<Migrator, StoreError> {
-    let up_to = up_to.unwrap_or(i64::MAX);
-    Ok(Migrator::new(Embedded { up_to }).await?)
-}
 
 /// The PostgreSQL store: a connection pool.
 pub struct PgStore {
