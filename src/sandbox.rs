@@ -96,7 +96,8 @@ impl Stopped {
             Stopped::ReportTooLarge => {
                 format!("report size limit of {} MiB", MAX_REPORT_BYTES >> 20)
             }
-            Stopped::Crashed(how) => format!("crash ({how})"),
+            // The detail can name server paths: it goes to the log, not to the pull request.
+            Stopped::Crashed(_) => "crash of the gate process".to_string(),
         }
     }
 }
@@ -107,7 +108,11 @@ pub async fn run_isolated(req: &GateRequest, limits: &SandboxLimits) -> CheckRep
     match run_child(req, limits).await {
         Ok(report) => report,
         Err((stopped, file)) => {
-            warn!(limit = %stopped.describe(), file = ?file, "the gate process stopped");
+            let detail = match &stopped {
+                Stopped::Crashed(how) => how.as_str(),
+                _ => "",
+            };
+            warn!(limit = %stopped.describe(), %detail, file = ?file, "the gate process stopped");
             stopped_report(&stopped, file.as_deref())
         }
     }
@@ -373,6 +378,21 @@ pub fn gate_exe(configured: Option<&Path>) -> std::io::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crash_detail_stays_out_of_the_finding() {
+        let report = stopped_report(
+            &Stopped::Crashed("cannot start /srv/thoth/bin".into()),
+            None,
+        );
+        let f = report.findings().next().unwrap();
+        assert!(!f.message.contains("/srv"), "{}", f.message);
+        assert!(
+            f.message.contains("crash of the gate process"),
+            "{}",
+            f.message
+        );
+    }
 
     #[test]
     fn progress_lines_name_the_file_and_other_lines_are_kept() {
