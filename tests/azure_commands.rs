@@ -113,6 +113,8 @@ async fn help_is_answered_once_in_its_thread_and_own_comments_are_ignored() {
 
     // An edit adds a command. Azure DevOps sends the whole comment again without its previous
     // text: only the new command runs (the reply lists the others), no second rerun.
+    let text = "/thoth explain THOTH-AWS-SG-001\n/thoth rerun\n/thoth help";
+    w.ado.edit_comment(thread, 1, text);
     let edited = w.user_comment_event(
         "cmd-3-edit",
         8,
@@ -224,7 +226,7 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
 async fn members_of_a_configured_group_may_override() {
     let w = World::new().await;
     let mut cfg = w.config();
-    cfg.commands.override_teams = vec!["Platform Admins".into()];
+    cfg.commands.override_teams = vec!["[Infra Team]\\Platform Admins".into()];
     let app = w.start(&cfg).await;
     w.ado
         .add_group_member("ops@example.com", "[Infra Team]\\Platform Admins");
@@ -250,7 +252,7 @@ async fn members_of_a_configured_group_may_override() {
     assert!(reply.contains("not allowed"), "{reply}");
     assert!(!reply.contains("Platform Admins"), "{reply}");
 
-    // A member of the configured group (matched by its short name) overrides.
+    // A member of the configured group overrides.
     let (_, ev) = w.comment(
         "grp-2",
         9,
