@@ -308,3 +308,91 @@ async fn a_planted_marker_does_not_stop_a_command() {
     );
     app.stop().await;
 }
+
+/// The delivery names `LEAD` as the author of someone else's comment: the API's author is the
+/// one judged, and refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_body_claiming_an_allowed_author_is_judged_by_the_apis_author() {
+    let w = World::new().await;
+    let app = w.start(&config(&w)).await;
+    let head = w.push_pr(6, &[("main.tf", INSECURE_TF)]);
+    let created = w.pr_event("git.pullrequest.created", "pr-1", 6, &head);
+    assert_eq!(hook(app.addr, &created).await, 202);
+    eventually("the failed status", || {
+        (w.final_states(6) == ["failed"]).then_some(())
+    })
+    .await;
+
+    let text = "/thoth override approve --reason \"trust me\"";
+    let thread = w
+        .ado
+        .add_user_thread_by(REPO, 6, "mallory@example.com", text);
+    let ev = w.user_comment_event("lie-1", 6, thread, LEAD, text);
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    let reply = eventually("the refusal", || w.replies(thread).pop()).await;
+    assert!(reply.contains("not applied"), "{reply}");
+    assert!(reply.contains("mallory@example.com"), "{reply}");
+    assert!(!reply.contains(LEAD), "{reply}");
+    settle().await;
+    assert_eq!(w.final_states(6), ["failed"]);
+    assert_eq!(w.ado.vote(REPO, 6), Some(-10));
+    app.stop().await;
+}
+
+/// Group overrides: only `[Project]\Group` names of the PR's project count, and only when the
+/// identity search pins the commenter to exactly one identity, the comment's author.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_overrides_need_a_qualified_name_and_one_matching_identity() {
+    let w = World::new().await;
+    let mut cfg = w.config();
+    cfg.commands.override_teams = vec![
+        "Platform Admins".into(),
+        "[Other Team]\\Release Admins".into(),
+        "[Infra Team]\\Platform Admins".into(),
+    ];
+    let app = w.start(&cfg).await;
+    // Under the unqualified name (and another project's group) only.
+    w.ado
+        .add_group_member("short@example.com", "[Other Team]\\Platform Admins");
+    w.ado
+        .add_group_member("other@example.com", "[Other Team]\\Release Admins");
+    // In the right group, but the search is ambiguous, or finds someone else.
+    for user in ["dup@example.com", "alias@example.com", "ops@example.com"] {
+        w.ado
+            .add_group_member(user, "[Infra Team]\\Platform Admins");
+    }
+    w.ado.duplicate_identity("dup@example.com");
+    w.ado
+        .set_identity_id("alias@example.com", "9e9e9e9e-0000-4000-8000-000000000001");
+    let head = w.push_pr(9, &[("main.tf", INSECURE_TF)]);
+    let created = w.pr_event("git.pullrequest.created", "grp-pr", 9, &head);
+    assert_eq!(hook(app.addr, &created).await, 202);
+    eventually("the failed status", || {
+        (w.final_states(9) == ["failed"]).then_some(())
+    })
+    .await;
+
+    let text = "/thoth override approve --reason \"SEC-77: accepted\"";
+    for user in [
+        "short@example.com",
+        "other@example.com",
+        "dup@example.com",
+        "alias@example.com",
+    ] {
+        let (thread, ev) = w.comment(&format!("grp-{user}"), 9, user, text);
+        assert_eq!(hook(app.addr, &ev).await, 202);
+        let reply = eventually("the refusal", || w.replies(thread).pop()).await;
+        assert!(reply.contains("not allowed"), "{user}: {reply}");
+    }
+    assert_eq!(w.final_states(9), ["failed"]);
+
+    // The same group, one identity that is the author: the override applies.
+    let (_, ev) = w.comment("grp-ops", 9, "ops@example.com", text);
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    eventually("the succeeded status", || {
+        (w.final_states(9) == ["failed", "succeeded"]).then_some(())
+    })
+    .await;
+    assert_eq!(w.ado.vote(REPO, 9), Some(10));
+    app.stop().await;
+}
