@@ -396,3 +396,38 @@ async fn group_overrides_need_a_qualified_name_and_one_matching_identity() {
     assert_eq!(w.ado.vote(REPO, 9), Some(10));
     app.stop().await;
 }
+
+/// A delivery naming a comment the API does not know is ignored: no reply, no evaluation, and
+/// the job ends done rather than being retried until it dies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_the_api_does_not_know_is_ignored() {
+    use thoth_bot::store::JobState;
+    let w = World::new().await;
+    let app = w.start(&config(&w)).await;
+    w.push_pr(6, &[("main.tf", BASE_TF)]);
+    let ev = w.user_comment_event(
+        "ghost-1",
+        6,
+        999,
+        LEAD,
+        "/thoth override approve --reason x",
+    );
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    let store = w.dir.path().join("store");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !w
+        .ado
+        .calls()
+        .iter()
+        .any(|c| c.path.ends_with("/threads/999/comments/1"))
+    {
+        assert!(std::time::Instant::now() < deadline, "{:#?}", w.ado.calls());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    settle().await;
+    app.stop().await;
+    let jobs = all_jobs(&store).await;
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(jobs[0].state, JobState::Done, "{jobs:#?}");
+    assert!(w.ado.writes().is_empty(), "{:#?}", w.ado.writes());
+}

@@ -11,6 +11,7 @@ use super::decide::decide_and_plan;
 use super::evaluate::run_gates;
 use crate::checkout::Credentials;
 use crate::event::{JobPayload, PullRequestRef};
+use crate::forge::ForgeError;
 use crate::forge::azure::publish::Target;
 use crate::forge::azure::{AzureClient, StatusState, check_clone_url, publish, vote_of};
 
@@ -147,12 +148,20 @@ pub async fn evaluate(
 /// The pull request as the API describes it now, in place of what the delivery said: a hook
 /// body is only as trustworthy as the shared hook password, the API answers for the PAT. Where
 /// they disagree the API wins, and the disagreement is logged (a push since the delivery is
-/// normal, another clone URL is not). `None`: the pull request is no longer active.
+/// normal, another clone URL is not). `None`: the pull request is unknown or no longer active.
 async fn from_api(
     client: &AzureClient,
     mut pr: PullRequestRef,
 ) -> anyhow::Result<Option<PullRequestRef>> {
-    let api = client.pull_request(&pr.repo, pr.pr).await?;
+    let api = match client.pull_request(&pr.repo, pr.pr).await {
+        Ok(api) => api,
+        // Retrying cannot make a pull request the server does not know appear.
+        Err(ForgeError::NotFound(e)) => {
+            warn!(error = %e, "the API does not know the delivery's pull request: not evaluated");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(status) = api.status.as_deref().filter(|s| *s != "active") {
         info!(%status, "the pull request is not active: not evaluated");
         return Ok(None);

@@ -23,6 +23,7 @@ use super::{Ack, CommandForge, PrInfo};
 use crate::checkout::Credentials;
 use crate::config::CommandSettings;
 use crate::event::{CommentEvent, PullRequestRef};
+use crate::forge::ForgeError;
 use crate::forge::azure::identity::{group_matches, project_of};
 use crate::forge::azure::{CloneUrlRefused, check_clone_url};
 use crate::ids::{PrNumber, RepoId};
@@ -89,7 +90,15 @@ pub(super) async fn confirm(
         warn!(comment = %c.comment_id, "the delivery names no thread: the comment cannot be read from the API, ignored");
         return Ok(None);
     };
-    let api = azure.client.comment(&c.repo, c.pr, thread, id).await?;
+    let api = match azure.client.comment(&c.repo, c.pr, thread, id).await {
+        Ok(api) => api,
+        // Retrying cannot make a comment the server does not know appear.
+        Err(ForgeError::NotFound(e)) => {
+            warn!(comment = %c.comment_id, error = %e, "the API does not know the delivery's comment: ignored");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let Some(author) = api.author_name().map(str::to_string) else {
         warn!(comment = %c.comment_id, "the API names no author for the comment: ignored");
         return Ok(None);
