@@ -172,6 +172,13 @@ pub async fn start(
             az.api_url = api.trim_end_matches('/').to_string();
             az.identity_url = az.api_url.clone();
         }
+        // Shared with GitHub's `org/team` names, so not refused: said once here, and again
+        // when an override is weighed.
+        for team in &cfg.commands.override_teams {
+            if crate::forge::azure::identity::project_of(team).is_none() {
+                tracing::warn!(team = %team, "override_teams entry without a [Project]\\ prefix: ignored on Azure DevOps");
+            }
+        }
         Some(Arc::new(crate::worker::azure::AzureContext {
             client: crate::forge::azure::AzureClient::new(az)?,
             max_finding_threads: cfg.azure.max_finding_threads,

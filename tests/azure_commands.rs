@@ -112,6 +112,8 @@ async fn help_is_answered_once_in_its_thread_and_own_comments_are_ignored() {
 
     // An edit adds a command. Azure DevOps sends the whole comment again without its previous
     // text: only the new command runs (the reply lists the others), no second rerun.
+    let text = "/thoth explain THOTH-AWS-SG-001\n/thoth rerun\n/thoth help";
+    w.ado.edit_comment(thread, 1, text);
     let edited = w.user_comment_event(
         "cmd-3-edit",
         8,
@@ -223,7 +225,7 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
 async fn members_of_a_configured_group_may_override() {
     let w = World::new().await;
     let mut cfg = w.config();
-    cfg.commands.override_teams = vec!["Platform Admins".into()];
+    cfg.commands.override_teams = vec!["[Infra Team]\\Platform Admins".into()];
     let app = w.start(&cfg).await;
     w.ado
         .add_group_member("ops@example.com", "[Infra Team]\\Platform Admins");
@@ -249,7 +251,7 @@ async fn members_of_a_configured_group_may_override() {
     assert!(reply.contains("not allowed"), "{reply}");
     assert!(!reply.contains("Platform Admins"), "{reply}");
 
-    // A member of the configured group (matched by its short name) overrides.
+    // A member of the configured group overrides.
     let (_, ev) = w.comment(
         "grp-2",
         9,
@@ -304,4 +306,127 @@ async fn a_planted_marker_does_not_stop_a_command() {
         "{reply}"
     );
     app.stop().await;
+}
+
+/// The delivery names `LEAD` as the author of someone else's comment: the API's author is the
+/// one judged, and refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_body_claiming_an_allowed_author_is_judged_by_the_apis_author() {
+    let w = World::new().await;
+    let app = w.start(&config(&w)).await;
+    let head = w.push_pr(6, &[("main.tf", INSECURE_TF)]);
+    let created = w.pr_event("git.pullrequest.created", "pr-1", 6, &head);
+    assert_eq!(hook(app.addr, &created).await, 202);
+    eventually("the failed status", || {
+        (w.final_states(6) == ["failed"]).then_some(())
+    })
+    .await;
+
+    let text = "/thoth override approve --reason \"trust me\"";
+    let thread = w
+        .ado
+        .add_user_thread_by(REPO, 6, "mallory@example.com", text);
+    let ev = w.user_comment_event("lie-1", 6, thread, LEAD, text);
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    let reply = eventually("the refusal", || w.replies(thread).pop()).await;
+    assert!(reply.contains("not applied"), "{reply}");
+    assert!(reply.contains("mallory@example.com"), "{reply}");
+    assert!(!reply.contains(LEAD), "{reply}");
+    settle().await;
+    assert_eq!(w.final_states(6), ["failed"]);
+    assert_eq!(w.ado.vote(REPO, 6), Some(-10));
+    app.stop().await;
+}
+
+/// Group overrides: only `[Project]\Group` names of the PR's project count, and only when the
+/// identity search pins the commenter to exactly one identity, the comment's author.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_overrides_need_a_qualified_name_and_one_matching_identity() {
+    let w = World::new().await;
+    let mut cfg = w.config();
+    cfg.commands.override_teams = vec![
+        "Platform Admins".into(),
+        "[Other Team]\\Release Admins".into(),
+        "[Infra Team]\\Platform Admins".into(),
+    ];
+    let app = w.start(&cfg).await;
+    // Under the unqualified name (and another project's group) only.
+    w.ado
+        .add_group_member("short@example.com", "[Other Team]\\Platform Admins");
+    w.ado
+        .add_group_member("other@example.com", "[Other Team]\\Release Admins");
+    // In the right group, but the search is ambiguous, or finds someone else.
+    for user in ["dup@example.com", "alias@example.com", "ops@example.com"] {
+        w.ado
+            .add_group_member(user, "[Infra Team]\\Platform Admins");
+    }
+    w.ado.duplicate_identity("dup@example.com");
+    w.ado
+        .set_identity_id("alias@example.com", "9e9e9e9e-0000-4000-8000-000000000001");
+    let head = w.push_pr(9, &[("main.tf", INSECURE_TF)]);
+    let created = w.pr_event("git.pullrequest.created", "grp-pr", 9, &head);
+    assert_eq!(hook(app.addr, &created).await, 202);
+    eventually("the failed status", || {
+        (w.final_states(9) == ["failed"]).then_some(())
+    })
+    .await;
+
+    let text = "/thoth override approve --reason \"SEC-77: accepted\"";
+    for user in [
+        "short@example.com",
+        "other@example.com",
+        "dup@example.com",
+        "alias@example.com",
+    ] {
+        let (thread, ev) = w.comment(&format!("grp-{user}"), 9, user, text);
+        assert_eq!(hook(app.addr, &ev).await, 202);
+        let reply = eventually("the refusal", || w.replies(thread).pop()).await;
+        assert!(reply.contains("not allowed"), "{user}: {reply}");
+    }
+    assert_eq!(w.final_states(9), ["failed"]);
+
+    // The same group, one identity that is the author: the override applies.
+    let (_, ev) = w.comment("grp-ops", 9, "ops@example.com", text);
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    eventually("the succeeded status", || {
+        (w.final_states(9) == ["failed", "succeeded"]).then_some(())
+    })
+    .await;
+    assert_eq!(w.ado.vote(REPO, 9), Some(10));
+    app.stop().await;
+}
+
+/// A delivery naming a comment the API does not know is ignored: no reply, no evaluation, and
+/// the job ends done rather than being retried until it dies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_the_api_does_not_know_is_ignored() {
+    use thoth_bot::store::JobState;
+    let w = World::new().await;
+    let app = w.start(&config(&w)).await;
+    w.push_pr(6, &[("main.tf", BASE_TF)]);
+    let ev = w.user_comment_event(
+        "ghost-1",
+        6,
+        999,
+        LEAD,
+        "/thoth override approve --reason x",
+    );
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    let store = w.dir.path().join("store");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !w
+        .ado
+        .calls()
+        .iter()
+        .any(|c| c.path.ends_with("/threads/999/comments/1"))
+    {
+        assert!(std::time::Instant::now() < deadline, "{:#?}", w.ado.calls());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    settle().await;
+    app.stop().await;
+    let jobs = all_jobs(&store).await;
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(jobs[0].state, JobState::Done, "{jobs:#?}");
+    assert!(w.ado.writes().is_empty(), "{:#?}", w.ado.writes());
 }

@@ -321,3 +321,82 @@ async fn a_checkout_the_pat_cannot_do_is_an_error_status() {
     assert_eq!(w.ado.vote(REPO, 4), None, "no vote without an evaluation");
     app.stop().await;
 }
+
+/// A delivery whose body names a clean commit and another host is evaluated at what the API
+/// says: the source commit with the hardcoded password, cloned from the real repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_body_that_lies_is_evaluated_at_the_apis_commit_and_url() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let head = w.push_pr(7, &[("main.tf", INSECURE_TF)]);
+    let mut lie: Value =
+        serde_json::from_slice(&w.pr_event("git.pullrequest.created", "lie-1", 7, &head)).unwrap();
+    let r = &mut lie["resource"];
+    r["lastMergeSourceCommit"]["commitId"] = json!(w.base_sha);
+    r["repository"]["remoteUrl"] = json!("https://evil.example/org/Infra%20Team/_git/infra");
+    assert_eq!(
+        hook(app.addr, &serde_json::to_vec(&lie).unwrap()).await,
+        202
+    );
+    let status = w.wait_published(7, 1).await;
+    assert_eq!(status.state, "failed", "the API's head, not the clean base");
+    assert_eq!(w.ado.vote(REPO, 7), Some(-10));
+    let pull = "/org/Infra Team/_apis/git/repositories/infra/pullRequests/7";
+    assert!(
+        w.ado
+            .calls()
+            .iter()
+            .any(|c| c.method == "GET" && c.path == pull),
+        "the pull request was read from the API: {:#?}",
+        w.ado.calls()
+    );
+    app.stop().await;
+}
+
+/// A clone URL off the organization's https host ends the job with an error status naming
+/// the reason, and nothing is fetched (the PAT would go with the fetch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_url_off_the_organization_is_refused_without_cloning() {
+    let w = World::new().await;
+    let app = w.start(&w.config()).await;
+    let urls = [
+        (7, "https://dev.azure.com/other/Infra%20Team/_git/infra"),
+        (8, "git@ssh.dev.azure.com:v3/org/Infra%20Team/infra"),
+    ];
+    for (n, url) in urls {
+        let head = w.push_pr(n, &[("main.tf", BASE_TF)]);
+        let event = w.pr_event("git.pullrequest.created", &format!("url-{n}"), n, &head);
+        let mut pull: Value = serde_json::from_slice(&event).unwrap();
+        pull["resource"]["repository"]["remoteUrl"] = json!(url);
+        w.ado.set_pull(REPO, n, pull["resource"].clone());
+        assert_eq!(hook(app.addr, &event).await, 202);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let errors = loop {
+        let errors: Vec<_> = w
+            .ado
+            .statuses()
+            .into_iter()
+            .filter(|s| s.state == "error")
+            .collect();
+        if errors.len() == urls.len() {
+            break errors;
+        }
+        assert!(Instant::now() < deadline, "{:#?}", w.ado.statuses());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for (n, url) in urls {
+        let status = errors.iter().find(|s| s.pr == n).expect("an error status");
+        assert!(
+            status.description.contains("refused") && status.description.contains(url),
+            "{status:?}"
+        );
+        assert!(w.final_states(n).iter().all(|s| s == "error"));
+    }
+    assert!(
+        w.repo.server().requests().is_empty(),
+        "nothing was fetched: {:#?}",
+        w.repo.server().requests()
+    );
+    app.stop().await;
+}

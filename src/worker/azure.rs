@@ -11,8 +11,9 @@ use super::decide::decide_and_plan;
 use super::evaluate::run_gates;
 use crate::checkout::Credentials;
 use crate::event::{JobPayload, PullRequestRef};
+use crate::forge::ForgeError;
 use crate::forge::azure::publish::Target;
-use crate::forge::azure::{AzureClient, StatusState, publish, vote_of};
+use crate::forge::azure::{AzureClient, StatusState, check_clone_url, publish, vote_of};
 
 use crate::ids::Platform;
 use crate::secret::ExposeSecret as _;
@@ -38,6 +39,9 @@ pub async fn evaluate(
         .as_ref()
         .context("Azure DevOps is not configured (THOTH_AZURE_ORG_URL, THOTH_AZURE_TOKEN)")?;
     let client = &azure.client;
+    let Some(pr) = from_api(client, pr).await? else {
+        return Ok(());
+    };
     info!(%reason, head = %pr.head_sha, "evaluating");
     let mut state = ctx
         .store
@@ -71,6 +75,23 @@ pub async fn evaluate(
         )
         .await?;
 
+    // The PAT goes wherever the bot clones from: only the organization's host gets it.
+    let clone_url = pr.clone_url.as_deref().unwrap_or_default();
+    if let Err(why) = check_clone_url(client.config(), clone_url) {
+        error!(reason = %why, "clone URL refused");
+        let description = format!("could not check out the pull request: {why}");
+        client
+            .post_status(
+                &pr.repo,
+                pr.pr,
+                iteration,
+                StatusState::Error,
+                &description,
+                &link,
+            )
+            .await?;
+        return Ok(());
+    }
     let token = client.config().token.expose_secret().to_string();
     let checkout_timer = crate::metrics::stage_timer("checkout");
     let checkout = match checkout(ctx, &pr, Credentials::azure_devops(token)).await {
@@ -122,6 +143,49 @@ pub async fn evaluate(
         "published"
     );
     Ok(())
+}
+
+/// The pull request as the API describes it now, in place of what the delivery said: a hook
+/// body is only as trustworthy as the shared hook password, the API answers for the PAT. Where
+/// they disagree the API wins, and the disagreement is logged (a push since the delivery is
+/// normal, another clone URL is not). `None`: the pull request is unknown or no longer active.
+async fn from_api(
+    client: &AzureClient,
+    mut pr: PullRequestRef,
+) -> anyhow::Result<Option<PullRequestRef>> {
+    let api = match client.pull_request(&pr.repo, pr.pr).await {
+        Ok(api) => api,
+        // Retrying cannot make a pull request the server does not know appear.
+        Err(ForgeError::NotFound(e)) => {
+            warn!(error = %e, "the API does not know the delivery's pull request: not evaluated");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(status) = api.status.as_deref().filter(|s| *s != "active") {
+        info!(%status, "the pull request is not active: not evaluated");
+        return Ok(None);
+    }
+    if pr.head_sha != api.head_sha || pr.base_sha != api.base_sha {
+        warn!(hook_head = %pr.head_sha, api_head = %api.head_sha,
+            hook_base = ?pr.base_sha.as_ref().map(|s| s.to_string()),
+            api_base = ?api.base_sha.as_ref().map(|s| s.to_string()),
+            "the delivery's commits are not the API's; evaluating the API's");
+    }
+    if api.clone_url.is_some() && pr.clone_url != api.clone_url {
+        warn!(hook_url = ?pr.clone_url, api_url = ?api.clone_url,
+            "the delivery's clone URL is not the API's; using the API's");
+    }
+    pr.head_sha = api.head_sha;
+    pr.base_sha = api.base_sha;
+    pr.head_ref = api.head_ref;
+    pr.base_ref = api.base_ref;
+    pr.author = api.author;
+    pr.labels = api.labels;
+    pr.draft = api.draft;
+    // Without one from the API, the delivery's still has to pass the host check.
+    pr.clone_url = api.clone_url.or(pr.clone_url);
+    Ok(Some(pr))
 }
 
 /// Marks the iteration `error` ("could not complete", how to rerun) after a job gave up (best

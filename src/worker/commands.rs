@@ -111,7 +111,19 @@ pub(super) trait CommandForge: Send + Sync {
 }
 
 /// Handles one comment.
-pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> anyhow::Result<()> {
+pub async fn handle(
+    ctx: &WorkerContext,
+    job: &Job,
+    mut comment: CommentEvent,
+) -> anyhow::Result<()> {
+    // Who wrote what comes from the API on Azure DevOps (GitHub signs its deliveries).
+    let mut azure_author = None;
+    if comment.platform == Platform::AzureDevOps {
+        match azure::confirm(ctx, &mut comment).await? {
+            Some(id) => azure_author = Some(id),
+            None => return Ok(()),
+        }
+    }
     if comment.author_is_bot {
         info!(author = %comment.author, "comment by a bot ignored");
         return Ok(());
@@ -128,7 +140,7 @@ pub async fn handle(ctx: &WorkerContext, job: &Job, comment: CommentEvent) -> an
     let (commands, over_limit) = limit_commands(commands);
     let forge: Box<dyn CommandForge + '_> = match comment.platform {
         Platform::GitHub => Box::new(github::GithubForge::new(ctx, &comment)?),
-        Platform::AzureDevOps => Box::new(azure::AzureForge::new(ctx, &comment)?),
+        Platform::AzureDevOps => Box::new(azure::AzureForge::new(ctx, &comment, azure_author)?),
     };
     let pull = forge.pull().await?;
     let run = Run {

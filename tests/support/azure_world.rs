@@ -18,6 +18,8 @@ pub const HOOK_USER: &str = "ado-hook";
 pub const HOOK_PASSWORD: &str = "ado-hook-password";
 /// `project/repository` as the fake names it; the bot's id is `org/Infra Team/infra`.
 pub const REPO: &str = "Infra Team/infra";
+/// The organization URL the bot is configured with (the fake serves its API).
+pub const ORG_URL: &str = "https://dev.azure.com/org";
 pub const MARKER: &str = "<!-- thoth-bot:summary -->";
 
 pub struct World {
@@ -58,7 +60,10 @@ impl World {
             gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
             ..ServeConfig::default()
         };
-        cfg.azure.org_url = Some(self.ado.url().to_string());
+        // As in production, the organization is on dev.azure.com; the fake stands in for its
+        // API, and the bot then also clones from the fake's host (127.0.0.1) over http.
+        cfg.azure.org_url = Some(ORG_URL.to_string());
+        cfg.azure.api_url = Some(self.ado.url().to_string());
         cfg.azure.token = Some(SecretString::from(PAT));
         cfg.azure.webhook_user = Some(HOOK_USER.into());
         cfg.azure.webhook_password = Some(SecretString::from(HOOK_PASSWORD));
@@ -160,7 +165,7 @@ impl World {
     /// `author` writes `content` as a new thread on PR `n` (in the fake, so replies can land
     /// in it); returns the thread id and the comment event.
     pub fn comment(&self, id: &str, n: u64, author: &str, content: &str) -> (u64, Vec<u8>) {
-        let thread = self.ado.add_user_thread(REPO, n, content);
+        let thread = self.ado.add_user_thread_by(REPO, n, author, content);
         (
             thread,
             self.user_comment_event(id, n, thread, author, content),

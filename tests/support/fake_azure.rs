@@ -61,10 +61,30 @@ pub struct Thread {
     /// The first comment is a participant's ([`FakeAzure::add_user_thread`]); the others are
     /// the bot's (the PAT's identity, [`BOT_ID`]).
     pub first_by_user: bool,
+    /// The unique name of the participant who wrote the first comment.
+    pub first_author: String,
+    /// When the first comment's text was last written (RFC 3339).
+    pub first_written: String,
 }
 
-/// The identity id of participants' comments.
-pub const USER_ID: &str = "5a7c0e11-0000-4000-8000-00000000beef";
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Who wrote a participant's thread when the test does not say.
+pub const PARTICIPANT: &str = "participant@example.com";
+
+/// The identity id of a user in the fake: the same in comments and in the identity API.
+pub fn user_id(unique_name: &str) -> String {
+    // FNV-1a: stable across runs, distinct enough for a handful of test users.
+    let hash = unique_name
+        .to_ascii_lowercase()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    format!("5a7c0e11-0000-4000-8000-{:012x}", hash & 0xffff_ffff_ffff)
+}
 
 struct Failure {
     method: Method,
@@ -89,6 +109,10 @@ struct Inner {
     pulls: HashMap<(String, u64), Value>,
     /// user unique name (lowercase) -> (descriptor, display name) of each group it is in.
     groups: HashMap<String, Vec<(String, String)>>,
+    /// Users (lowercase) the identity search finds twice (two accounts with that name).
+    duplicated: Vec<String>,
+    /// user (lowercase) -> the id the identity search answers instead of [`user_id`].
+    identity_ids: HashMap<String, String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -189,6 +213,29 @@ impl FakeAzure {
             .push((descriptor, group.to_owned()));
     }
 
+    /// Makes the identity search find two identities with `user`'s account name.
+    pub fn duplicate_identity(&self, user: &str) {
+        self.lock().duplicated.push(user.to_ascii_lowercase());
+    }
+
+    /// Makes the identity search answer `id` for `user` (an identity that is someone else).
+    pub fn set_identity_id(&self, user: &str, id: &str) {
+        self.lock()
+            .identity_ids
+            .insert(user.to_ascii_lowercase(), id.to_owned());
+    }
+
+    /// Replaces the text of comment `comment` (from 1) of a thread, as an edit on the server.
+    pub fn edit_comment(&self, thread: u64, comment: usize, content: &str) {
+        let mut s = self.lock();
+        if let Some(slot) = s.threads.iter_mut().find(|t| t.id == thread) {
+            if let Some(slot) = slot.comments.get_mut(comment.wrapping_sub(1)) {
+                *slot = content.to_owned();
+            }
+            slot.first_written = now_rfc3339();
+        }
+    }
+
     /// Sets what `GET .../pullRequests/{pr}` answers (a `GitPullRequest` JSON).
     pub fn set_pull(&self, repo: &str, pr: u64, pull: Value) {
         self.lock().pulls.insert((repo.to_owned(), pr), pull);
@@ -196,6 +243,11 @@ impl FakeAzure {
 
     /// Adds a user's thread (as the comment a command came in); returns its id.
     pub fn add_user_thread(&self, repo: &str, pr: u64, content: &str) -> u64 {
+        self.add_user_thread_by(repo, pr, PARTICIPANT, content)
+    }
+
+    /// Adds `author`'s thread; returns its id.
+    pub fn add_user_thread_by(&self, repo: &str, pr: u64, author: &str, content: &str) -> u64 {
         let mut s = self.lock();
         s.next_id += 1;
         let id = s.next_id;
@@ -208,6 +260,8 @@ impl FakeAzure {
             comments: vec![content.to_owned()],
             parents: vec![0],
             first_by_user: true,
+            first_author: author.to_owned(),
+            first_written: now_rfc3339(),
         });
         id
     }
@@ -330,17 +384,31 @@ fn identities(s: &Inner, query: &str) -> (u16, Value) {
             .map(percent_decode)
     };
     if let Some(user) = param("filterValue") {
-        let Some(groups) = s.groups.get(&user.to_ascii_lowercase()) else {
+        let lower = user.to_ascii_lowercase();
+        let Some(groups) = s.groups.get(&lower) else {
             return (200, json!({ "count": 0, "value": [] }));
         };
         let member_of: Vec<&String> = groups.iter().map(|(d, _)| d).collect();
-        let identity = json!({
-            "id": "11111111-2222-3333-4444-555555555555",
-            "providerDisplayName": "Some User",
-            "properties": { "Account": { "$type": "System.String", "$value": user } },
-            "memberOf": member_of,
-        });
-        return (200, json!({ "count": 1, "value": [identity] }));
+        let id = s
+            .identity_ids
+            .get(&lower)
+            .cloned()
+            .unwrap_or_else(|| user_id(&user));
+        let identity = |id: &str| {
+            json!({
+                "id": id,
+                "descriptor": format!("Microsoft.IdentityModel.Claims.ClaimsIdentity;{user}"),
+                "providerDisplayName": "Some User",
+                "isActive": true,
+                "properties": { "Account": { "$type": "System.String", "$value": user } },
+                "memberOf": member_of,
+            })
+        };
+        let mut value = vec![identity(&id)];
+        if s.duplicated.contains(&lower) {
+            value.push(identity(&user_id(&format!("{user}#2"))));
+        }
+        return (200, json!({ "count": value.len(), "value": value }));
     }
     if let Some(list) = param("descriptors") {
         let value: Vec<Value> =
@@ -357,6 +425,43 @@ fn identities(s: &Inner, query: &str) -> (u16, Value) {
         400,
         json!({ "message": "filterValue or descriptors expected" }),
     )
+}
+
+/// The identity id of comment `i` (from 0) of a thread.
+fn author_id(t: &Thread, i: usize) -> String {
+    if i == 0 && t.first_by_user {
+        user_id(&t.first_author)
+    } else {
+        BOT_ID.to_owned()
+    }
+}
+
+/// A `Comment` as `GET .../threads/{t}/comments/{c}` answers it (the documented shape).
+fn comment_json(t: &Thread, i: usize) -> Value {
+    let (name, unique) = if i == 0 && t.first_by_user {
+        (t.first_author.clone(), t.first_author.clone())
+    } else {
+        ("thoth-bot".to_owned(), "thoth-bot@example.com".to_owned())
+    };
+    let id = author_id(t, i);
+    let now = &t.first_written;
+    json!({
+        "id": i + 1,
+        "parentCommentId": t.parents.get(i).copied().unwrap_or(0),
+        "author": {
+            "displayName": name,
+            "url": format!("https://vssps.example/_apis/Identities/{id}"),
+            "id": id,
+            "uniqueName": unique,
+            "imageUrl": format!("https://example/_api/_common/identityImage?id={id}"),
+        },
+        "content": t.comments[i],
+        "publishedDate": now,
+        "lastUpdatedDate": now,
+        "lastContentUpdatedDate": now,
+        "commentType": "text",
+        "usersLiked": [],
+    })
 }
 
 fn not_found() -> (u16, Value) {
@@ -387,6 +492,17 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
             Some(v) => (200, v.clone()),
             None => not_found(),
         },
+        ("GET", [threads, t, comments, c]) if *threads == "threads" && *comments == "comments" => {
+            let thread = s
+                .threads
+                .iter()
+                .find(|x| x.repo == repo && x.pr == pr && t.parse() == Ok(x.id));
+            let i = c.parse::<usize>().ok().and_then(|c| c.checked_sub(1));
+            match (thread, i) {
+                (Some(th), Some(i)) if i < th.comments.len() => (200, comment_json(th, i)),
+                _ => not_found(),
+            }
+        }
         ("POST", [threads, t, comments]) if *threads == "threads" && *comments == "comments" => {
             let Some(thread) = s
                 .threads
@@ -447,12 +563,7 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
                         .iter()
                         .enumerate()
                         .map(|(i, c)| {
-                            let author = if i == 0 && t.first_by_user {
-                                USER_ID
-                            } else {
-                                BOT_ID
-                            };
-                            json!({ "id": i + 1, "content": c, "author": { "id": author } })
+                            json!({ "id": i + 1, "content": c, "author": { "id": author_id(t, i) } })
                         })
                         .collect();
                     json!({ "id": t.id, "status": t.status, "comments": comments })
@@ -489,6 +600,8 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
                 comments,
                 parents,
                 first_by_user: false,
+                first_author: String::new(),
+                first_written: now_rfc3339(),
             });
             (200, json!({ "id": id }))
         }

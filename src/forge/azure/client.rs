@@ -104,19 +104,32 @@ pub struct Thread {
     pub comments: Vec<ThreadComment>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ThreadComment {
     pub id: u64,
     #[serde(default)]
     pub content: Option<String>,
     #[serde(default)]
     pub author: Option<CommentAuthor>,
+    #[serde(default)]
+    pub is_deleted: bool,
+    #[serde(default)]
+    pub comment_type: Option<String>,
+    /// When the text was last changed; strings, read leniently (see [`ThreadComment::written_at`]).
+    #[serde(default)]
+    pub last_content_updated_date: Option<String>,
+    #[serde(default)]
+    pub published_date: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CommentAuthor {
     #[serde(default)]
     pub id: Option<String>,
+    #[serde(default)]
+    pub unique_name: Option<String>,
 }
 
 impl ThreadComment {
@@ -128,24 +141,6 @@ impl ThreadComment {
             .and_then(|a| a.id.as_deref())
             .is_some_and(|a| a.eq_ignore_ascii_case(id))
     }
-}
-
-/// What comment commands need of a pull request (`GET .../pullRequests/{id}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullRequestInfo {
-    /// `lastMergeSourceCommit`: the commit the bot evaluates.
-    pub head_sha: CommitSha,
-    /// `lastMergeTargetCommit`, when the server computed one.
-    pub base_sha: Option<CommitSha>,
-    /// Branch names without `refs/heads/`.
-    pub head_ref: Option<String>,
-    pub base_ref: Option<String>,
-    /// `createdBy.uniqueName` (the display name if there is none).
-    pub author: Option<String>,
-    pub draft: bool,
-    pub labels: Vec<String>,
-    /// `repository.remoteUrl` without a user name.
-    pub clone_url: Option<String>,
 }
 
 /// An Azure DevOps organization, reached with a PAT.
@@ -194,7 +189,7 @@ pub fn repo_path(repo: &RepoId) -> Result<String, ForgeError> {
     }
 }
 
-fn pr_path(repo: &RepoId, pr: PrNumber) -> Result<String, ForgeError> {
+pub(crate) fn pr_path(repo: &RepoId, pr: PrNumber) -> Result<String, ForgeError> {
     Ok(format!("{}/pullRequests/{pr}", repo_path(repo)?))
 }
 
@@ -456,54 +451,6 @@ impl AzureClient {
         v["id"]
             .as_u64()
             .ok_or_else(|| ForgeError::Transport(format!("POST {path}: no thread id")))
-    }
-
-    /// The pull request as it is now (source and target commits, refs, author, labels).
-    pub async fn pull_request(
-        &self,
-        repo: &RepoId,
-        pr: PrNumber,
-    ) -> Result<PullRequestInfo, ForgeError> {
-        let path = pr_path(repo, pr)?;
-        let v = self
-            .call(Method::GET, &path, None, Idempotency::Safe)
-            .await?;
-        let bad = |what: &str| ForgeError::Transport(format!("GET {path}: {what}"));
-        let sha = |field: &str| -> Result<Option<CommitSha>, ForgeError> {
-            v[field]["commitId"]
-                .as_str()
-                .map(|c| c.parse().map_err(|e| bad(&format!("{field}: {e}"))))
-                .transpose()
-        };
-        let short = |field: &str| {
-            v[field]
-                .as_str()
-                .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_string())
-        };
-        let created_by = &v["createdBy"];
-        Ok(PullRequestInfo {
-            head_sha: sha("lastMergeSourceCommit")?
-                .ok_or_else(|| bad("no lastMergeSourceCommit"))?,
-            base_sha: sha("lastMergeTargetCommit")?,
-            head_ref: short("sourceRefName"),
-            base_ref: short("targetRefName"),
-            author: created_by["uniqueName"]
-                .as_str()
-                .or(created_by["displayName"].as_str())
-                .map(str::to_string),
-            draft: v["isDraft"].as_bool().unwrap_or(false),
-            labels: v["labels"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|l| l["name"].as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            clone_url: v["repository"]["remoteUrl"]
-                .as_str()
-                .map(crate::webhook::azure::clean_url),
-        })
     }
 
     /// Adds a comment to an existing thread, as a reply to `parent_comment`. Returns its id.

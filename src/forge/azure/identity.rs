@@ -16,8 +16,15 @@ const BATCH: usize = 25;
 
 impl AzureClient {
     /// Display names of the groups `unique_name` belongs to, directly or through other groups.
-    /// An unknown user belongs to none.
-    pub async fn groups_of(&self, unique_name: &str) -> Result<Vec<String>, ForgeError> {
+    /// An unknown user belongs to none, and so does a name the search cannot pin to exactly one
+    /// identity: several identities with that account, or one that is another user (the search
+    /// also matches display names), or one whose id is not `expected_id` (the comment author's,
+    /// from the API), are refused with a warning rather than guessed at.
+    pub async fn groups_of(
+        &self,
+        unique_name: &str,
+        expected_id: Option<&str>,
+    ) -> Result<Vec<String>, ForgeError> {
         let base = self.config().identity_url.clone();
         let path = format!(
             "/_apis/identities?searchFilter=General&filterValue={}&queryMembership=Expanded",
@@ -27,9 +34,7 @@ impl AzureClient {
             .call_on(&base, Method::GET, &path, None, Idempotency::Safe)
             .await?;
         let identities: Vec<&Value> = found["value"].as_array().into_iter().flatten().collect();
-        // The general search may also match display names: with several results, take the
-        // one whose account is this user.
-        let is_user = |i: &&&Value| {
+        let is_user = |i: &&Value| {
             [
                 &i["properties"]["Account"]["$value"],
                 &i["properties"]["Mail"]["$value"],
@@ -41,10 +46,28 @@ impl AzureClient {
                     .is_some_and(|n| n.eq_ignore_ascii_case(unique_name))
             })
         };
-        let user = match identities.as_slice() {
+        let users: Vec<&Value> = identities.iter().copied().filter(is_user).collect();
+        let user = match users.as_slice() {
+            [] => None,
             [one] => Some(*one),
-            many => many.iter().find(is_user).copied(),
+            _ => {
+                tracing::warn!(
+                    user = unique_name,
+                    count = users.len(),
+                    "the identity search matches several users: no group membership assumed"
+                );
+                return Ok(Vec::new());
+            }
         };
+        if let (Some(u), Some(want)) = (user, expected_id)
+            && !u["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(want))
+        {
+            tracing::warn!(user = unique_name, found = ?u["id"].as_str(), expected = want,
+                "the identity found is not the comment's author: no group membership assumed");
+            return Ok(Vec::new());
+        }
         let member_of: Vec<String> = user
             .map(|i| {
                 i["memberOf"]
@@ -89,14 +112,17 @@ fn descriptor(v: &Value) -> Option<String> {
     }
 }
 
-/// Whether a group display name (`[Project]\Group`) is the configured `wanted` (the full name,
-/// or just the group part), compared without case.
+/// The project of a `[Project]\\Group` name, if it is written so.
+pub fn project_of(name: &str) -> Option<&str> {
+    let (scope, group) = name.trim().split_once('\\')?;
+    let project = scope.strip_prefix('[')?.strip_suffix(']')?;
+    (!project.is_empty() && !group.is_empty()).then_some(project)
+}
+
+/// Whether a group display name (`[Project]\\Group`) is the configured `wanted`, compared in
+/// full without case: a bare group name would match that group in every project.
 pub fn group_matches(display: &str, wanted: &str) -> bool {
-    let wanted = wanted.trim();
-    display.eq_ignore_ascii_case(wanted)
-        || display
-            .rsplit_once('\\')
-            .is_some_and(|(_, name)| name.eq_ignore_ascii_case(wanted))
+    display.trim().eq_ignore_ascii_case(wanted.trim())
 }
 
 #[cfg(test)]
@@ -121,8 +147,19 @@ mod tests {
     }
 
     #[test]
-    fn groups_match_by_full_or_short_name() {
-        assert!(group_matches("[Infra]\\Platform Admins", "platform admins"));
+    fn groups_match_by_full_name_only() {
+        assert!(!group_matches(
+            "[Infra]\\Platform Admins",
+            "platform admins"
+        ));
+        assert!(!group_matches(
+            "[Other]\\Platform Admins",
+            "[Infra]\\Platform Admins"
+        ));
+        assert_eq!(project_of("[Infra Team]\\Admins"), Some("Infra Team"));
+        assert_eq!(project_of("Admins"), None);
+        assert_eq!(project_of("[]\\Admins"), None);
+        assert_eq!(project_of("[P]\\"), None);
         assert!(group_matches(
             "[Infra]\\Platform Admins",
             "[Infra]\\Platform Admins"

@@ -1,15 +1,18 @@
 //! Azure DevOps: a small REST client over hyper ([`client`]) and the publishing of a
 //! [`PublishPlan`](super::PublishPlan) as a PR status, a reviewer vote, one summary thread and
-//! finding threads anchored to file:line ([`publish`]).
+//! finding threads anchored to file:line ([`publish`]). What the bot acts on (commits, clone
+//! URL, authors) is read from the API, never taken from a hook body ([`facts`]).
 //!
 //! Like the GitHub side there is no client trait: tests point [`AzureConfig::api_url`] at a fake
 //! Azure DevOps served over HTTP (`tests/support/fake_azure.rs`).
 
 pub mod client;
+pub mod facts;
 pub mod identity;
 pub mod publish;
 
 pub use client::{AzureClient, AzureConfig, StatusState};
+pub use facts::{CloneUrlRefused, PullRequestInfo, check_clone_url};
 pub use publish::{Published, publish};
 
 use crate::decision::DecisionKind;

@@ -228,7 +228,9 @@ mod tests {
                     content: Some(finding_body(&a)),
                     author: Some(CommentAuthor {
                         id: Some("BOT".into()),
+                        ..Default::default()
                     }),
+                    ..Default::default()
                 }],
             },
             Thread {
@@ -238,7 +240,9 @@ mod tests {
                     content: Some(format!("{SUMMARY_MARKER}\nhello")),
                     author: Some(CommentAuthor {
                         id: Some("bot".into()),
+                        ..Default::default()
                     }),
+                    ..Default::default()
                 }],
             },
             Thread {
@@ -254,7 +258,9 @@ mod tests {
                 content: Some(content),
                 author: Some(CommentAuthor {
                     id: Some("someone".into()),
+                    ..Default::default()
                 }),
+                ..Default::default()
             }],
         };
         let other = ann("other.tf", 3, "SG-2 (high)");

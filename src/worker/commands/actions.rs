@@ -9,6 +9,7 @@ use super::{Run, derived_id};
 use crate::check::{CheckOptions, explain_rule};
 use crate::commands::ParsedLine;
 use crate::event::{CommentEvent, JobPayload, PullRequestRef, UNKNOWN_SHA};
+use crate::forge::azure::CloneUrlRefused;
 use crate::ids::DeliveryId;
 use crate::store::{DecisionRecord, EnqueueOutcome, Job};
 use crate::worker::WorkerContext;
@@ -121,7 +122,15 @@ impl Run<'_> {
             installation_id: self.comment.installation_id,
             needs_refresh: false,
         };
-        let checkout = self.forge.checkout(self.ctx, &pr).await?;
+        let checkout = match self.forge.checkout(self.ctx, &pr).await {
+            Ok(c) => c,
+            // Retrying cannot change the answer: say why instead of failing the job.
+            Err(e) if e.downcast_ref::<CloneUrlRefused>().is_some() => {
+                warn!(error = %e, "explain: clone URL refused");
+                return Ok(format!("Cannot check out this pull request: {e}"));
+            }
+            Err(e) => return Err(e),
+        };
         // Rules are documented by the policies the PR is judged by: the base branch's.
         let mut opts = CheckOptions::new(&checkout.head);
         opts.config_dir = checkout.base.clone();

@@ -1,0 +1,238 @@
+//! What the bot acts on, read from the Azure DevOps REST API with the PAT rather than taken
+//! from a service-hook body: a pull request's commits, branches, author and clone URL, and a
+//! comment's author and text. Service hooks are authenticated by a shared Basic password or
+//! header at best, so a body is a hint of what happened, never a fact to act on.
+//!
+//! Also the rule for clone URLs: the PAT is sent to whatever URL the bot clones from, so only
+//! the organization's own HTTPS host is allowed ([`check_clone_url`]).
+
+use http::{Method, Uri};
+
+use super::client::{AzureClient, AzureConfig, ThreadComment, pr_path};
+use crate::forge::ForgeError;
+use crate::forge::github::retry::Idempotency;
+use crate::ids::{CommitSha, PrNumber, RepoId};
+
+/// A pull request as `GET .../pullRequests/{id}` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestInfo {
+    /// `lastMergeSourceCommit`: the commit the bot evaluates.
+    pub head_sha: CommitSha,
+    /// `lastMergeTargetCommit`, when the server computed one.
+    pub base_sha: Option<CommitSha>,
+    /// Branch names without `refs/heads/`.
+    pub head_ref: Option<String>,
+    pub base_ref: Option<String>,
+    /// `createdBy.uniqueName` (the display name if there is none).
+    pub author: Option<String>,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    /// `repository.remoteUrl` without a user name.
+    pub clone_url: Option<String>,
+    /// `active`, `completed` or `abandoned`.
+    pub status: Option<String>,
+}
+
+impl AzureClient {
+    /// The pull request as it is now (source and target commits, refs, author, labels).
+    pub async fn pull_request(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<PullRequestInfo, ForgeError> {
+        let path = pr_path(repo, pr)?;
+        let v = self
+            .call(Method::GET, &path, None, Idempotency::Safe)
+            .await?;
+        let bad = |what: &str| ForgeError::Transport(format!("GET {path}: {what}"));
+        let sha = |field: &str| -> Result<Option<CommitSha>, ForgeError> {
+            v[field]["commitId"]
+                .as_str()
+                .map(|c| c.parse().map_err(|e| bad(&format!("{field}: {e}"))))
+                .transpose()
+        };
+        let short = |field: &str| {
+            v[field]
+                .as_str()
+                .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_string())
+        };
+        let created_by = &v["createdBy"];
+        Ok(PullRequestInfo {
+            head_sha: sha("lastMergeSourceCommit")?
+                .ok_or_else(|| bad("no lastMergeSourceCommit"))?,
+            base_sha: sha("lastMergeTargetCommit")?,
+            head_ref: short("sourceRefName"),
+            base_ref: short("targetRefName"),
+            author: created_by["uniqueName"]
+                .as_str()
+                .or(created_by["displayName"].as_str())
+                .map(str::to_string),
+            draft: v["isDraft"].as_bool().unwrap_or(false),
+            labels: v["labels"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|l| l["name"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            clone_url: v["repository"]["remoteUrl"]
+                .as_str()
+                .map(crate::webhook::azure::clean_url),
+            status: v["status"].as_str().map(str::to_string),
+        })
+    }
+
+    /// One comment of a thread (`GET .../threads/{thread}/comments/{id}`): its author, text
+    /// and dates as the server has them.
+    pub async fn comment(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        thread: u64,
+        id: u64,
+    ) -> Result<ThreadComment, ForgeError> {
+        let path = format!("{}/threads/{thread}/comments/{id}", pr_path(repo, pr)?);
+        let v = self
+            .call(Method::GET, &path, None, Idempotency::Safe)
+            .await?;
+        serde_json::from_value(v)
+            .map_err(|e| ForgeError::Transport(format!("GET {path}: unexpected answer: {e}")))
+    }
+}
+
+impl ThreadComment {
+    /// When the text was last written, if the server said in a form the bot reads.
+    pub fn written_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.last_content_updated_date
+            .as_deref()
+            .or(self.published_date.as_deref())
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+            .map(|d| d.with_timezone(&chrono::Utc))
+    }
+
+    /// The author's unique name, the only name commands are authorized by.
+    pub fn author_name(&self) -> Option<&str> {
+        self.author.as_ref()?.unique_name.as_deref()
+    }
+}
+
+/// A clone URL [`check_clone_url`] refused, as an error a job can tell from a failed clone.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CloneUrlRefused(pub String);
+
+/// Whether the bot may clone `url` with the PAT: HTTPS on the organization's host
+/// (`dev.azure.com/ORG/...` or its older `ORG.visualstudio.com` name, or the collection's host
+/// on Azure DevOps Server). `Err` says why not. Anything else (another host, `ssh.dev.azure.com`,
+/// plain HTTP) would hand the PAT to whoever runs it, or clone something the PR is not.
+pub fn check_clone_url(cfg: &AzureConfig, url: &str) -> Result<(), String> {
+    let refused = |why: &str| Err(format!("clone URL `{url}` refused: {why}"));
+    let Ok(uri) = url.parse::<Uri>() else {
+        return refused("not a URL");
+    };
+    let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+    if url.contains('@') {
+        return refused("it carries credentials");
+    }
+    // A stand-in API server (tests, `[azure] api_url`) serves its repositories over plain HTTP
+    // on its own host; production configs leave `api_url` unset, so this allows nothing more.
+    if cfg.api_url != cfg.org_url
+        && let Ok(api) = cfg.api_url.parse::<Uri>()
+        && api.scheme_str() == uri.scheme_str()
+        && api.host().is_some_and(|h| h.eq_ignore_ascii_case(&host))
+    {
+        return Ok(());
+    }
+    if uri.scheme_str() != Some("https") {
+        return refused("only https is allowed");
+    }
+    if uri.port_u16().is_some_and(|p| p != 443) {
+        return refused("only the default https port is allowed");
+    }
+    let Ok(org) = cfg.org_url.parse::<Uri>() else {
+        return refused("the organization URL is not a URL");
+    };
+    let org_host = org.host().unwrap_or_default().to_ascii_lowercase();
+    let org_path = org.path().trim_end_matches('/').to_ascii_lowercase();
+    let path = uri.path().to_ascii_lowercase();
+    let under = |prefix: &str| path.starts_with(&format!("{prefix}/"));
+    // The organization's name in both of its URL forms.
+    let org_name = if org_host == "dev.azure.com" {
+        org_path.trim_start_matches('/').split('/').next()
+    } else {
+        org_host.strip_suffix(".visualstudio.com")
+    }
+    .filter(|n| !n.is_empty() && !n.contains('.'));
+    let allowed = match org_name {
+        Some(name) => {
+            (host == "dev.azure.com" && under(&format!("/{name}")))
+                || host == format!("{name}.visualstudio.com")
+        }
+        // Azure DevOps Server: the collection's host and path.
+        None => host == org_host && under(&org_path),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        refused(&format!("not on the organization's host ({})", cfg.org_url))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretString;
+
+    fn cfg(org: &str) -> AzureConfig {
+        AzureConfig::new(org, SecretString::from("pat"))
+    }
+
+    #[test]
+    fn clone_urls_must_be_the_organizations() {
+        let c = cfg("https://dev.azure.com/acme");
+        for ok in [
+            "https://dev.azure.com/acme/Infra/_git/infra",
+            "https://dev.azure.com/ACME/Infra%20Team/_git/infra",
+            "https://acme.visualstudio.com/DefaultCollection/_git/infra",
+        ] {
+            assert_eq!(check_clone_url(&c, ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "https://dev.azure.com/other/Infra/_git/infra",
+            "https://dev.azure.com/acmeevil/Infra/_git/infra",
+            "http://dev.azure.com/acme/Infra/_git/infra",
+            "https://dev.azure.com:8443/acme/Infra/_git/infra",
+            "https://evil.example/acme/_git/infra",
+            "https://other.visualstudio.com/_git/infra",
+            "git@ssh.dev.azure.com:v3/acme/Infra/infra",
+            "https://ssh.dev.azure.com/v3/acme/Infra/infra",
+            "https://x@evil.example@dev.azure.com/acme/I/_git/i",
+            "not a url",
+        ] {
+            assert!(check_clone_url(&c, bad).is_err(), "{bad}");
+        }
+        let old = cfg("https://acme.visualstudio.com");
+        assert_eq!(
+            check_clone_url(&old, "https://dev.azure.com/acme/I/_git/i"),
+            Ok(())
+        );
+        assert!(check_clone_url(&old, "https://dev.azure.com/other/I/_git/i").is_err());
+        let server = cfg("https://tfs.corp/DefaultCollection");
+        assert_eq!(
+            check_clone_url(&server, "https://tfs.corp/DefaultCollection/P/_git/r"),
+            Ok(())
+        );
+        assert!(check_clone_url(&server, "https://tfs.corp/Other/P/_git/r").is_err());
+    }
+
+    #[test]
+    fn a_stand_in_api_server_allows_its_own_host_only() {
+        let mut c = cfg("https://dev.azure.com/acme");
+        assert!(check_clone_url(&c, "http://127.0.0.1:9/r.git").is_err());
+        c.api_url = "http://127.0.0.1:8080/org".into();
+        assert_eq!(check_clone_url(&c, "http://127.0.0.1:9/r.git"), Ok(()));
+        assert!(check_clone_url(&c, "http://10.0.0.1:9/r.git").is_err());
+        assert!(check_clone_url(&c, "https://127.0.0.1:9/r.git").is_err());
+    }
+}
