@@ -430,3 +430,32 @@ async fn a_comment_the_api_does_not_know_is_ignored() {
     assert_eq!(jobs[0].state, JobState::Done, "{jobs:#?}");
     assert!(w.ado.writes().is_empty(), "{:#?}", w.ado.writes());
 }
+
+/// Whoever pushed commits to the pull request is one of its authors: even a listed overrider
+/// may not override it (matched by the commit's e-mail, which Azure DevOps unique names are).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_user_who_pushed_commits_may_not_override() {
+    let w = World::new().await;
+    let app = w.start(&config(&w)).await;
+    let head = w.push_pr(6, &[("main.tf", INSECURE_TF)]);
+    w.ado.add_pull_commit(REPO, 6, "Lead@Example.com");
+    let created = w.pr_event("git.pullrequest.created", "pr-1", 6, &head);
+    assert_eq!(hook(app.addr, &created).await, 202);
+    eventually("the failed status", || {
+        (w.final_states(6) == ["failed"]).then_some(())
+    })
+    .await;
+
+    let (refused, ev) = w.comment(
+        "ovr-push",
+        6,
+        LEAD,
+        "/thoth override approve --reason \"my own change\"",
+    );
+    assert_eq!(hook(app.addr, &ev).await, 202);
+    let reply = eventually("the refusal", || w.replies(refused).pop()).await;
+    assert!(reply.contains("you pushed commits"), "{reply}");
+    assert_eq!(w.final_states(6), ["failed"]);
+    assert_eq!(w.ado.vote(REPO, 6), Some(-10));
+    app.stop().await;
+}

@@ -107,6 +107,8 @@ struct Inner {
     iterations: HashMap<(String, u64), Vec<String>>,
     /// (repo, pr) -> what `GET .../pullRequests/{id}` answers.
     pulls: HashMap<(String, u64), Value>,
+    /// (repo, pr) -> author e-mail of each commit `GET .../pullRequests/{id}/commits` lists.
+    commits: HashMap<(String, u64), Vec<String>>,
     /// user unique name (lowercase) -> (descriptor, display name) of each group it is in.
     groups: HashMap<String, Vec<(String, String)>>,
     /// Users (lowercase) the identity search finds twice (two accounts with that name).
@@ -234,6 +236,15 @@ impl FakeAzure {
             }
             slot.first_written = now_rfc3339();
         }
+    }
+
+    /// Adds a commit by `email` (author; the committer is a build agent) to the PR's commit list.
+    pub fn add_pull_commit(&self, repo: &str, pr: u64, email: &str) {
+        self.lock()
+            .commits
+            .entry((repo.to_string(), pr))
+            .or_default()
+            .push(email.to_string());
     }
 
     /// Sets what `GET .../pullRequests/{pr}` answers (a `GitPullRequest` JSON).
@@ -522,6 +533,23 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
                 200,
                 json!({ "id": id, "parentCommentId": body["parentCommentId"] }),
             )
+        }
+        ("GET", ["commits"]) => {
+            // `GitCommitRef` as the API documents it.
+            let list = s.commits.get(&(repo, pr)).cloned().unwrap_or_default();
+            let value: Vec<Value> = list
+                .iter()
+                .enumerate()
+                .map(|(i, email)| {
+                    json!({
+                        "commitId": format!("{:040x}", i + 1),
+                        "author": { "name": "Someone", "email": email, "date": "2026-11-30T10:00:00Z" },
+                        "committer": { "name": "Build", "email": "build@agent.local", "date": "2026-11-30T10:00:00Z" },
+                        "comment": "change",
+                    })
+                })
+                .collect();
+            (200, json!({ "count": value.len(), "value": value }))
         }
         ("GET", ["iterations"]) => {
             let list = s.iterations.get(&(repo, pr)).cloned().unwrap_or_default();

@@ -34,6 +34,33 @@ pub struct PullRequestInfo {
 }
 
 impl AzureClient {
+    /// The e-mail addresses of the authors and committers of the pull request's commits
+    /// (lowercase, each once): Azure DevOps commits carry git identities, not account names.
+    pub async fn pull_commit_emails(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<Vec<String>, ForgeError> {
+        // One page of up to 1,000 commits: a PR with more is not reviewed by comment anyway.
+        let path = format!("{}/commits?$top=1000", pr_path(repo, pr)?);
+        let v = self
+            .call(Method::GET, &path, None, Idempotency::Safe)
+            .await?;
+        let mut emails: Vec<String> = v["value"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|c| [&c["author"]["email"], &c["committer"]["email"]])
+            .filter_map(|e| e.as_str())
+            .filter(|e| !e.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        emails.sort();
+        emails.dedup();
+        Ok(emails)
+    }
+
     /// The pull request as it is now (source and target commits, refs, author, labels).
     pub async fn pull_request(
         &self,

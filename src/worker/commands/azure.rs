@@ -180,10 +180,14 @@ impl CommandForge for AzureForge<'_> {
         Ok(())
     }
 
-    /// Commits on Azure DevOps carry git names and e-mails, not the unique names commands are
-    /// authorized by, so only the PR's creator is held to the self-override rule here.
+    /// Commit authors and committers by e-mail: an Azure DevOps unique name is usually the
+    /// account's e-mail address, so a pusher commenting under it is recognised.
     async fn pushers(&self) -> anyhow::Result<Vec<String>> {
-        Ok(Vec::new())
+        Ok(self
+            .azure
+            .client
+            .pull_commit_emails(&self.repo, self.pr)
+            .await?)
     }
 
     /// Repository permissions are not looked up on Azure DevOps; members of the configured
