@@ -80,17 +80,7 @@ pub async fn evaluate(
     if let Err(why) = check_clone_url(client.config(), clone_url) {
         error!(reason = %why, "clone URL refused");
         let description = format!("could not check out the pull request: {why}");
-        client
-            .post_status(
-                &pr.repo,
-                pr.pr,
-                iteration,
-                StatusState::Error,
-                &description,
-                &link,
-            )
-            .await?;
-        return Ok(());
+        return post_error(client, &pr, iteration, &description, &link).await;
     }
     let token = client.config().token.expose_secret().to_string();
     let checkout_timer = crate::metrics::stage_timer("checkout");
@@ -102,17 +92,7 @@ pub async fn evaluate(
                 "could not check out the pull request: {}",
                 super::cause::of_checkout(&e)
             );
-            client
-                .post_status(
-                    &pr.repo,
-                    pr.pr,
-                    iteration,
-                    StatusState::Error,
-                    &description,
-                    &link,
-                )
-                .await?;
-            return Ok(());
+            return post_error(client, &pr, iteration, &description, &link).await;
         }
         Err(CheckoutFailure::Transient(e)) => return Err(e),
     };
@@ -186,6 +166,28 @@ async fn from_api(
     // Without one from the API, the delivery's still has to pass the host check.
     pr.clone_url = api.clone_url.or(pr.clone_url);
     Ok(Some(pr))
+}
+
+/// Ends the iteration's evaluation with an `error` status saying why (the job is done: retrying
+/// would not change the answer).
+async fn post_error(
+    client: &AzureClient,
+    pr: &PullRequestRef,
+    iteration: Option<u64>,
+    description: &str,
+    link: &str,
+) -> anyhow::Result<()> {
+    client
+        .post_status(
+            &pr.repo,
+            pr.pr,
+            iteration,
+            StatusState::Error,
+            description,
+            link,
+        )
+        .await?;
+    Ok(())
 }
 
 /// Marks the iteration `error` ("could not complete", how to rerun) after a job gave up (best
