@@ -23,6 +23,7 @@ pub use policy::{LoadOptions, PolicySet, PolicySource};
 /// Runs every policy over every document. `inputs.errors` (parse errors) are reported here too.
 pub fn run(policies: &PolicySet, inputs: &Inputs) -> GateReport {
     let mut findings: Vec<Finding> = policies.errors.clone();
+    findings.extend(policies.warnings.iter().cloned());
     findings.extend(inputs.errors.iter().cloned());
     // A broken policy set fails closed; evaluating the rest would give a false sense of coverage.
     if policies.errors.is_empty() && !policies.packages.is_empty() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use regorus::Engine;
 use regorus::utils::limits::ExecutionTimerConfig;
 
-use crate::finding::{Finding, Gate};
+use crate::finding::{Finding, Gate, Level, Severity};
 use crate::workspace::{Limits, Workspace};
 
 /// Wall-clock budget of one rule evaluation against one input document.
@@ -73,6 +73,8 @@ pub struct PolicySet {
     pub files: Vec<PolicyFile>,
     /// Broken policies and data: each is an error finding (the gate fails closed).
     pub errors: Vec<Finding>,
+    /// Policies that load but can never report anything (see [`ignored_packages`]).
+    pub warnings: Vec<Finding>,
     /// `test_*` rules found in `*_test.rego` files (loaded only for `verify`).
     pub tests: Vec<(String, String, String)>,
 }
@@ -177,15 +179,22 @@ impl PolicySet {
             packages: Vec::new(),
             files: Vec::new(),
             errors: Vec::new(),
+            warnings: Vec::new(),
             tests: Vec::new(),
         };
         let mut packages: BTreeMap<String, PackageRules> = BTreeMap::new();
+        let mut user_files = 0;
         for source in sources {
+            let user = matches!(source, PolicySource::Dir { .. });
             for (path, text) in set.read_source(source) {
                 set.add_file(path, text, opts.include_tests, &mut packages);
             }
+            if user {
+                user_files = set.files.len();
+            }
         }
         set.packages = packages.into_values().collect();
+        set.warnings = ignored_packages(&set.files[..user_files], &set.files, &set.packages);
         set
     }
 
@@ -350,6 +359,47 @@ impl PolicySet {
     }
 }
 
+/// A package of the user's policy directories that defines no `deny`, `violation` or `warn`
+/// rule (under any suffix) and that no other policy refers to (`data.<package>`) can never
+/// report anything: a warning says it was ignored, so a misnamed rule is not a silent pass.
+fn ignored_packages(
+    user: &[PolicyFile],
+    all: &[PolicyFile],
+    packages: &[PackageRules],
+) -> Vec<Finding> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for f in user {
+        if !seen.insert(f.package.as_str()) {
+            continue;
+        }
+        let reports = packages
+            .iter()
+            .any(|p| p.package == f.package && !p.rules.is_empty());
+        // `import data.x` and `data.x.rule` both name it; a text search is enough for a warning.
+        let used = all
+            .iter()
+            .any(|o| o.package != f.package && o.source.contains(f.package.as_str()));
+        if !reports && !used {
+            out.push(
+                Finding::new(
+                    Gate::Rego,
+                    "policy-ignored",
+                    Level::Warning,
+                    Severity::Low,
+                    format!(
+                        "{}: package {} defines no deny, violation or warn rule and no other policy uses it, so it was ignored",
+                        f.path,
+                        f.package.trim_start_matches("data.")
+                    ),
+                )
+                .at(f.path.clone(), None),
+            );
+        }
+    }
+    out
+}
+
 fn is_policy_or_data(rel: &str) -> bool {
     let lower = rel.to_ascii_lowercase();
     lower.ends_with(".rego")
@@ -399,6 +449,49 @@ pub fn dir_source(path: &Path) -> PolicySource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_package_that_can_never_report_is_a_warning_unless_another_uses_it() {
+        let src = |files: &[(&str, &str)]| {
+            PolicySource::Embedded(
+                files
+                    .iter()
+                    .map(|(p, t)| (p.to_string(), t.to_string()))
+                    .collect(),
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.rego"),
+            "package main\nimport rego.v1\nimport data.lib\ndeny contains \"a\" if { lib.yes }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("lib.rego"),
+            "package lib\nimport rego.v1\nyes := true\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("typo.rego"),
+            "package typo\nimport rego.v1\ndenny contains \"x\" if { true }\n",
+        )
+        .unwrap();
+        let set = PolicySet::load(
+            &[
+                dir_source(dir.path()),
+                src(&[("b.rego", "package unused_builtin\nx := 1\n")]),
+            ],
+            LoadOptions::default(),
+        );
+        assert!(set.errors.is_empty(), "{:?}", set.errors);
+        let warned: Vec<&str> = set.warnings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(
+            warned[0].contains("package typo defines no deny"),
+            "{warned:?}"
+        );
+        assert_eq!(set.warnings[0].level, crate::finding::Level::Warning);
+    }
 
     #[test]
     fn finds_conftest_rule_heads() {
