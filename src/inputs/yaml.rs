@@ -52,6 +52,11 @@ pub(super) fn parse_yaml(
         })?;
         let value: serde_yaml::Value = serde_yaml::from_str(chunk).map_err(|e| {
             let line = e.location().map(|l| start + l.line() as u32 - 1);
+            // serde_yaml's own alias cap can fire below ours (many aliases per event): it is a
+            // limit too, not a syntax error.
+            if e.to_string().starts_with("repetition limit exceeded") {
+                return limits::file_finding(rel, line, Breach::YamlRepetition);
+            }
             parse_error(rel, line, &e.to_string())
         })?;
         let value = yaml_to_json(value);
