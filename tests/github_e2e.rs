@@ -612,8 +612,11 @@ async fn sigkilled_replica_job_is_finished_by_another_within_a_minute() {
     };
     assert_eq!(done.len(), 1, "{done:#?}");
     assert_eq!(done[0].attempts, 2);
-    // Let any stray duplicate write land before counting.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Nothing else is queued or running, so no write can still come: count now.
+    for state in [JobState::Queued, JobState::Running] {
+        let left = store.jobs_by_state(state, 10).await.unwrap();
+        assert!(left.is_empty(), "{state:?}: {left:#?}");
+    }
     let runs = w.completed_runs(&head);
     assert_eq!(runs.len(), 1, "{:#?}", w.gh.check_runs());
     assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
