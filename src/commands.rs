@@ -1,8 +1,8 @@
 //! The `/thoth` comment command grammar (design §4), platform-neutral.
 //!
 //! A command is a line of a comment that starts with `/thoth` (leading spaces allowed). Lines in
-//! fenced code blocks, indented code blocks and `>` quotes are ignored, so quoting someone's
-//! command never runs it again. Several commands in one comment run in order, at most
+//! fenced or indented code blocks, `>` quotes and HTML (comments included) are ignored, as the
+//! forge renders them, so quoting someone's command never runs it again. Several commands in one comment run in order, at most
 //! [`MAX_COMMANDS`] of them, and a line repeated in a comment runs once: a comment is not a way
 //! to flood the bot. For an edited comment only commands that are new in the edit run
 //! ([`new_commands`]).
@@ -191,45 +191,37 @@ pub struct ParsedLine {
     pub result: Result<Command, CommandError>,
 }
 
-/// The `/thoth` lines of a comment outside code blocks and quotes, in order.
+/// The `/thoth` lines of a comment outside code blocks, quotes and HTML (comments included),
+/// in order. A CommonMark parser decides what is code or quoted, exactly as the forge renders
+/// it, so a command shown in a code block or quoted from someone else never runs.
 pub fn command_lines(body: &str) -> Vec<String> {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    // Byte ranges of the comment that are code, quotes or HTML.
+    let mut hidden: Vec<std::ops::Range<usize>> = Vec::new();
+    for (event, range) in Parser::new_ext(body, Options::empty()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(_) | Tag::BlockQuote(_) | Tag::HtmlBlock)
+            | Event::Html(_)
+            | Event::InlineHtml(_)
+            | Event::Code(_) => hidden.push(range),
+            _ => {}
+        }
+    }
     let mut out = Vec::new();
-    let mut fence: Option<(char, usize)> = None;
-    let mut prev_blank = true;
-    for raw in body.lines() {
-        let line = raw.trim_end_matches('\r');
-        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+    let mut offset = 0;
+    for raw in body.split_inclusive('\n') {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim_start_matches([' ', '\t']);
-        if let Some((ch, n)) = fence {
-            // A closing fence: the same character, at least as long, nothing after it.
-            let run = trimmed.chars().take_while(|c| *c == ch).count();
-            if run >= n && trimmed[run * ch.len_utf8()..].trim().is_empty() {
-                fence = None;
-            }
-            prev_blank = false;
+        if !is_command_line(trimmed) {
             continue;
         }
-        if let Some(ch) = ['`', '~'].into_iter().find(|c| trimmed.starts_with(*c)) {
-            let run = trimmed.chars().take_while(|c| *c == ch).count();
-            if run >= 3 && indent < 4 {
-                fence = Some((ch, run));
-                prev_blank = false;
-                continue;
-            }
-        }
-        let tab_indented = line.starts_with('\t');
-        // An indented code block starts after a blank line (a paragraph continuation may be
-        // indented without being code).
-        if (indent >= 4 || tab_indented) && prev_blank && !trimmed.is_empty() {
+        let at = start + (line.len() - trimmed.len());
+        if hidden.iter().any(|r| r.contains(&at)) {
             continue;
         }
-        prev_blank = trimmed.is_empty();
-        if trimmed.starts_with('>') {
-            continue;
-        }
-        if is_command_line(trimmed) {
-            out.push(trimmed.trim_end().to_string());
-        }
+        out.push(trimmed.trim_end().to_string());
     }
     out
 }

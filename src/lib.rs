@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod decision;
+pub mod encoding;
 pub mod event;
 pub mod finding;
 pub mod forge;

@@ -98,6 +98,7 @@ pub struct Running {
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     grace: std::time::Duration,
+    store: Arc<dyn crate::store::Store>,
 }
 
 /// Time on top of the grace period for releasing jobs and closing connections before
@@ -105,6 +106,12 @@ pub struct Running {
 const STOP_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Running {
+    /// The store the server uses: tests wait on it for a state (no queued or running job)
+    /// instead of waiting a fixed time.
+    pub fn store(&self) -> &Arc<dyn crate::store::Store> {
+        &self.store
+    }
+
     /// Stops everything at once, as a killed process would: the job in hand is neither finished
     /// nor released; its lease runs out and another worker takes it.
     pub fn abort(self) {
@@ -247,7 +254,7 @@ pub async fn start(
     )));
     let app = router(
         IntakeState {
-            store,
+            store: store.clone(),
             github_secrets: Arc::new(cfg.github.webhook_secrets.clone()),
             azure_auth: Arc::new(hook_auth),
             azure_org: crate::webhook::azure::org_name(cfg.azure.org_url.as_deref().unwrap_or(""))
@@ -275,6 +282,7 @@ pub async fn start(
         shutdown: tx,
         tasks,
         grace: std::time::Duration::from_secs(cfg.shutdown_grace_secs),
+        store,
     })
 }
 

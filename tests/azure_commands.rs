@@ -77,14 +77,14 @@ async fn help_is_answered_once_in_its_thread_and_own_comments_are_ignored() {
     assert_eq!(hook(app.addr, &ev).await, 202);
     let again = w.user_comment_event("help-2", 8, thread, "someone@example.com", "/thoth help");
     assert_eq!(hook(app.addr, &again).await, 202);
-    settle().await;
+    w.wait_idle().await;
     assert_eq!(w.replies(thread).len(), 1, "{:#?}", w.replies(thread));
 
     // The bot's reply fires the comment event too; it holds `/thoth` lines but is ours.
     let writes = w.ado.writes().len();
     let own = w.user_comment_event("own-1", 8, thread, "thoth-bot", &reply);
     assert_eq!(hook(app.addr, &own).await, 202);
-    settle().await;
+    w.wait_idle().await;
     assert_eq!(w.ado.writes().len(), writes, "{:#?}", w.ado.writes());
     assert!(w.final_states(8).is_empty(), "help evaluates nothing");
 
@@ -129,7 +129,7 @@ async fn help_is_answered_once_in_its_thread_and_own_comments_are_ignored() {
     .await;
     assert!(replies[1].contains("/thoth override approve|reject|request-changes"));
     assert!(!replies[1].contains("How to fix"), "{}", replies[1]);
-    settle().await;
+    w.wait_idle().await;
     assert_eq!(w.replies(thread).len(), 2);
     app.stop().await;
     let jobs = evaluations(&w).await;
@@ -152,7 +152,7 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
         (w.final_states(6) == ["failed"]).then_some(())
     })
     .await;
-    settle().await;
+    w.wait_idle().await;
 
     // Someone not in `override_users`: a reply says so (not who may), nothing else changes.
     let (refused, ev) = w.comment(
@@ -165,7 +165,7 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
     let reply = eventually("the refusal", || w.replies(refused).pop()).await;
     assert!(reply.contains("not applied"), "{reply}");
     assert!(!reply.contains(LEAD), "{reply}");
-    settle().await;
+    w.wait_idle().await;
     assert_eq!(w.final_states(6), ["failed"]);
     assert_eq!(w.ado.vote(REPO, 6), Some(-10));
 
@@ -332,7 +332,7 @@ async fn a_hook_body_claiming_an_allowed_author_is_judged_by_the_apis_author() {
     assert!(reply.contains("not applied"), "{reply}");
     assert!(reply.contains("mallory@example.com"), "{reply}");
     assert!(!reply.contains(LEAD), "{reply}");
-    settle().await;
+    w.wait_idle().await;
     assert_eq!(w.final_states(6), ["failed"]);
     assert_eq!(w.ado.vote(REPO, 6), Some(-10));
     app.stop().await;
@@ -423,7 +423,7 @@ async fn a_comment_the_api_does_not_know_is_ignored() {
         assert!(std::time::Instant::now() < deadline, "{:#?}", w.ado.calls());
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    settle().await;
+    w.wait_idle().await;
     app.stop().await;
     let jobs = all_jobs(&store).await;
     assert_eq!(jobs.len(), 1, "{jobs:#?}");

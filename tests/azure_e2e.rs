@@ -111,7 +111,7 @@ async fn created_then_pushed_then_own_vote_and_redelivery_do_nothing() {
         .await,
         202
     );
-    settle().await;
+    w.wait_idle().await;
     assert_eq!(
         w.ado.calls().len(),
         before,
@@ -178,7 +178,7 @@ async fn wrong_or_missing_credentials_are_refused() {
     )
     .await;
     assert_eq!(status, 401);
-    settle().await;
+    w.wait_idle().await;
     assert!(w.ado.calls().is_empty(), "{:#?}", w.ado.calls());
     // The refused delivery was not recorded: the real one with the same id still counts.
     assert_eq!(hook(app.addr, &body).await, 202);
@@ -257,7 +257,7 @@ async fn every_azure_fixture_goes_through_the_router_without_a_job_or_5xx() {
     assert!(n >= 26, "{n} fixtures");
     // The fixtures are samples, completed pull requests, pushes, merges, comments without a
     // command: no job may have reached the API or the git server.
-    settle().await;
+    w.wait_idle().await;
     app.stop().await;
     let jobs = all_jobs(&w.dir.path().join("store")).await;
     assert!(jobs.is_empty(), "{jobs:#?}");

@@ -117,17 +117,21 @@ async fn installation_token_is_fetched_once_for_many_calls() {
 async fn installation_token_is_refreshed_after_expiry() {
     let (fake, _app, client) = setup().await;
     fake.add_pull(REPO, PR, PullSpec::default());
-    // octocrab renews a token with less than 30 s left: this one is usable for about 5 s.
-    fake.set_token_ttl(Duration::from_secs(35));
-
-    client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
+    // octocrab renews a token with less than 30 s left: one issued with 29 s to live is
+    // already due for renewal at the next call, so each call gets a fresh one, without the
+    // test waiting for a clock.
+    fake.set_token_ttl(Duration::from_secs(29));
     client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     assert_eq!(fake.tokens_issued(), 1);
-
-    tokio::time::sleep(Duration::from_millis(5_200)).await;
-    client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     assert_eq!(fake.tokens_issued(), 2);
+
+    // A token with time left is reused.
+    fake.set_token_ttl(Duration::from_secs(3600));
+    client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 3);
+    client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
+    assert_eq!(fake.tokens_issued(), 3);
     assert!(fake.calls().iter().all(|c| c.status < 400));
 }
 

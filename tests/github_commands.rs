@@ -108,7 +108,7 @@ async fn override_is_authorized_applied_sticky_and_dropped_on_a_new_finding() {
     })
     .await;
     assert!(reply.contains("author of a pull request"), "{reply}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    w.wait_idle().await;
     assert_eq!(w.completed_runs(&head1).len(), 1, "no new check run");
     assert_eq!(w.gh.reviews().len(), reviews_before, "no new review");
 
@@ -137,7 +137,7 @@ async fn override_is_authorized_applied_sticky_and_dropped_on_a_new_finding() {
     .await;
     assert!(review.body.contains("SEC-42"), "{}", review.body);
     assert_eq!(reactions_on(&w, id_5003), vec!["+1"]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.wait_idle().await;
     let summary = &marked_comments(&w, 7)[0].body;
     assert!(summary.contains("passed by an override"), "{summary}");
     assert!(
@@ -256,7 +256,7 @@ async fn help_explain_rerun_bad_commands_edits_and_bots() {
     let before = w.gh.writes().len();
     let (_, ev) = user_comment(&w, "created", "thoth-bot[bot]", "/thoth help");
     github_delivery(app.addr, SECRET, "issue_comment", "h-3", &ev).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    w.wait_idle().await;
     assert_eq!(
         w.gh.writes().len(),
         before,

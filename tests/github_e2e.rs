@@ -77,7 +77,7 @@ async fn opened_then_pushed_then_redelivered() {
     let before = w.gh.writes().len();
     let status = w.open_pr(app.addr, "d-1", 7, &head1).await;
     assert_eq!(status, 202);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    w.wait_idle().await;
     assert_eq!(
         w.gh.writes().len(),
         before,
@@ -119,7 +119,7 @@ async fn bad_signatures_and_bodies_are_refused_and_store_nothing() {
     assert_eq!(status, 413);
     let status = github_delivery(app.addr, SECRET, "pull_request", "bad-3", b"{not json").await;
     assert_eq!(status, 400);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    w.wait_idle().await;
     assert!(w.gh.writes().is_empty(), "{:#?}", w.gh.writes());
     let (status, body) = request(app.addr, "GET", "/healthz", &[], b"").await;
     assert_eq!((status, body.as_str()), (200, "ok"));
@@ -216,7 +216,7 @@ async fn killed_mid_job_the_job_completes_once_after_restart() {
     let second = w.start(&cfg).await;
     let run = w.wait_completed(&head).await;
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    w.wait_idle().await;
     assert_eq!(
         w.gh.check_runs().len(),
         1,
@@ -254,7 +254,7 @@ async fn two_replicas_on_one_postgres_publish_each_pull_request_once() {
     for (_, head) in &heads {
         w.wait_completed(head).await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    w.wait_idle().await;
     assert_eq!(
         w.gh.check_runs().len(),
         heads.len(),

@@ -110,6 +110,18 @@ fn code_blocks_and_quotes_are_ignored() {
     assert!(cmds("````\n```\n/thoth rerun\n````").is_empty());
     // Indented right after a paragraph line: a continuation, not code.
     assert_eq!(ok("text\n    /thoth rerun"), vec![Command::Rerun]);
+    // HTML comments hide what they hold, on one line or several.
+    assert!(cmds("<!-- /thoth rerun -->").is_empty());
+    assert!(cmds("<!--\n/thoth override approve --reason hidden\n-->").is_empty());
+    assert_eq!(
+        ok("<!-- a note -->\n\n/thoth rerun\r\n"),
+        vec![Command::Rerun]
+    );
+    // A quote inside a list item, and a fence inside a quote, stay hidden.
+    assert!(cmds("- item\n\n  > /thoth rerun").is_empty());
+    assert!(cmds("> ```\n> /thoth rerun\n> ```").is_empty());
+    // A command in a list item is a command.
+    assert_eq!(ok("- /thoth help"), Vec::<Command>::new());
 }
 
 #[test]

@@ -5,87 +5,70 @@
 //! warnings and info pass and keep their text in `<system-out>`. A gate without findings gets
 //! one passing `<testcase name="<gate> passed">`, so CI panels show that it ran.
 //!
-//! Everything that comes from a finding is untrusted text and goes through [`escape_text`] /
-//! [`escape_attr`].
+//! Everything that comes from a finding is untrusted text: quick-junit escapes the markup and
+//! [`xml_chars`] replaces what XML cannot carry.
 
 use super::display_order;
 use crate::finding::{CheckReport, Finding, GateReport, Level};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::fmt::Write as _;
 
 /// Renders the report as a JUnit XML document followed by a newline.
 pub(super) fn render(report: &CheckReport) -> String {
-    let tests: usize = report.gates.iter().map(testcase_count).sum();
-    let failures: usize = report.gates.iter().map(|g| g.count(Level::Failure)).sum();
-    let errors: usize = report.gates.iter().map(|g| g.count(Level::Error)).sum();
-
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    // Writing to a String cannot fail; results of write! are ignored on purpose below.
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"thoth-bot\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">"
-    );
+    let mut junit = Report::new("thoth-bot");
     for gate in &report.gates {
-        testsuite(&mut out, gate);
+        junit.add_test_suite(testsuite(gate));
     }
-    out.push_str("</testsuites>\n");
+    // Serialising to memory only fails on a writer error, which a String does not have.
+    let mut out = junit
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- JUnit serialisation failed: {e} -->"));
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
     out
 }
 
-/// Findings become one testcase each; a clean gate still reports one passing testcase.
-fn testcase_count(gate: &GateReport) -> usize {
-    gate.findings.len().max(1)
-}
-
-fn testsuite(out: &mut String, gate: &GateReport) {
+fn testsuite(gate: &GateReport) -> TestSuite {
     let name = gate.gate.as_str();
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{name}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
-        testcase_count(gate),
-        gate.count(Level::Failure),
-        gate.count(Level::Error),
-    );
+    let mut suite = TestSuite::new(name);
     if gate.findings.is_empty() {
-        let _ = writeln!(
-            out,
-            "    <testcase classname=\"{name}\" name=\"{name} passed\"/>"
-        );
+        // A clean gate still reports one passing testcase, so CI panels show that it ran.
+        let mut case = TestCase::new(format!("{name} passed"), TestCaseStatus::success());
+        case.set_classname(name);
+        suite.add_test_case(case);
     }
     let mut findings: Vec<&Finding> = gate.findings.iter().collect();
     findings.sort_by(|a, b| display_order(a, b));
     for f in findings {
-        testcase(out, f);
+        suite.add_test_case(testcase(f));
     }
-    out.push_str("  </testsuite>\n");
+    suite
 }
 
-fn testcase(out: &mut String, f: &Finding) {
-    let _ = writeln!(
-        out,
-        "    <testcase classname=\"{}\" name=\"{}\">",
-        f.gate.as_str(),
-        escape_attr(&testcase_name(f)),
-    );
-    let body = escape_text(&details(f));
-    match f.level {
+fn testcase(f: &Finding) -> TestCase {
+    let body = xml_chars(&details(f));
+    let status = match f.level {
         Level::Failure | Level::Error => {
-            let element = if f.level == Level::Failure {
-                "failure"
+            let kind = if f.level == Level::Failure {
+                NonSuccessKind::Failure
             } else {
-                "error"
+                NonSuccessKind::Error
             };
-            let _ = writeln!(
-                out,
-                "      <{element} message=\"{}\" type=\"{}\">{body}</{element}>",
-                escape_attr(&f.message),
-                f.severity.as_str(),
-            );
+            let mut status = TestCaseStatus::non_success(kind);
+            status.set_message(xml_attr(&f.message));
+            status.set_type(f.severity.as_str());
+            status.set_description(body.clone());
+            status
         }
-        Level::Warning | Level::Info => {
-            let _ = writeln!(out, "      <system-out>{body}</system-out>");
-        }
+        Level::Warning | Level::Info => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new(xml_attr(&testcase_name(f)), status);
+    case.set_classname(f.gate.as_str());
+    if matches!(f.level, Level::Warning | Level::Info) {
+        case.set_system_out(body);
     }
-    out.push_str("    </testcase>\n");
+    case
 }
 
 /// `rule_id file:line`, `rule_id file` or just `rule_id`, depending on what is known.
@@ -122,37 +105,19 @@ fn is_xml_char(c: char) -> bool {
         | '\u{10000}'..='\u{10FFFF}')
 }
 
-/// Escapes character data. Characters XML 1.0 cannot carry become U+FFFD, so a reader sees that
-/// something was there.
-fn escape_text(s: &str) -> String {
-    escape(s, false)
+/// quick-junit escapes markup, but XML 1.0 cannot carry some characters at all (not even as
+/// references): those become U+FFFD, so a reader sees that something was there.
+fn xml_chars(s: &str) -> String {
+    s.chars()
+        .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+        .collect()
 }
 
-/// Escapes an attribute value (to be written between double quotes). Tabs and line breaks
-/// become character references: written raw, attribute-value normalisation would turn them into
-/// spaces.
-fn escape_attr(s: &str) -> String {
-    escape(s, true)
-}
-
-fn escape(s: &str, attr: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' if attr => out.push_str("&#9;"),
-            '\n' if attr => out.push_str("&#10;"),
-            // A raw CR in text is normalised away by parsers, so keep it as a reference.
-            '\r' => out.push_str("&#13;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
-    }
-    out
+/// For attribute values (names, messages), which quick-junit writes with raw line breaks and
+/// tabs that every reader normalises to spaces anyway: spaces, said plainly. The full text is
+/// in the element body.
+fn xml_attr(s: &str) -> String {
+    xml_chars(s).replace(['\t', '\n', '\r'], " ")
 }
 
 #[cfg(test)]
@@ -326,30 +291,15 @@ mod tests {
     }
 
     #[test]
-    fn escaper_handles_markup_and_control_characters() {
-        assert_eq!(escape_text("<>&\"'"), "&lt;&gt;&amp;&quot;&apos;");
-        assert_eq!(escape_attr("<>&\"'"), "&lt;&gt;&amp;&quot;&apos;");
+    fn characters_xml_cannot_carry_are_replaced() {
         assert_eq!(
-            escape_text("a\u{0}b\u{1b}c\u{7}d"),
+            xml_chars("a\u{0}b\u{1b}c\u{7}d"),
             "a\u{FFFD}b\u{FFFD}c\u{FFFD}d"
         );
-        assert_eq!(escape_text("\u{FFFE}\u{FFFF}"), "\u{FFFD}\u{FFFD}");
-        assert_eq!(escape_text("t\tn\nr\r"), "t\tn\nr&#13;");
-        assert_eq!(escape_attr("t\tn\nr\r"), "t&#9;n&#10;r&#13;");
-        assert_eq!(escape_text("é😀\u{D7FF}\u{E000}"), "é😀\u{D7FF}\u{E000}");
-        // The checker agrees: escaping then parsing gives the text back, minus invalid chars.
-        let doc = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a k=\"{}\">{}</a>",
-            escape_attr(NASTY),
-            escape_text(NASTY)
-        );
-        let root = parse_xml(&doc);
-        let expected: String = NASTY
-            .chars()
-            .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
-            .collect();
-        assert_eq!(root.attr("k"), Some(expected.as_str()));
-        assert_eq!(root.text, expected);
+        assert_eq!(xml_chars("\u{FFFE}\u{FFFF}"), "\u{FFFD}\u{FFFD}");
+        assert_eq!(xml_chars("t\tn\nr\r<&>"), "t\tn\nr\r<&>");
+        assert_eq!(xml_chars("é😀\u{D7FF}\u{E000}"), "é😀\u{D7FF}\u{E000}");
+        assert_eq!(xml_attr("a\tb\nc\r\u{0}"), "a b c \u{FFFD}");
     }
 
     #[test]
@@ -479,7 +429,11 @@ mod tests {
             .and_then(|f| f.attr("message"));
         let expected: String = NASTY
             .chars()
-            .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+            .map(|c| match c {
+                '\t' | '\n' | '\r' => ' ',
+                c if is_xml_char(c) => c,
+                _ => '\u{FFFD}',
+            })
             .collect();
         assert_eq!(message, Some(expected.as_str()));
         assert!(!out.contains('\u{1b}') && !out.contains('\u{0}'));

@@ -19,7 +19,6 @@
 use crate::finding::{CheckReport, Finding, Gate, Level, Severity};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SARIF_VERSION: &str = "2.1.0";
@@ -148,7 +147,7 @@ fn result_value(f: &Finding, rule_index: usize) -> Value {
         let mut physical = Map::new();
         physical.insert(
             "artifactLocation".into(),
-            json!({ "uri": encode_uri_path(file), "uriBaseId": SRCROOT }),
+            json!({ "uri": crate::encoding::uri_path(file), "uriBaseId": SRCROOT }),
         );
         // SARIF lines are 1-based like ours; 0 is not a line, so it is treated as unknown.
         if let Some(line) = f.line.filter(|l| *l >= 1) {
@@ -193,24 +192,6 @@ fn security_severity(severity: Severity) -> &'static str {
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or_default()
-}
-
-/// Percent-encodes a `/`-separated relative path into a URI reference (RFC 3986 `path`).
-/// Unreserved characters, sub-delims, `@` and `/` stay as they are; everything else, including
-/// `:` (which would turn the first segment into a scheme), `%`, `?`, `#` and non-ASCII, becomes
-/// `%XX` of its UTF-8 bytes.
-fn encode_uri_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        let keep = byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=@/".contains(&byte);
-        if keep {
-            out.push(char::from(byte));
-        } else {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -504,11 +485,14 @@ mod tests {
     #[test]
     fn uri_encoding() {
         assert_eq!(
-            encode_uri_path("modules/a-b_c.d~/x.tf"),
+            crate::encoding::uri_path("modules/a-b_c.d~/x.tf"),
             "modules/a-b_c.d~/x.tf"
         );
-        assert_eq!(encode_uri_path("a b/100%#?.tf"), "a%20b/100%25%23%3F.tf");
-        assert_eq!(encode_uri_path("c:/x"), "c%3A/x");
-        assert_eq!(encode_uri_path("é"), "%C3%A9");
+        assert_eq!(
+            crate::encoding::uri_path("a b/100%#?.tf"),
+            "a%20b/100%25%23%3F.tf"
+        );
+        assert_eq!(crate::encoding::uri_path("c:/x"), "c%3A/x");
+        assert_eq!(crate::encoding::uri_path("é"), "%C3%A9");
     }
 }

@@ -27,6 +27,9 @@ pub struct World {
     pub repo: TestRepo,
     pub dir: tempfile::TempDir,
     pub base_sha: String,
+    /// The stores of the servers this world started, for [`World::wait_idle`]; weak, so a
+    /// stopped server's sled store is released.
+    stores: std::sync::Mutex<Vec<std::sync::Weak<dyn thoth_bot::store::Store>>>,
 }
 
 impl World {
@@ -48,6 +51,7 @@ impl World {
             repo,
             dir: tempfile::tempdir().unwrap(),
             base_sha,
+            stores: Default::default(),
         }
     }
 
@@ -72,7 +76,35 @@ impl World {
 
     pub async fn start(&self, cfg: &ServeConfig) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        server::start(cfg, listener).await.unwrap()
+        let running = server::start(cfg, listener).await.unwrap();
+        self.stores
+            .lock()
+            .unwrap()
+            .push(std::sync::Arc::downgrade(running.store()));
+        running
+    }
+
+    /// Waits until every running server of this world is idle (no queued or running job) and
+    /// fails the test if a job died.
+    pub async fn wait_idle(&self) {
+        let dead = self.wait_idle_with_dead().await;
+        assert!(dead.is_empty(), "a job died: {dead:#?}");
+    }
+
+    /// Waits like [`World::wait_idle`] and returns the dead jobs instead of failing on them.
+    pub async fn wait_idle_with_dead(&self) -> Vec<thoth_bot::store::Job> {
+        let live: Vec<_> = self
+            .stores
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .collect();
+        let mut dead = Vec::new();
+        for store in &live {
+            dead.extend(super::wait_idle_with_dead(store).await);
+        }
+        dead
     }
 
     /// Commits on the PR's source branch, records the push as an iteration and makes the fake
@@ -271,9 +303,4 @@ pub async fn all_jobs(store_dir: &std::path::Path) -> Vec<thoth_bot::store::Job>
         jobs.extend(store.jobs_by_state(state, 100).await.unwrap());
     }
     jobs
-}
-
-/// Waits long enough for a worker (polling every 200 ms) to have picked up anything queued.
-pub async fn settle() {
-    tokio::time::sleep(Duration::from_millis(1200)).await;
 }

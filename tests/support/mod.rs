@@ -52,3 +52,31 @@ pub async fn reopen_store(url: &str) -> std::sync::Arc<dyn thoth_bot::store::Sto
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Waits until `store` holds no queued and no running job: everything delivered so far has
+/// been handled. Then fails the test if any job died, since a worker error is a test failure
+/// unless the test says it expects one (use [`wait_idle_with_dead`] there).
+pub async fn wait_idle(store: &std::sync::Arc<dyn thoth_bot::store::Store>) {
+    let dead = wait_idle_with_dead(store).await;
+    assert!(dead.is_empty(), "a job died: {dead:#?}");
+}
+
+/// Waits like [`wait_idle`] and returns the dead jobs instead of failing on them.
+pub async fn wait_idle_with_dead(
+    store: &std::sync::Arc<dyn thoth_bot::store::Store>,
+) -> Vec<thoth_bot::store::Job> {
+    use thoth_bot::store::JobState;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let queued = store.jobs_by_state(JobState::Queued, 1).await.unwrap();
+        let running = store.jobs_by_state(JobState::Running, 1).await.unwrap();
+        if queued.is_empty() && running.is_empty() {
+            return store.jobs_by_state(JobState::Dead, 100).await.unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store never went idle: queued {queued:#?}, running {running:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

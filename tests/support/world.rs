@@ -47,6 +47,9 @@ pub struct World {
     pub repo: TestRepo,
     pub dir: tempfile::TempDir,
     pub base_sha: String,
+    /// The stores of the servers this world started, for [`World::wait_idle`]; weak, so a
+    /// stopped server's sled store is released.
+    stores: std::sync::Mutex<Vec<std::sync::Weak<dyn thoth_bot::store::Store>>>,
 }
 
 impl World {
@@ -71,6 +74,7 @@ impl World {
             repo,
             dir,
             base_sha,
+            stores: Default::default(),
         }
     }
 
@@ -98,7 +102,35 @@ impl World {
 
     pub async fn start(&self, cfg: &ServeConfig) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        server::start(cfg, listener).await.unwrap()
+        let running = server::start(cfg, listener).await.unwrap();
+        self.stores
+            .lock()
+            .unwrap()
+            .push(std::sync::Arc::downgrade(running.store()));
+        running
+    }
+
+    /// Waits until every running server of this world is idle (no queued or running job) and
+    /// fails the test if a job died.
+    pub async fn wait_idle(&self) {
+        let dead = self.wait_idle_with_dead().await;
+        assert!(dead.is_empty(), "a job died: {dead:#?}");
+    }
+
+    /// Waits like [`World::wait_idle`] and returns the dead jobs instead of failing on them.
+    pub async fn wait_idle_with_dead(&self) -> Vec<thoth_bot::store::Job> {
+        let live: Vec<_> = self
+            .stores
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .collect();
+        let mut dead = Vec::new();
+        for store in &live {
+            dead.extend(super::wait_idle_with_dead(store).await);
+        }
+        dead
     }
 
     /// Pushes a PR head commit (on a branch) and points `refs/pull/N/head` at it.
@@ -159,8 +191,9 @@ impl World {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if let Some(run) = self.completed_runs(head).into_iter().next() {
-                // The comment is the last write of a publish; give it a moment to land.
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                // The comment is the last write of a publish: the job is done once it lands.
+                // Dead jobs are the caller's to judge here (some tests expect one).
+                self.wait_idle_with_dead().await;
                 return run;
             }
             assert!(

@@ -160,18 +160,7 @@ impl std::fmt::Debug for AzureClient {
     }
 }
 
-/// Percent-encodes one path segment (project and repository names may hold spaces).
-pub(crate) fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub(crate) use crate::encoding::path_segment as segment;
 
 /// `/{project}/_apis/git/repositories/{repository}` for an `org/project/repository` id. Names
 /// work where the API documents ids, so the event model needs no GUIDs.

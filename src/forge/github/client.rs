@@ -427,18 +427,7 @@ pub(crate) fn repo_path(repo: &RepoId) -> Result<String, ForgeError> {
     }
 }
 
-/// Percent-encodes a path segment (logins like `dependabot[bot]`).
-pub(crate) fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub(crate) use crate::encoding::path_segment as encode_segment;
 
 pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
