@@ -4,7 +4,7 @@ pub mod builtin;
 pub mod check;
 pub mod checkout;
 pub mod cli;
-pub mod commands;
+pub mod command;
 pub mod config;
 pub mod decision;
 pub mod encoding;

@@ -4,10 +4,34 @@
 //! The store only records what it is told (`fail` with or without `retry_at`); the decisions
 //! live here so both backends share them and tests can check them without a database.
 
-use crate::store::{Job, JobState, Store, StoreError};
+use crate::event::JobPayload;
+use crate::ids::DeliveryId;
+use crate::store::{Job, JobKind, JobState, NewJob, Store, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Turns a parsed payload into a job for the store.
+pub fn new_job(payload: &JobPayload, delivery: DeliveryId) -> NewJob {
+    let (platform, repo, pr, kind) = match payload {
+        JobPayload::Evaluate { pr, .. } => (pr.platform, pr.repo.clone(), pr.pr, JobKind::Evaluate),
+        JobPayload::Command { comment } => (
+            comment.platform,
+            comment.repo.clone(),
+            comment.pr,
+            JobKind::Command,
+        ),
+    };
+    NewJob {
+        platform,
+        repo,
+        pr,
+        head_sha: payload.head_sha(),
+        kind,
+        delivery,
+        payload: serde_json::to_value(payload).unwrap_or_default(),
+    }
+}
 
 /// How long a claim is valid without a heartbeat. The heartbeat keeps a long job alive, so this
 /// only bounds how long a dead replica's job waits: short, so its check is finished by another

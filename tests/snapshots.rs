@@ -74,7 +74,7 @@ fn every_azure_fixture_parses_as_snapshotted() {
 
 #[test]
 fn help_text() {
-    insta::assert_snapshot!(thoth_bot::commands::help_text());
+    insta::assert_snapshot!(thoth_bot::command::help_text());
 }
 
 fn insecure_terraform() -> thoth_bot::finding::CheckReport {

@@ -215,18 +215,10 @@ fn repo_id(event: &str, r: &Repository, org: &str) -> Result<RepoId, PayloadErro
         .map_err(|e| bad(event, e))
 }
 
+use crate::forge::azure::clean_url;
+
 fn sha(event: &str, c: &CommitRef) -> Result<CommitSha, PayloadError> {
     c.commit_id.parse().map_err(|e| bad(event, e))
-}
-
-/// `https://user@dev.azure.com/...` without the user: credentials come from config.
-pub fn clean_url(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s && !url[s + 3..at].contains('/') => {
-            format!("{}{}", &url[..s + 3], &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
 }
 
 fn short_ref(r: Option<String>) -> Option<String> {

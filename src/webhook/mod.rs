@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 use crate::event::{JobPayload, Parsed};
 use crate::ids::{DeliveryId, Platform};
 use crate::secret::SecretString;
-use crate::store::{EnqueueOutcome, JobKind, NewJob, Store};
+use crate::store::{EnqueueOutcome, Store};
 use signature::AzureHookAuth;
 
 /// Largest body accepted (GitHub caps deliveries at 25 MiB).
@@ -36,27 +36,7 @@ pub struct IntakeState {
     pub wake: Arc<tokio::sync::Notify>,
 }
 
-/// Turns a parsed payload into a job for the store.
-pub fn new_job(payload: &JobPayload, delivery: DeliveryId) -> NewJob {
-    let (platform, repo, pr, kind) = match payload {
-        JobPayload::Evaluate { pr, .. } => (pr.platform, pr.repo.clone(), pr.pr, JobKind::Evaluate),
-        JobPayload::Command { comment } => (
-            comment.platform,
-            comment.repo.clone(),
-            comment.pr,
-            JobKind::Command,
-        ),
-    };
-    NewJob {
-        platform,
-        repo,
-        pr,
-        head_sha: payload.head_sha(),
-        kind,
-        delivery,
-        payload: serde_json::to_value(payload).unwrap_or_default(),
-    }
-}
+pub use crate::queue::new_job;
 
 /// What intake did with an authenticated, parsed delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,7 +30,7 @@ use tracing::{info, warn};
 
 use super::WorkerContext;
 use super::checkout::Checkout;
-use crate::commands::{
+use crate::command::{
     Command, OverrideDecision, ParsedLine, help_text, limit_commands, new_commands,
 };
 use crate::config::{CommandSettings, OverrideAfterPush};

@@ -103,9 +103,7 @@ impl AzureClient {
                         .collect()
                 })
                 .unwrap_or_default(),
-            clone_url: v["repository"]["remoteUrl"]
-                .as_str()
-                .map(crate::webhook::azure::clean_url),
+            clone_url: v["repository"]["remoteUrl"].as_str().map(super::clean_url),
             status: v["status"].as_str().map(str::to_string),
         })
     }

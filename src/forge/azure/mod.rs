@@ -15,6 +15,16 @@ pub use client::{AzureClient, AzureConfig, StatusState};
 pub use facts::{CloneUrlRefused, PullRequestInfo, check_clone_url};
 pub use publish::{Published, publish};
 
+/// `https://user@dev.azure.com/...` without the user: credentials come from config.
+pub fn clean_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s && !url[s + 3..at].contains('/') => {
+            format!("{}{}", &url[..s + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 use crate::decision::DecisionKind;
 
 /// The reviewer vote for a decision: 10 approve, -5 waiting for author (request changes),

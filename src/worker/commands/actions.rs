@@ -7,7 +7,7 @@ use tracing::{info, warn};
 
 use super::{Run, derived_id};
 use crate::check::{CheckOptions, explain_rule};
-use crate::commands::ParsedLine;
+use crate::command::ParsedLine;
 use crate::event::{CommentEvent, JobPayload, PullRequestRef, UNKNOWN_SHA};
 use crate::forge::azure::CloneUrlRefused;
 use crate::ids::DeliveryId;
@@ -91,7 +91,7 @@ impl Run<'_> {
             .parse()
             .or_else(|_| format!("cmd-{}-{i}", self.job.id).parse())
             .context("follow-up delivery id")?;
-        let job = crate::webhook::new_job(&payload, delivery);
+        let job = crate::queue::new_job(&payload, delivery);
         match self.ctx.store.enqueue(job, Utc::now()).await? {
             EnqueueOutcome::Enqueued(id) => {
                 info!(job = %id, %reason, "evaluation enqueued");

@@ -7,7 +7,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::commands::{MAX_COMMANDS, ParsedLine};
+use crate::command::{MAX_COMMANDS, ParsedLine};
 
 /// GitHub refuses comments over 65,536 characters; Azure DevOps allows more.
 const MAX_REPLY_BYTES: usize = 60_000;
