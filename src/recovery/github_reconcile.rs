@@ -1,0 +1,292 @@
+//! GitHub reconciliation: walks the open pull requests of every repository of every
+//! installation of the App, and enqueues an evaluation (reason `reconcile`) for each head that
+//! has no completed `thoth` check run from this App and no queued or running job. This covers
+//! what the delivery log cannot: deliveries GitHub never logged, or older than its retention.
+//!
+//! Bounded per run by [`MAX_REQUESTS`] API reads and by the installation's rate limit: when
+//! `x-ratelimit-remaining` falls below [`MIN_RATE_LIMIT_LEFT`] the walk stops, and the next run
+//! resumes at the repository where it stopped (the cursor in the store).
+
+use http::Method;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracing::{info, warn};
+
+use super::{Lease, active_heads};
+use crate::event::PullRequestRef;
+use crate::forge::github::GithubApp;
+use crate::forge::github::client::{CHECK_NAME, InstallationClient, repo_path};
+use crate::forge::github::retry::Idempotency;
+use crate::ids::{CommitSha, Platform, PrNumber, RepoId};
+use crate::store::ScanCursor;
+
+/// API reads per run (pages of lists and check-run lookups together).
+pub const MAX_REQUESTS: usize = 1000;
+
+/// The walk stops when the installation has fewer requests left this hour, keeping them for
+/// the evaluations themselves.
+pub const MIN_RATE_LIMIT_LEFT: u64 = 500;
+
+/// Pages of one list read at most (100 items each).
+const MAX_LIST_PAGES: usize = 50;
+
+#[derive(Deserialize)]
+struct Installation {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct Repository {
+    full_name: String,
+    clone_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Repositories {
+    repositories: Vec<Repository>,
+}
+
+#[derive(Deserialize)]
+struct GitRef {
+    sha: CommitSha,
+    #[serde(rename = "ref")]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct User {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct Label {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Pull {
+    number: u64,
+    head: GitRef,
+    base: GitRef,
+    user: Option<User>,
+    #[serde(default)]
+    labels: Vec<Label>,
+    #[serde(default)]
+    draft: bool,
+}
+
+#[derive(Deserialize)]
+struct App {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct CheckRun {
+    status: String,
+    app: Option<App>,
+}
+
+#[derive(Deserialize)]
+struct CheckRuns {
+    check_runs: Vec<CheckRun>,
+}
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub requests: usize,
+    pub pulls: usize,
+    pub enqueued: usize,
+    /// Stopped early (budget or rate limit); the next run resumes.
+    pub stopped_at: Option<String>,
+}
+
+/// The request budget of one run, and the stop rule.
+struct Budget {
+    used: usize,
+    low_rate_limit: bool,
+}
+
+impl Budget {
+    fn exhausted(&self) -> bool {
+        self.used >= MAX_REQUESTS || self.low_rate_limit
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &mut self,
+        client: &InstallationClient,
+        path: &str,
+    ) -> anyhow::Result<T> {
+        self.used += 1;
+        let reply = client
+            .call(Method::GET, path, None, Idempotency::Safe)
+            .await?;
+        let left = reply
+            .headers
+            .get("x-ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if left.is_some_and(|left| left < MIN_RATE_LIMIT_LEFT) {
+            self.low_rate_limit = true;
+        }
+        serde_json::from_str(&reply.body)
+            .map_err(|e| anyhow::anyhow!("GET {path}: unexpected answer: {e}"))
+    }
+
+    /// Every page of a list (`page=1..`), while the budget lasts.
+    async fn pages<T: DeserializeOwned>(
+        &mut self,
+        client: &InstallationClient,
+        path: &str,
+        items: impl Fn(T) -> Vec<serde_json::Value>,
+    ) -> anyhow::Result<Vec<serde_json::Value>> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_LIST_PAGES {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let got = items(
+                self.get(client, &format!("{path}{sep}per_page=100&page={page}"))
+                    .await?,
+            );
+            let last = got.len() < 100;
+            all.extend(got);
+            if last || self.exhausted() {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// One run, under `lease`. `wake` is intake's: enqueued jobs are claimed at once.
+pub async fn scan(
+    app: &GithubApp,
+    lease: &Lease,
+    wake: &tokio::sync::Notify,
+) -> anyhow::Result<Report> {
+    let cursor = lease.cursor().await?;
+    let resume = cursor.position.clone();
+    let mut budget = Budget {
+        used: 0,
+        low_rate_limit: false,
+    };
+    let mut report = Report::default();
+    lease.renew().await?;
+    let active = active_heads(lease.store()).await?;
+    let values = |v: Vec<serde_json::Value>| v;
+    let mut installations: Vec<u64> = budget
+        .pages(&app.app_client(), "/app/installations", values)
+        .await?
+        .into_iter()
+        .filter_map(|v| serde_json::from_value::<Installation>(v).ok())
+        .map(|i| i.id)
+        .collect();
+    installations.sort_unstable();
+    installations.dedup();
+    'walk: for installation in installations {
+        let client = app.installation(installation)?;
+        let mut repos: Vec<Repository> = budget
+            .pages(&client, "/installation/repositories", |r: Repositories| {
+                r.repositories
+                    .into_iter()
+                    .map(
+                        |r| serde_json::json!({"full_name": r.full_name, "clone_url": r.clone_url}),
+                    )
+                    .collect()
+            })
+            .await?
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect();
+        repos.sort_by(|a, b| a.full_name.cmp(&b.full_name));
+        for repo in repos {
+            let key = format!("{installation:020}/{}", repo.full_name);
+            if key < resume {
+                continue;
+            }
+            if budget.exhausted() {
+                report.stopped_at = Some(key);
+                break 'walk;
+            }
+            lease.renew().await?;
+            let Ok(id) = repo.full_name.parse::<RepoId>() else {
+                continue;
+            };
+            let base = repo_path(&id)?;
+            let pulls = budget
+                .pages(&client, &format!("{base}/pulls?state=open"), values)
+                .await?;
+            for pull in pulls {
+                let Ok(pull) = serde_json::from_value::<Pull>(pull) else {
+                    continue;
+                };
+                report.pulls += 1;
+                let head = pull.head.sha.clone();
+                if active.contains(&(
+                    Platform::GitHub,
+                    id.clone(),
+                    PrNumber(pull.number),
+                    head.clone(),
+                )) {
+                    continue;
+                }
+                let path = format!(
+                    "{base}/commits/{head}/check-runs?check_name={CHECK_NAME}&app_id={}&filter=latest",
+                    app.app_id()
+                );
+                let runs: CheckRuns = budget.get(&client, &path).await?;
+                let evaluated = runs.check_runs.iter().any(|r| {
+                    r.status == "completed" && r.app.as_ref().is_some_and(|a| a.id == app.app_id())
+                });
+                if evaluated {
+                    continue;
+                }
+                let pr = pull_ref(&id, &repo, installation, pull);
+                if super::enqueue(lease.store(), wake, pr).await? {
+                    report.enqueued += 1;
+                }
+            }
+        }
+    }
+    report.requests = budget.used;
+    let completed = report.stopped_at.is_none();
+    if let Some(at) = &report.stopped_at {
+        warn!(requests = budget.used, low_rate_limit = budget.low_rate_limit, resume_at = %at,
+            "reconciliation stopped early; the next run resumes there");
+    }
+    let position = report.stopped_at.clone().unwrap_or_default();
+    lease
+        .save(
+            ScanCursor {
+                position,
+                last_success: cursor.last_success,
+            },
+            completed,
+        )
+        .await?;
+    if report.enqueued > 0 {
+        info!(
+            pulls = report.pulls,
+            enqueued = report.enqueued,
+            "open pull requests reconciled"
+        );
+    }
+    Ok(report)
+}
+
+fn pull_ref(repo: &RepoId, r: &Repository, installation: u64, p: Pull) -> PullRequestRef {
+    PullRequestRef {
+        platform: Platform::GitHub,
+        repo: repo.clone(),
+        pr: PrNumber(p.number),
+        head_sha: p.head.sha,
+        base_sha: Some(p.base.sha),
+        base_ref: Some(p.base.name),
+        head_ref: Some(p.head.name),
+        author: p.user.map(|u| u.login),
+        labels: p.labels.into_iter().map(|l| l.name).collect(),
+        draft: p.draft,
+        clone_url: r.clone_url.clone(),
+        installation_id: Some(installation),
+        needs_refresh: false,
+    }
+}
