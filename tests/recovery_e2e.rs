@@ -101,6 +101,10 @@ async fn deliveries_failed_while_the_store_was_down_are_redelivered_and_evaluate
     for head in &heads {
         w.wait_completed(head).await;
     }
+    eprintln!(
+        "all {PRS} pull requests evaluated {:?} after the store came back",
+        back.elapsed()
+    );
     // The redeliveries kept their GUIDs and were accepted.
     let log = w.gh.deliveries();
     let again: Vec<_> = log.iter().filter(|d| d.redelivery).collect();
