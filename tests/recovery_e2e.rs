@@ -254,3 +254,78 @@ mod azure {
         assert_eq!(on_4.len(), 1, "only the seeded status: {on_4:#?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciliation_stops_when_the_rate_limit_runs_low_and_resumes_there() {
+    use support::fake_github::{APP_ID, FakeGithub, TEST_KEY_PEM};
+    use thoth_bot::recovery::{GITHUB_RECONCILE, Lease, github_reconcile};
+    use thoth_bot::store::JobState;
+
+    let gh = FakeGithub::start().await;
+    for (i, repo) in ["acme/a", "acme/b", "acme/c"].iter().enumerate() {
+        gh.add_repo(repo, &format!("https://github.com/{repo}.git"));
+        let head_sha = format!("{:040x}", i + 1);
+        gh.add_pull(
+            repo,
+            1,
+            PullSpec {
+                head_sha,
+                ..PullSpec::default()
+            },
+        );
+    }
+    let mut cfg = thoth_bot::forge::github::GithubConfig::new(APP_ID, TEST_KEY_PEM);
+    cfg.api_url = gh.url().to_string();
+    let app = thoth_bot::forge::github::GithubApp::new(cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = thoth_bot::store::open(&format!("sled:{}", dir.path().display()))
+        .await
+        .unwrap();
+    let lease = Lease::new(store.clone(), GITHUB_RECONCILE, "test".into());
+    let wake = tokio::sync::Notify::new();
+    let pulls_listed = |gh: &FakeGithub| -> Vec<String> {
+        gh.calls()
+            .into_iter()
+            .filter(|c| c.path.ends_with("/pulls"))
+            .map(|c| c.path)
+            .collect()
+    };
+
+    // 503 requests left: the repository list and acme/a leave 500, acme/b's list 499, below
+    // the floor of 500: the walk ends after acme/b.
+    gh.set_rate_limit_remaining(Some(503));
+    let first = github_reconcile::scan(&app, &lease, &wake).await.unwrap();
+    assert_eq!(first.enqueued, 2, "{first:?}");
+    assert!(
+        first
+            .stopped_at
+            .as_deref()
+            .is_some_and(|k| k.ends_with("/acme/c")),
+        "{first:?}"
+    );
+    assert_eq!(
+        pulls_listed(&gh),
+        ["/repos/acme/a/pulls", "/repos/acme/b/pulls"]
+    );
+    let cursor = store.scan_cursor(GITHUB_RECONCILE).await.unwrap().unwrap();
+    assert!(cursor.position.ends_with("/acme/c") && cursor.last_success.is_none());
+
+    // The next run resumes at acme/c, and completes.
+    gh.set_rate_limit_remaining(Some(5000));
+    let second = github_reconcile::scan(&app, &lease, &wake).await.unwrap();
+    assert_eq!(
+        (second.enqueued, second.stopped_at.clone()),
+        (1, None),
+        "{second:?}"
+    );
+    assert_eq!(pulls_listed(&gh)[2..], ["/repos/acme/c/pulls"]);
+    let cursor = store.scan_cursor(GITHUB_RECONCILE).await.unwrap().unwrap();
+    assert!(cursor.position.is_empty() && cursor.last_success.is_some());
+
+    // One job per head, each with the reason `reconcile`; a third run finds them queued.
+    let jobs = store.jobs_by_state(JobState::Queued, 10).await.unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert!(jobs.iter().all(|j| j.payload["reason"] == "reconcile"));
+    let third = github_reconcile::scan(&app, &lease, &wake).await.unwrap();
+    assert_eq!((third.pulls, third.enqueued), (3, 0), "{third:?}");
+}

@@ -65,6 +65,12 @@ pub enum ScanError {
 }
 
 impl Lease {
+    /// A hold on the lease `name` for `owner`; [`run_every`] makes one per scan task. Taking
+    /// the lease is up to the caller (`acquire_scan_lease`, or [`Lease::renew`]).
+    pub fn new(store: Arc<dyn Store>, name: &'static str, owner: String) -> Lease {
+        Lease { store, name, owner }
+    }
+
     /// Extends the lease; [`ScanError::LeaseLost`] when another replica holds it now.
     pub async fn renew(&self) -> Result<(), ScanError> {
         let held = self
@@ -116,11 +122,7 @@ pub async fn run_every<F, Fut>(
     F: Fn(Arc<Lease>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let lease = Arc::new(Lease {
-        store: store.clone(),
-        name,
-        owner,
-    });
+    let lease = Arc::new(Lease::new(store.clone(), name, owner));
     loop {
         let span = info_span!("scan", scan = name);
         async {

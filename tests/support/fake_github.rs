@@ -174,6 +174,8 @@ struct StateInner {
     outbox: Vec<LoggedDelivery>,
     /// The installation's repositories: (full name, clone URL).
     repos: Vec<(String, String)>,
+    /// Installation requests left this hour ([`FakeGithub::set_rate_limit_remaining`]).
+    rate_limit_remaining: Option<u64>,
 }
 
 type Shared = Arc<Mutex<StateInner>>;
@@ -398,7 +400,7 @@ async fn handle(
         .collect();
     let is_app_endpoint = segments.first().map(String::as_str) == Some("app");
 
-    let Answer(status, out, extra) = if let Err(why) = if is_app_endpoint {
+    let Answer(status, out, mut extra) = if let Err(why) = if is_app_endpoint {
         check_app_jwt(&auth)
     } else {
         check_installation_token(&s, &auth)
@@ -419,6 +421,10 @@ async fn handle(
         }
     };
 
+    if !is_app_endpoint && let Some(left) = s.rate_limit_remaining.as_mut() {
+        *left = left.saturating_sub(1);
+        extra.push(("x-ratelimit-remaining".to_owned(), left.to_string()));
+    }
     s.calls.push(Call {
         method: method.to_string(),
         path,
