@@ -189,13 +189,25 @@ async fn a_pull_request_opened_while_the_bot_was_stopped_is_evaluated_on_start()
     );
     w.gh.add_repo(REPO, &w.repo.url());
 
+    // A slow pull request list keeps the walk going while readiness is asked.
+    let pulls = format!("/repos/{REPO}/pulls");
+    w.gh.set_slow(&pulls, Duration::from_secs(2));
+
     let mut cfg = w.config(&w.sled(), 1);
     cfg.reconcile_interval_secs = 3600;
     let app = w.start(&cfg).await;
+    eventually("the walk to list pull requests", || {
+        w.gh.has_arrived(&pulls).then_some(())
+    })
+    .await;
+    let (status, _) = request(app.addr, "GET", "/readyz", &[], b"").await;
+    assert_eq!(status, 200, "ready while a scan runs");
+    assert!(
+        w.completed_runs(&head).is_empty(),
+        "the scan is still running"
+    );
     let run = w.wait_completed(&head).await;
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
-    let (status, _) = request(app.addr, "GET", "/readyz", &[], b"").await;
-    assert_eq!(status, 200);
     let (_, metrics) = request(app.addr, "GET", "/metrics", &[], b"").await;
     assert_eq!(
         series(&metrics, r#"thoth_reconciled_total{platform="github"}"#),
@@ -209,7 +221,9 @@ async fn a_pull_request_opened_while_the_bot_was_stopped_is_evaluated_on_start()
     assert_eq!(w.gh.reviews().len(), 1);
     assert_eq!(marked_comments(&w, 4).len(), 1);
     assert!(marked_comments(&w, 5).is_empty() && marked_comments(&w, 6).is_empty());
-    // The audit trail says why the bot acted without an event.
+    // The audit trail says why the bot acted without an event (once the stopped server's last
+    // task let go of the sled store).
+    drop(support::reopen_store(&w.sled()).await);
     let history = thoth_bot::cli::history(&w.sled(), Some(REPO), 1, 10, false)
         .await
         .expect("history");
@@ -245,7 +259,9 @@ mod azure {
         );
         app.stop().await;
 
-        let jobs = all_jobs(&w.dir.path().join("store")).await;
+        let store_dir = w.dir.path().join("store");
+        drop(super::support::reopen_store(&format!("sled:{}", store_dir.display())).await);
+        let jobs = all_jobs(&store_dir).await;
         assert_eq!(jobs.len(), 1, "{jobs:#?}");
         assert_eq!(jobs[0].pr.0, 3);
         assert_eq!(jobs[0].head_sha.as_str(), head);

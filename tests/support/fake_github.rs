@@ -174,6 +174,9 @@ struct StateInner {
     outbox: Vec<LoggedDelivery>,
     /// The installation's repositories: (full name, clone URL).
     repos: Vec<(String, String)>,
+    /// Paths as requests arrive (before any answer), and endpoints that answer late.
+    arrived: Vec<String>,
+    slow: Vec<(String, Duration)>,
     /// Installation requests left this hour ([`FakeGithub::set_rate_limit_remaining`]).
     rate_limit_remaining: Option<u64>,
 }
@@ -389,6 +392,11 @@ async fn handle(
         .unwrap_or("")
         .to_owned();
 
+    // A slow endpoint answers late, without holding the state meanwhile.
+    let slow = hooks::arrived(&state, &path);
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
     // GitHub Enterprise Server serves the API under `/api/v3`; the fake answers both ways.
     let segments: Vec<String> = path

@@ -76,6 +76,16 @@ impl FakeGithub {
         self.lock().rate_limit_remaining = remaining;
     }
 
+    /// Requests whose path starts with `path_prefix` are answered `delay` late (a slow server).
+    pub fn set_slow(&self, path_prefix: &str, delay: std::time::Duration) {
+        self.lock().slow.push((path_prefix.to_owned(), delay));
+    }
+
+    /// Whether a request for `path` has arrived (it may still be waiting for its answer).
+    pub fn has_arrived(&self, path: &str) -> bool {
+        self.lock().arrived.iter().any(|p| p == path)
+    }
+
     /// Sends a delivery to the webhook and logs it; the bot's answer (0: no connection).
     pub async fn deliver(&self, event: &str, guid: &str, body: &[u8]) -> u16 {
         let action = serde_json::from_slice::<Value>(body)
@@ -97,6 +107,16 @@ impl FakeGithub {
     pub fn deliveries(&self) -> Vec<LoggedDelivery> {
         self.lock().deliveries.clone()
     }
+}
+
+/// Notes a request's arrival; the delay to answer it with, if its endpoint is slow.
+pub(super) fn arrived(state: &Shared, path: &str) -> Option<std::time::Duration> {
+    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+    s.arrived.push(path.to_owned());
+    s.slow
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+        .map(|(_, delay)| *delay)
 }
 
 /// Sends `d` to the hook and logs the attempt with a new id.
