@@ -10,6 +10,7 @@
 use http::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tracing::{info, warn};
 
 use super::{Lease, active_heads};
@@ -39,11 +40,6 @@ struct Installation {
 struct Repository {
     full_name: String,
     clone_url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Repositories {
-    repositories: Vec<Repository>,
 }
 
 #[derive(Deserialize)]
@@ -133,22 +129,35 @@ impl Budget {
             .map_err(|e| anyhow::anyhow!("GET {path}: unexpected answer: {e}"))
     }
 
-    /// Every page of a list (`page=1..`), while the budget lasts.
+    /// Every item of a list (`page=1..`), while the budget lasts: the answer itself, or its
+    /// `field` (`repositories` of `/installation/repositories`). An item of another shape is
+    /// left out rather than failing the walk.
     async fn pages<T: DeserializeOwned>(
         &mut self,
         client: &InstallationClient,
         path: &str,
-        items: impl Fn(T) -> Vec<serde_json::Value>,
-    ) -> anyhow::Result<Vec<serde_json::Value>> {
+        field: Option<&str>,
+    ) -> anyhow::Result<Vec<T>> {
         let mut all = Vec::new();
         for page in 1..=MAX_LIST_PAGES {
             let sep = if path.contains('?') { '&' } else { '?' };
-            let got = items(
-                self.get(client, &format!("{path}{sep}per_page=100&page={page}"))
-                    .await?,
+            let mut answer: Value = self
+                .get(client, &format!("{path}{sep}per_page=100&page={page}"))
+                .await?;
+            let items = match field {
+                Some(f) => answer[f].take(),
+                None => answer,
+            };
+            let items = match items {
+                Value::Array(items) => items,
+                _ => Vec::new(),
+            };
+            let last = items.len() < 100;
+            all.extend(
+                items
+                    .into_iter()
+                    .filter_map(|v| serde_json::from_value(v).ok()),
             );
-            let last = got.len() < 100;
-            all.extend(got);
             if last || self.exhausted() {
                 break;
             }
@@ -172,12 +181,10 @@ pub async fn scan(
     let mut report = Report::default();
     lease.renew().await?;
     let active = active_heads(lease.store()).await?;
-    let values = |v: Vec<serde_json::Value>| v;
     let mut installations: Vec<u64> = budget
-        .pages(&app.app_client(), "/app/installations", values)
+        .pages::<Installation>(&app.app_client(), "/app/installations", None)
         .await?
         .into_iter()
-        .filter_map(|v| serde_json::from_value::<Installation>(v).ok())
         .map(|i| i.id)
         .collect();
     installations.sort_unstable();
@@ -185,18 +192,8 @@ pub async fn scan(
     'walk: for installation in installations {
         let client = app.installation(installation)?;
         let mut repos: Vec<Repository> = budget
-            .pages(&client, "/installation/repositories", |r: Repositories| {
-                r.repositories
-                    .into_iter()
-                    .map(
-                        |r| serde_json::json!({"full_name": r.full_name, "clone_url": r.clone_url}),
-                    )
-                    .collect()
-            })
-            .await?
-            .into_iter()
-            .filter_map(|v| serde_json::from_value(v).ok())
-            .collect();
+            .pages(&client, "/installation/repositories", Some("repositories"))
+            .await?;
         repos.sort_by(|a, b| a.full_name.cmp(&b.full_name));
         for repo in repos {
             let key = format!("{installation:020}/{}", repo.full_name);
@@ -212,13 +209,10 @@ pub async fn scan(
                 continue;
             };
             let base = repo_path(&id)?;
-            let pulls = budget
-                .pages(&client, &format!("{base}/pulls?state=open"), values)
+            let pulls: Vec<Pull> = budget
+                .pages(&client, &format!("{base}/pulls?state=open"), None)
                 .await?;
             for pull in pulls {
-                let Ok(pull) = serde_json::from_value::<Pull>(pull) else {
-                    continue;
-                };
                 report.pulls += 1;
                 let head = pull.head.sha.clone();
                 if active.contains(&(
