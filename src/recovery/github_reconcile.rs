@@ -13,8 +13,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::{info, warn};
 
+use std::collections::HashSet;
+
 use super::{Lease, active_heads};
 use crate::event::PullRequestRef;
+use crate::forge::ForgeError;
 use crate::forge::github::GithubApp;
 use crate::forge::github::client::{CHECK_NAME, InstallationClient, repo_path};
 use crate::forge::github::retry::Idempotency;
@@ -34,6 +37,9 @@ const MAX_LIST_PAGES: usize = 50;
 #[derive(Deserialize)]
 struct Installation {
     id: u64,
+    /// Set while the installation is suspended: it cannot act, so it is not walked.
+    #[serde(default)]
+    suspended_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -185,15 +191,33 @@ pub async fn scan(
         .pages::<Installation>(&app.app_client(), "/app/installations", None)
         .await?
         .into_iter()
+        .filter(|i| i.suspended_at.is_none())
         .map(|i| i.id)
         .collect();
     installations.sort_unstable();
     installations.dedup();
+    let mut failed = false;
     'walk: for installation in installations {
-        let client = app.installation(installation)?;
-        let mut repos: Vec<Repository> = budget
-            .pages(&client, "/installation/repositories", Some("repositories"))
-            .await?;
+        // A failing installation (token refused, listing failed) does not stop the others.
+        let listed = match app.installation(installation) {
+            Ok(client) => budget
+                .pages::<Repository>(&client, "/installation/repositories", Some("repositories"))
+                .await
+                .map(|repos| (client, repos)),
+            Err(e) => Err(e.into()),
+        };
+        let (client, mut repos) = match listed {
+            Ok(listed) => listed,
+            Err(e) => {
+                warn!(
+                    installation,
+                    error = format!("{e:#}"),
+                    "cannot list the installation's repositories"
+                );
+                failed = true;
+                continue;
+            }
+        };
         repos.sort_by(|a, b| a.full_name.cmp(&b.full_name));
         for repo in repos {
             let key = format!("{installation:020}/{}", repo.full_name);
@@ -205,44 +229,29 @@ pub async fn scan(
                 break 'walk;
             }
             lease.renew().await?;
-            let Ok(id) = repo.full_name.parse::<RepoId>() else {
-                continue;
+            let walked = RepoWalk {
+                app,
+                client: &client,
+                installation,
+                repo: &repo,
+                active: &active,
             };
-            let base = repo_path(&id)?;
-            let pulls: Vec<Pull> = budget
-                .pages(&client, &format!("{base}/pulls?state=open"), None)
-                .await?;
-            for pull in pulls {
-                report.pulls += 1;
-                let head = pull.head.sha.clone();
-                if active.contains(&(
-                    Platform::GitHub,
-                    id.clone(),
-                    PrNumber(pull.number),
-                    head.clone(),
-                )) {
-                    continue;
+            match walked.run(&mut budget, lease, wake, &mut report).await {
+                Ok(()) => {}
+                // A long rate-limit wait: stop here, the next run resumes at this repository.
+                Err(e) if matches!(e.downcast_ref(), Some(ForgeError::RateLimited { .. })) => {
+                    report.stopped_at = Some(key);
+                    break 'walk;
                 }
-                let path = format!(
-                    "{base}/commits/{head}/check-runs?check_name={CHECK_NAME}&app_id={}&filter=latest",
-                    app.app_id()
-                );
-                let runs: CheckRuns = budget.get(&client, &path).await?;
-                let evaluated = runs.check_runs.iter().any(|r| {
-                    r.status == "completed" && r.app.as_ref().is_some_and(|a| a.id == app.app_id())
-                });
-                if evaluated {
-                    continue;
-                }
-                let pr = pull_ref(&id, &repo, installation, pull);
-                if super::enqueue(lease.store(), wake, pr).await? {
-                    report.enqueued += 1;
+                Err(e) => {
+                    warn!(repo = %repo.full_name, error = format!("{e:#}"), "cannot reconcile the repository");
+                    failed = true;
                 }
             }
         }
     }
     report.requests = budget.used;
-    let completed = report.stopped_at.is_none();
+    let completed = report.stopped_at.is_none() && !failed;
     if let Some(at) = &report.stopped_at {
         warn!(requests = budget.used, low_rate_limit = budget.low_rate_limit, resume_at = %at,
             "reconciliation stopped early; the next run resumes there");
@@ -265,6 +274,59 @@ pub async fn scan(
         );
     }
     Ok(report)
+}
+
+/// One repository's open pull requests.
+struct RepoWalk<'a> {
+    app: &'a GithubApp,
+    client: &'a InstallationClient,
+    installation: u64,
+    repo: &'a Repository,
+    active: &'a HashSet<(Platform, RepoId, PrNumber, CommitSha)>,
+}
+
+impl RepoWalk<'_> {
+    async fn run(
+        &self,
+        budget: &mut Budget,
+        lease: &Lease,
+        wake: &tokio::sync::Notify,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        let Ok(id) = self.repo.full_name.parse::<RepoId>() else {
+            return Ok(());
+        };
+        let base = repo_path(&id)?;
+        let pulls: Vec<Pull> = budget
+            .pages(self.client, &format!("{base}/pulls?state=open"), None)
+            .await?;
+        let app_id = self.app.app_id();
+        for pull in pulls {
+            report.pulls += 1;
+            let head = pull.head.sha.clone();
+            let key = (Platform::GitHub, id.clone(), PrNumber(pull.number), head);
+            if self.active.contains(&key) {
+                continue;
+            }
+            let path = format!(
+                "{base}/commits/{}/check-runs?check_name={CHECK_NAME}&app_id={app_id}&filter=latest",
+                key.3
+            );
+            let runs: CheckRuns = budget.get(self.client, &path).await?;
+            let evaluated = runs
+                .check_runs
+                .iter()
+                .any(|r| r.status == "completed" && r.app.as_ref().is_some_and(|a| a.id == app_id));
+            if evaluated {
+                continue;
+            }
+            let pr = pull_ref(&id, self.repo, self.installation, pull);
+            if super::enqueue(lease.store(), wake, pr).await? {
+                report.enqueued += 1;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn pull_ref(repo: &RepoId, r: &Repository, installation: u64, p: Pull) -> PullRequestRef {
