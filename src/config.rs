@@ -58,6 +58,14 @@ pub struct ServeConfig {
     /// Seconds a webhook request may take, body upload included (`THOTH_WEBHOOK_TIMEOUT_SECS`):
     /// a sender that stalls is answered 408 and its connection is closed. At least 1.
     pub webhook_timeout_secs: u64,
+    /// Seconds between two scans of the GitHub App's webhook delivery log, which ask GitHub to
+    /// deliver again what failed (`THOTH_REDELIVER_INTERVAL_SECS`). The first scan runs at start.
+    /// 0 turns the scan off.
+    pub redeliver_interval_secs: u64,
+    /// Seconds between two walks over the open pull requests (GitHub installations, Azure
+    /// DevOps projects) that evaluate any head without a thoth result
+    /// (`THOTH_RECONCILE_INTERVAL_SECS`). The first walk runs at start. 0 turns it off.
+    pub reconcile_interval_secs: u64,
     /// GitHub App settings.
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
@@ -221,6 +229,8 @@ impl Default for ServeConfig {
             gate_exe: None,
             webhook_max_concurrency: 256,
             webhook_timeout_secs: 10,
+            redeliver_interval_secs: 300,
+            reconcile_interval_secs: 1800,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -303,6 +313,16 @@ impl ServeConfig {
             self.webhook_timeout_secs = v
                 .parse()
                 .context("THOTH_WEBHOOK_TIMEOUT_SECS must be a number of seconds")?;
+        }
+        if let Some(v) = get("THOTH_REDELIVER_INTERVAL_SECS") {
+            self.redeliver_interval_secs = v
+                .parse()
+                .context("THOTH_REDELIVER_INTERVAL_SECS must be a number of seconds")?;
+        }
+        if let Some(v) = get("THOTH_RECONCILE_INTERVAL_SECS") {
+            self.reconcile_interval_secs = v
+                .parse()
+                .context("THOTH_RECONCILE_INTERVAL_SECS must be a number of seconds")?;
         }
         if let Some(v) = get("THOTH_GIT_TIMEOUT_SECS") {
             self.git_timeout_secs = v
@@ -461,10 +481,13 @@ mod tests {
             "THOTH_STORE" => Some("postgres://x".into()),
             "THOTH_SHUTDOWN_GRACE_SECS" => Some("5".into()),
             "THOTH_MAX_ATTEMPTS" => Some("3".into()),
+            "THOTH_RECONCILE_INTERVAL_SECS" => Some("60".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(cfg.listen, "0.0.0.0:9000");
+        assert_eq!(cfg.redeliver_interval_secs, 300);
+        assert_eq!(cfg.reconcile_interval_secs, 60);
         assert_eq!(cfg.store, "postgres://x");
         assert_eq!(cfg.github.app_id, Some(7));
         assert_eq!(cfg.shutdown_grace_secs, 5);

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod inputs;
 pub mod metrics;
 pub mod queue;
+pub mod recovery;
 pub mod report;
 pub mod sandbox;
 pub mod secret;

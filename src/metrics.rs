@@ -48,6 +48,8 @@ const DOWNGRADES: &str = "thoth_decision_downgrades_total";
 const FORGE_CALLS: &str = "thoth_forge_api_calls_total";
 const RATE_LIMIT_WAITS: &str = "thoth_rate_limit_waits_total";
 const RATE_LIMIT_WAIT_SECONDS: &str = "thoth_rate_limit_wait_seconds_total";
+const REDELIVERIES: &str = "thoth_redeliveries_requested_total";
+const RECONCILED: &str = "thoth_reconciled_total";
 
 /// Every family the bot exports (plus `thoth_queue_depth` and `thoth_build_info`, computed at
 /// scrape time).
@@ -90,6 +92,14 @@ const FAMILIES: &[Family] = &[
         "Waits before a forge request: source `forge` (the forge answered with a rate limit) or `budget` (our own write budget).",
     ),
     counter(RATE_LIMIT_WAIT_SECONDS, "Seconds spent in those waits."),
+    counter(
+        REDELIVERIES,
+        "Failed GitHub webhook deliveries the bot asked GitHub to deliver again.",
+    ),
+    counter(
+        RECONCILED,
+        "Evaluation jobs created by reconciliation for pull requests without a thoth result, by platform.",
+    ),
 ];
 
 /// Upper bounds of the stage histogram, in seconds: from a fast gate to a slow clone.
@@ -268,6 +278,33 @@ pub fn rate_limit_wait(platform: &str, source: &str, wait: Duration) {
     let labels = [("platform", platform), ("source", source)];
     add(RATE_LIMIT_WAITS, &labels, 1.0);
     add(RATE_LIMIT_WAIT_SECONDS, &labels, wait.as_secs_f64());
+}
+
+/// GitHub accepted a request to deliver a failed webhook delivery again.
+pub fn redelivery_requested() {
+    add(REDELIVERIES, &[], 1.0);
+}
+
+/// Reconciliation enqueued an evaluation job on `platform`.
+pub fn reconciled(platform: &str) {
+    add(RECONCILED, &[("platform", platform)], 1.0);
+}
+
+/// The gauge of seconds since each recovery scan last completed, computed by the caller at
+/// scrape time from the store (shared by all replicas): `(scan, age)`; a scan that never
+/// completed is left out.
+pub fn render_scan_ages(ages: &[(&str, f64)]) -> String {
+    let mut out = String::from(
+        "# HELP thoth_recovery_last_success_age_seconds Seconds since each recovery scan (github_redeliver, github_reconcile, azure_reconcile) last completed (all replicas).\n# TYPE thoth_recovery_last_success_age_seconds gauge\n",
+    );
+    for (scan, age) in ages {
+        let _ = writeln!(
+            out,
+            "thoth_recovery_last_success_age_seconds{{scan=\"{}\"}} {age}",
+            escape(scan)
+        );
+    }
+    out
 }
 
 /// The Prometheus text exposition of everything counted so far. `queue_depth` is read from the

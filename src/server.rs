@@ -75,12 +75,13 @@ async fn limit_error(e: tower::BoxError) -> StatusCode {
 /// replicas on PostgreSQL); it is left out when the store does not answer.
 async fn metrics(State(store): State<Arc<dyn Store>>) -> impl axum::response::IntoResponse {
     let depth = store.queue_depth().await.ok();
+    let ages = crate::recovery::scan_ages(store.as_ref()).await;
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::render(depth),
+        crate::metrics::render(depth) + &crate::metrics::render_scan_ages(&ages),
     )
 }
 
@@ -247,6 +248,18 @@ pub async fn start(
             rx.clone(),
         )));
     }
+    tasks.extend(crate::recovery::spawn(
+        crate::recovery::Recovery {
+            store: store.clone(),
+            github: ctx.github.clone(),
+            azure: ctx.azure.clone(),
+            wake: wake.clone(),
+            owner: format!("{host}-{}", std::process::id()),
+            redeliver_every: std::time::Duration::from_secs(cfg.redeliver_interval_secs),
+            reconcile_every: std::time::Duration::from_secs(cfg.reconcile_interval_secs),
+        },
+        &rx,
+    ));
     tasks.push(tokio::spawn(crate::housekeeping::run(
         store.clone(),
         std::time::Duration::from_secs(cfg.retention_days.saturating_mul(86_400)),

@@ -20,7 +20,7 @@ use thoth_bot::ids::{CommitSha, DecisionId, DeliveryId, JobId, Platform, PrNumbe
 use thoth_bot::queue::{self, Claimed, FailOutcome, Worker};
 use thoth_bot::store::{
     self, ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobKind, JobState, NewJob, Override,
-    PrState, Store,
+    PrState, ScanCursor, Store,
 };
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -211,6 +211,9 @@ contract_tests!(
     ten_thousand_enqueues_with_duplicates,
     counters_count_per_key_and_window_and_prune,
     concurrent_counter_bumps_all_count,
+    scan_lease_has_one_holder_until_it_expires,
+    concurrent_scan_lease_claims_have_one_winner,
+    scan_cursor_round_trips,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1188,6 +1191,109 @@ async fn concurrent_counter_bumps_all_count(s: Stores) {
     }
     seen.sort_unstable();
     assert_eq!(seen, (1..=20).collect::<Vec<u32>>());
+}
+
+async fn scan_lease_has_one_holder_until_it_expires(s: Stores) {
+    let name = "github-redeliver";
+    let lease = Duration::from_secs(60);
+    assert!(
+        s.a.acquire_scan_lease(name, "r1", lease, at(0))
+            .await
+            .unwrap()
+    );
+    // Held: another replica cannot take it, not even at the last microsecond of the lease.
+    assert!(
+        !s.b.acquire_scan_lease(name, "r2", lease, at(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.b.acquire_scan_lease(name, "r2", lease, at(60))
+            .await
+            .unwrap()
+    );
+    // Other scans have their own lease.
+    assert!(
+        s.b.acquire_scan_lease("other", "r2", lease, at(30))
+            .await
+            .unwrap()
+    );
+    // The holder renews it: now until 90.
+    assert!(
+        s.a.acquire_scan_lease(name, "r1", lease, at(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.b.acquire_scan_lease(name, "r2", lease, at(89))
+            .await
+            .unwrap()
+    );
+    // Expired: taken over, and the old holder can neither renew nor release it.
+    assert!(
+        s.b.acquire_scan_lease(name, "r2", lease, at(91))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.a.acquire_scan_lease(name, "r1", lease, at(92))
+            .await
+            .unwrap()
+    );
+    assert!(!s.a.release_scan_lease(name, "r1").await.unwrap());
+    // Released: free at once.
+    assert!(s.b.release_scan_lease(name, "r2").await.unwrap());
+    assert!(!s.b.release_scan_lease(name, "r2").await.unwrap());
+    assert!(
+        s.a.acquire_scan_lease(name, "r1", lease, at(93))
+            .await
+            .unwrap()
+    );
+}
+
+async fn concurrent_scan_lease_claims_have_one_winner(s: Stores) {
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = if i % 2 == 0 { s.a.clone() } else { s.b.clone() };
+        tasks.push(tokio::spawn(async move {
+            store
+                .acquire_scan_lease("reconcile", &format!("r{i}"), LEASE, at(0))
+                .await
+                .expect("acquire")
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.expect("task"));
+    }
+    assert_eq!(winners, 1);
+}
+
+async fn scan_cursor_round_trips(s: Stores) {
+    assert_eq!(s.a.scan_cursor("github-redeliver").await.unwrap(), None);
+    let first = ScanCursor {
+        position: "12345678901".into(),
+        last_success: None,
+    };
+    s.a.put_scan_cursor("github-redeliver", &first)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.b.scan_cursor("github-redeliver").await.unwrap(),
+        Some(first)
+    );
+    // Replaced whole; times come back at the store's precision.
+    let done = ScanCursor {
+        position: String::new(),
+        last_success: Some(at(5) + TimeDelta::nanoseconds(1500)),
+    };
+    s.b.put_scan_cursor("github-redeliver", &done)
+        .await
+        .unwrap();
+    let back = s.a.scan_cursor("github-redeliver").await.unwrap().unwrap();
+    assert_eq!(back.position, "");
+    assert_eq!(back.last_success, Some(at(5) + TimeDelta::microseconds(1)));
+    assert_eq!(s.a.scan_cursor("azure-reconcile").await.unwrap(), None);
 }
 
 async fn ten_thousand_enqueues_with_duplicates(s: Stores) {

@@ -16,6 +16,10 @@ pub mod ledger;
 pub mod postgres;
 pub mod sled;
 
+pub use scan::{ScanCursor, lease_is_free};
+
+mod scan;
+
 use crate::ids::{CommitSha, DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -375,6 +379,26 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<PrState>, StoreError>;
     /// Replaces the PR's state whole.
     async fn put_pr_state(&self, s: &PrState) -> Result<(), StoreError>;
+
+    /// Takes the scan lease `name` for `owner` until `now + lease`, or renews it when `owner`
+    /// holds it already: `true` when `owner` holds it afterwards. A lease held by another owner
+    /// is taken only once it expired (`lease_until < now`), so one replica scans at a time.
+    async fn acquire_scan_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives the scan lease back; `false` if `owner` did not hold it.
+    async fn release_scan_lease(&self, name: &str, owner: &str) -> Result<bool, StoreError>;
+
+    /// Where the scan `name` stopped last time, and when it last completed.
+    async fn scan_cursor(&self, name: &str) -> Result<Option<ScanCursor>, StoreError>;
+
+    /// Replaces the scan's cursor whole.
+    async fn put_scan_cursor(&self, name: &str, cursor: &ScanCursor) -> Result<(), StoreError>;
 }
 
 /// Opens the store named by `url`: `sled:PATH` or `postgres://...` / `postgresql://...`.

@@ -164,6 +164,18 @@ fn decode<T: for<'de> Deserialize<'de>>(event: &str, body: &[u8]) -> Result<T, P
     serde_path_to_error::deserialize(de).map_err(|e| bad(event, e))
 }
 
+/// Whether a delivery of `event` with `action` can make a job (what [`parse`] acts on), as the
+/// delivery log names them: the redelivery scan asks GitHub again only for these.
+pub fn handles(event: &str, action: Option<&str>) -> bool {
+    let action = action.unwrap_or_default();
+    match event {
+        "pull_request" => EVALUATED_ACTIONS.contains(&action),
+        "check_suite" | "check_run" => action == "rerequested",
+        "issue_comment" => action == "created" || action == "edited",
+        _ => false,
+    }
+}
+
 /// Parses a delivery by its `X-GitHub-Event` name.
 pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> {
     match event {

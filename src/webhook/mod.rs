@@ -94,7 +94,9 @@ pub async fn intake(store: &dyn Store, parsed: Parsed, delivery: DeliveryId) -> 
                     IntakeOutcome::Duplicate
                 }
                 Err(e) => {
-                    // The sender retries on 5xx; nothing was stored, so nothing is lost.
+                    // Nothing was stored. GitHub does not retry a 5xx by itself: the
+                    // redelivery scan asks for it again (crate::recovery), and reconciliation
+                    // finds what even that misses.
                     warn!(%delivery, error = %e, "cannot enqueue");
                     IntakeOutcome::Unavailable
                 }

@@ -13,7 +13,7 @@ use crate::config::OverrideAfterPush;
 use crate::decision::config::DecisionConfig;
 use crate::decision::safety::{PrContext, guard};
 use crate::decision::{Decision, DecisionKind, evaluate as decide};
-use crate::event::PullRequestRef;
+use crate::event::{JobPayload, PullRequestRef};
 use crate::finding::CheckReport;
 use crate::forge::{CheckConclusion, PlanContext, PublishPlan, plan_from};
 use crate::ids::DecisionId;
@@ -56,8 +56,24 @@ fn override_holds(
         && same_findings
 }
 
+/// The audit record's reasons: the decision's, after a line naming the trigger when the
+/// evaluation was not caused by a webhook (reconciliation after an outage), so `thoth-bot
+/// history` shows why the bot acted without an event.
+fn audit_reasons(reasons: &[String], job: &Job) -> Vec<String> {
+    let trigger = match serde_json::from_value::<JobPayload>(job.payload.clone()) {
+        Ok(JobPayload::Evaluate { reason, .. }) if reason == crate::recovery::REASON => reason,
+        _ => return reasons.to_vec(),
+    };
+    let mut out = vec![format!(
+        "trigger: {trigger} (no thoth result on this head after an outage; its webhook was lost)"
+    )];
+    out.extend(reasons.iter().cloned());
+    out
+}
+
 pub(super) async fn decide_with_guard(
     ctx: &WorkerContext,
+    job: &Job,
     pr: &PullRequestRef,
     co: &Checkout,
     report: &CheckReport,
@@ -123,7 +139,7 @@ pub(super) async fn decide_with_guard(
                 decision: format!("override-applied:{}", o.decision),
                 risk: decision.risk,
                 confidence: decision.confidence,
-                reasons: decision.reasons.clone(),
+                reasons: audit_reasons(&decision.reasons, job),
                 findings_digest: decision.findings_digest.clone(),
                 actor: o.actor.clone(),
                 downgraded_from: None,
@@ -185,7 +201,7 @@ pub(super) async fn decide_with_guard(
             decision: decision.kind.as_str().to_string(),
             risk: decision.risk,
             confidence: decision.confidence,
-            reasons: decision.reasons.clone(),
+            reasons: audit_reasons(&decision.reasons, job),
             findings_digest: decision.findings_digest.clone(),
             actor: "thoth".into(),
             downgraded_from: (decision.kind != decision.proposed)
@@ -215,7 +231,7 @@ pub(super) async fn decide_and_plan(
         decision,
         notes,
         applied_override,
-    } = decide_with_guard(ctx, pr, co, report).await?;
+    } = decide_with_guard(ctx, job, pr, co, report).await?;
     if !ctx
         .store
         .heartbeat(job.id, worker, ctx.lease, Utc::now())

@@ -277,6 +277,20 @@ impl FakeAzure {
         id
     }
 
+    /// Seeds a `thoth/policy` status in `state` on an iteration, as an earlier evaluation left it.
+    pub fn add_status(&self, repo: &str, pr: u64, iteration: u64, state: &str) {
+        self.lock().statuses.push(Status {
+            repo: repo.to_owned(),
+            pr,
+            state: state.to_owned(),
+            genre: "thoth".to_owned(),
+            name: "policy".to_owned(),
+            iteration_id: Some(iteration),
+            target_url: None,
+            description: "seeded".to_owned(),
+        });
+    }
+
     pub fn statuses(&self) -> Vec<Status> {
         self.lock().statuses.clone()
     }
@@ -475,6 +489,70 @@ fn comment_json(t: &Thread, i: usize) -> Value {
     })
 }
 
+/// `$top` / `$skip` of a list request.
+fn page_of(query: &str) -> (usize, usize) {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| percent_decode(k) == name)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+    };
+    (param("$top").unwrap_or(100), param("$skip").unwrap_or(0))
+}
+
+/// The organization-wide lists reconciliation walks: `GET _apis/projects` (the projects that
+/// have pull requests here) and `GET {project}/_apis/git/pullrequests?searchCriteria.status=`
+/// (`GitPullRequest`s with their repository and project), paged with `$top` / `$skip`.
+fn lists(s: &Inner, method: &Method, seg: &[&str], query: &str) -> Option<(u16, Value)> {
+    if method != Method::GET {
+        return None;
+    }
+    let (top, skip) = page_of(query);
+    let page = |all: Vec<Value>| {
+        let value: Vec<Value> = all.into_iter().skip(skip).take(top).collect();
+        (200, json!({ "count": value.len(), "value": value }))
+    };
+    match seg {
+        [_, "_apis", "projects"] => {
+            let mut names: Vec<&str> = s
+                .pulls
+                .keys()
+                .filter_map(|(repo, _)| repo.split_once('/').map(|(p, _)| p))
+                .collect();
+            names.sort();
+            names.dedup();
+            Some(page(
+                names
+                    .iter()
+                    .map(|n| json!({ "id": user_id(n), "name": n, "state": "wellFormed" }))
+                    .collect(),
+            ))
+        }
+        [_, project, "_apis", "git", "pullrequests"] => {
+            let wanted = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("searchCriteria.status="))
+                .unwrap_or("active");
+            let mut keys: Vec<&(String, u64)> = s
+                .pulls
+                .keys()
+                .filter(|(repo, _)| repo.split_once('/').is_some_and(|(p, _)| p == *project))
+                .collect();
+            keys.sort();
+            let all = keys
+                .into_iter()
+                .filter_map(|k| {
+                    let v = &s.pulls[k];
+                    (v["status"].as_str().unwrap_or("active") == wanted).then(|| v.clone())
+                })
+                .collect();
+            Some(page(all))
+        }
+        _ => None,
+    }
+}
+
 fn not_found() -> (u16, Value) {
     (404, json!({ "message": "not found" }))
 }
@@ -488,6 +566,9 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
     // ["org", "_apis", "connectionData"]
     if seg.len() == 3 && seg[1] == "_apis" && seg[2] == "connectionData" {
         return (200, json!({ "authenticatedUser": { "id": BOT_ID } }));
+    }
+    if let Some(answer) = lists(s, method, &seg, query) {
+        return answer;
     }
     // ["org", PROJECT, "_apis", "git", "repositories", REPO, "pullRequests", PR, ...rest]
     if seg.len() < 8 || seg[2] != "_apis" || seg[4] != "repositories" || seg[6] != "pullRequests" {
@@ -557,6 +638,21 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
                 .iter()
                 .enumerate()
                 .map(|(i, c)| json!({ "id": i + 1, "sourceRefCommit": { "commitId": c } }))
+                .collect();
+            (200, json!({ "count": value.len(), "value": value }))
+        }
+        ("GET", ["statuses"]) => {
+            // `GitPullRequestStatus` as the API documents it.
+            let value: Vec<Value> = s
+                .statuses
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| st.repo == repo && st.pr == pr)
+                .map(|(i, st)| {
+                    json!({ "id": i + 1, "state": st.state, "description": st.description,
+                            "context": { "genre": st.genre, "name": st.name },
+                            "iterationId": st.iteration_id, "targetUrl": st.target_url })
+                })
                 .collect();
             (200, json!({ "count": value.len(), "value": value }))
         }

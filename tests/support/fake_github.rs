@@ -22,6 +22,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+#[path = "fake_github_hooks.rs"]
+mod hooks;
+pub use hooks::LoggedDelivery;
+
 /// The App id the fake knows; the client must sign its JWT with it.
 pub const APP_ID: u64 = 4242;
 /// The installation the tests use.
@@ -161,6 +165,20 @@ struct StateInner {
     pulls: HashMap<(String, u64), PullSpec>,
     /// Every installation token issued is this one (so a git server can expect it).
     fixed_token: Option<String>,
+    /// Where deliveries go ([`FakeGithub::set_webhook`]).
+    hook: Option<hooks::Hook>,
+    /// The App's webhook delivery log, oldest first.
+    deliveries: Vec<LoggedDelivery>,
+    next_delivery_id: u64,
+    /// Redeliveries asked for, sent once the request is answered.
+    outbox: Vec<LoggedDelivery>,
+    /// The installation's repositories: (full name, clone URL).
+    repos: Vec<(String, String)>,
+    /// Paths as requests arrive (before any answer), and endpoints that answer late.
+    arrived: Vec<String>,
+    slow: Vec<(String, Duration)>,
+    /// Installation requests left this hour ([`FakeGithub::set_rate_limit_remaining`]).
+    rate_limit_remaining: Option<u64>,
 }
 
 type Shared = Arc<Mutex<StateInner>>;
@@ -374,6 +392,11 @@ async fn handle(
         .unwrap_or("")
         .to_owned();
 
+    // A slow endpoint answers late, without holding the state meanwhile.
+    let slow = hooks::arrived(&state, &path);
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
     // GitHub Enterprise Server serves the API under `/api/v3`; the fake answers both ways.
     let segments: Vec<String> = path
@@ -385,7 +408,7 @@ async fn handle(
         .collect();
     let is_app_endpoint = segments.first().map(String::as_str) == Some("app");
 
-    let Answer(status, out, extra) = if let Err(why) = if is_app_endpoint {
+    let Answer(status, out, mut extra) = if let Err(why) = if is_app_endpoint {
         check_app_jwt(&auth)
     } else {
         check_installation_token(&s, &auth)
@@ -406,6 +429,10 @@ async fn handle(
         }
     };
 
+    if !is_app_endpoint && let Some(left) = s.rate_limit_remaining.as_mut() {
+        *left = left.saturating_sub(1);
+        extra.push(("x-ratelimit-remaining".to_owned(), left.to_string()));
+    }
     s.calls.push(Call {
         method: method.to_string(),
         path,
@@ -414,7 +441,13 @@ async fn handle(
         body: json_body,
         at: Instant::now(),
     });
+    let outbox = std::mem::take(&mut s.outbox);
     drop(s);
+    for d in outbox {
+        // After the answer, as GitHub does: the attempt is made in the background.
+        let state = state.clone();
+        tokio::spawn(async move { hooks::send(&state, d).await });
+    }
 
     let mut response = (
         StatusCode::from_u16(status).expect("status"),
@@ -483,6 +516,9 @@ fn check_installation_token(s: &StateInner, auth: &str) -> Result<(), String> {
 
 fn route(s: &mut StateInner, method: &Method, seg: &[String], query: &str, body: &Value) -> Answer {
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    if let Some(a) = hooks::route(s, method.as_str(), &seg, query) {
+        return a;
+    }
     match (method.as_str(), seg.as_slice()) {
         ("GET", ["app"]) => answer(
             200,
@@ -734,24 +770,26 @@ fn create_review(s: &mut StateInner, repo: &str, pr: &str, body: &Value) -> Answ
 }
 
 fn get_pull(s: &StateInner, repo: &str, n: &str) -> Answer {
-    let Some(p) = n
+    let Some((n, p)) = n
         .parse::<u64>()
         .ok()
-        .and_then(|n| s.pulls.get(&(repo.to_owned(), n)))
+        .and_then(|n| Some((n, s.pulls.get(&(repo.to_owned(), n))?)))
     else {
         return message(404, "Not Found");
     };
-    answer(
-        200,
-        json!({
-            "number": n.parse::<u64>().unwrap_or(0),
-            "state": p.state, "merged": p.merged, "draft": p.draft,
-            "user": { "login": p.author, "type": "User" },
-            "labels": p.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>(),
-            "head": { "sha": p.head_sha, "ref": p.head_ref },
-            "base": { "sha": p.base_sha, "ref": p.base_ref },
-        }),
-    )
+    answer(200, pull_json(p, n))
+}
+
+/// A pull request as GitHub's REST API answers it (the fields the bot reads).
+fn pull_json(p: &PullSpec, n: u64) -> Value {
+    json!({
+        "number": n,
+        "state": p.state, "merged": p.merged, "draft": p.draft,
+        "user": { "login": p.author, "type": "User" },
+        "labels": p.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>(),
+        "head": { "sha": p.head_sha, "ref": p.head_ref },
+        "base": { "sha": p.base_sha, "ref": p.base_ref },
+    })
 }
 
 fn comment_json(c: &Comment) -> Value {

@@ -92,6 +92,8 @@ pub struct GithubApp {
     writes_per_minute: u32,
     write_burst: u32,
     installations: Mutex<HashMap<u64, InstallationClient>>,
+    /// The App itself as a client (see [`GithubApp::app_client`]).
+    app_client: InstallationClient,
 }
 
 impl fmt::Debug for GithubApp {
@@ -123,14 +125,25 @@ impl GithubApp {
             )
             .build()
             .context("building the GitHub client")?;
+        let policy = RetryPolicy {
+            max_retries: cfg.max_retries,
+            base_delay: cfg.retry_base_delay,
+            max_rate_limit_wait: cfg.max_rate_limit_wait,
+        };
+        // No installation: installation id 0. Its requests carry the App JWT.
+        let app_client = InstallationClient::new(
+            app.clone(),
+            cfg.app_id,
+            0,
+            policy.clone(),
+            cfg.writes_per_minute,
+            cfg.write_burst,
+        );
         Ok(GithubApp {
             app,
             app_id: cfg.app_id,
-            policy: RetryPolicy {
-                max_retries: cfg.max_retries,
-                base_delay: cfg.retry_base_delay,
-                max_rate_limit_wait: cfg.max_rate_limit_wait,
-            },
+            policy,
+            app_client,
             writes_per_minute: cfg.writes_per_minute,
             write_burst: cfg.write_burst,
             installations: Mutex::new(HashMap::new()),
@@ -139,6 +152,14 @@ impl GithubApp {
 
     pub fn app_id(&self) -> u64 {
         self.app_id
+    }
+
+    /// The App itself, authenticated with its JWT, for the `/app/...` endpoints (webhook
+    /// deliveries, installations). The same request path as an installation's (retries, write
+    /// budget: redelivery requests are writes), with a budget of its own; it has no
+    /// installation token.
+    pub fn app_client(&self) -> InstallationClient {
+        self.app_client.clone()
     }
 
     /// The client for one installation: the same one (same token cache, same write budget) on

@@ -32,6 +32,8 @@ pub const CHECK_NAME: &str = "thoth";
 /// A successful answer.
 pub(crate) struct Reply {
     pub status: StatusCode,
+    /// For pagination (`link`) and the rate limit left (`x-ratelimit-remaining`).
+    pub headers: HeaderMap,
     pub body: String,
 }
 
@@ -118,8 +120,12 @@ impl InstallationClient {
             let sent = self.send_once(&method, path, body).await;
             crate::metrics::forge_call("github", sent.as_ref().ok().map(|r| r.0.as_u16()));
             let (error, next) = match sent {
-                Ok((status, _, text)) if status.is_success() => {
-                    return Ok(Reply { status, body: text });
+                Ok((status, headers, text)) if status.is_success() => {
+                    return Ok(Reply {
+                        status,
+                        headers,
+                        body: text,
+                    });
                 }
                 Ok((status, headers, text)) => {
                     let next = next_after_status(status, &headers, &text, idempotency, now_epoch());

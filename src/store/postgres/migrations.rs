@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     migration!(2, "dry run check runs", "0002_dry_run_check_runs.sql"),
     migration!(3, "body digests", "0003_body_digests.sql"),
     migration!(4, "counters", "0004_counters.sql"),
+    migration!(5, "scan leases", "0005_scan_leases.sql"),
 ];
 
 /// The embedded migrations up to a version, as a sqlx migration source.

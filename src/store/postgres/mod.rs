@@ -13,12 +13,13 @@
 
 mod jobs;
 mod migrations;
+mod scan;
 
 pub use migrations::{MIGRATIONS, migrator};
 
 use super::{
-    ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobState, NewJob, Override, PrState, Store,
-    StoreError, action_verdict, micros, redact,
+    ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobState, NewJob, Override, PrState,
+    ScanCursor, Store, StoreError, action_verdict, micros, redact,
 };
 use crate::ids::{DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
 use async_trait::async_trait;
@@ -428,6 +429,28 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn acquire_scan_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.acquire_lease(name, owner, lease, now).await
+    }
+
+    async fn release_scan_lease(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
+        self.release_lease(name, owner).await
+    }
+
+    async fn scan_cursor(&self, name: &str) -> Result<Option<ScanCursor>, StoreError> {
+        self.get_cursor(name).await
+    }
+
+    async fn put_scan_cursor(&self, name: &str, cursor: &ScanCursor) -> Result<(), StoreError> {
+        self.set_cursor(name, cursor).await
     }
 }
 

@@ -18,13 +18,14 @@
 
 mod jobs;
 mod keys;
+mod scan;
 
 use self::keys::{
     abort_on, fixed, from_json, pr_key, repo_prefix, time_from_key, time_key, to_json, tx_error,
 };
 use super::{
-    ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobState, NewJob, Override, PrState, Store,
-    StoreError, action_verdict, micros,
+    ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobState, NewJob, Override, PrState,
+    ScanCursor, Store, StoreError, action_verdict, micros,
 };
 use crate::ids::{DeliveryId, JobId, Platform, PrNumber, RepoId};
 use async_trait::async_trait;
@@ -62,6 +63,10 @@ pub struct SledStore {
     pr_states: Tree,
     /// `window_start ++ key -> count` (u32 big-endian): command budgets.
     counters: Tree,
+    /// `name -> {owner, lease_until}` (JSON): recovery scan leases.
+    scan_leases: Tree,
+    /// `name -> ScanCursor` (JSON): where each recovery scan stopped.
+    scan_cursors: Tree,
     /// Serializes queue changes that choose their job by scanning an index (see module docs).
     queue_lock: Mutex<()>,
 }
@@ -98,6 +103,8 @@ impl SledStore {
             overrides: tree("overrides")?,
             pr_states: tree("pr_states")?,
             counters: tree("counters")?,
+            scan_leases: tree("scan_leases")?,
+            scan_cursors: tree("scan_cursors")?,
             queue_lock: Mutex::new(()),
             db,
         })
@@ -456,5 +463,32 @@ impl Store for SledStore {
     async fn put_pr_state(&self, s: &PrState) -> Result<(), StoreError> {
         self.put_json(&self.pr_states, pr_key(s.platform, &s.repo, s.pr), s)?;
         self.flush().await
+    }
+
+    async fn acquire_scan_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.acquire_lease(name, owner, lease, now)
+    }
+
+    async fn release_scan_lease(&self, name: &str, owner: &str) -> Result<bool, StoreError> {
+        self.release_lease(name, owner)
+    }
+
+    async fn scan_cursor(&self, name: &str) -> Result<Option<ScanCursor>, StoreError> {
+        Self::get_json(&self.scan_cursors, "scan cursor", name.as_bytes().to_vec())
+    }
+
+    /// Not flushed: a cursor lost in a crash only makes the next scan look again.
+    async fn put_scan_cursor(&self, name: &str, cursor: &ScanCursor) -> Result<(), StoreError> {
+        let cursor = ScanCursor {
+            last_success: cursor.last_success.map(micros),
+            ..cursor.clone()
+        };
+        self.put_json(&self.scan_cursors, name.as_bytes().to_vec(), &cursor)
     }
 }

@@ -1,0 +1,220 @@
+//! Azure DevOps reconciliation: walks the active pull requests of every project of the
+//! configured organization (`git/pullrequests?searchCriteria.status=active`) and enqueues an
+//! evaluation (reason `reconcile`) for each one whose latest iteration has no final
+//! `thoth/policy` status and that has no queued or running job. Azure DevOps retries a failing
+//! service hook only for a while before it puts the subscription on probation; this is what
+//! catches the rest.
+//!
+//! Bounded per run by [`MAX_REQUESTS`] API reads (rate limits are waited out by the client);
+//! the next run resumes at the project and pull request where the walk stopped.
+
+use http::Method;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use super::{Lease, active_heads};
+use crate::event::PullRequestRef;
+use crate::forge::azure::AzureClient;
+use crate::forge::azure::client::{pr_path, segment};
+use crate::forge::github::retry::Idempotency;
+use crate::ids::{CommitSha, Platform, PrNumber, RepoId};
+use crate::store::ScanCursor;
+
+/// API reads per run (list pages, iterations and statuses together).
+pub const MAX_REQUESTS: usize = 1000;
+
+/// Items per page, and pages of one list read at most.
+const PAGE: usize = 100;
+const MAX_LIST_PAGES: usize = 50;
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub requests: usize,
+    pub pulls: usize,
+    pub enqueued: usize,
+    pub stopped_at: Option<String>,
+}
+
+struct Walk<'a> {
+    client: &'a AzureClient,
+    used: usize,
+}
+
+impl Walk<'_> {
+    async fn get(&mut self, path: &str) -> anyhow::Result<Value> {
+        self.used += 1;
+        Ok(self
+            .client
+            .call(Method::GET, path, None, Idempotency::Safe)
+            .await?)
+    }
+
+    /// Every item of a `$top`/`$skip` list, while the budget lasts.
+    async fn list(&mut self, path: &str) -> anyhow::Result<Vec<Value>> {
+        let mut all = Vec::new();
+        for page in 0..MAX_LIST_PAGES {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let v = self
+                .get(&format!("{path}{sep}$top={PAGE}&$skip={}", page * PAGE))
+                .await?;
+            let items = v["value"].as_array().cloned().unwrap_or_default();
+            let last = items.len() < PAGE;
+            all.extend(items);
+            if last || self.used >= MAX_REQUESTS {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// One run, under `lease`.
+pub async fn scan(
+    client: &AzureClient,
+    lease: &Lease,
+    wake: &tokio::sync::Notify,
+) -> anyhow::Result<Report> {
+    let cursor = lease.cursor().await?;
+    let org = crate::webhook::azure::org_name(&client.config().org_url);
+    let mut walk = Walk { client, used: 0 };
+    let mut report = Report::default();
+    lease.renew().await?;
+    let active = active_heads(lease.store()).await?;
+    let mut projects: Vec<String> = walk
+        .list("/_apis/projects")
+        .await?
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_string))
+        .collect();
+    projects.sort();
+    'walk: for project in projects {
+        let path = format!(
+            "/{}/_apis/git/pullrequests?searchCriteria.status=active",
+            segment(&project)
+        );
+        lease.renew().await?;
+        let mut pulls: Vec<(String, u64, String)> = walk
+            .list(&path)
+            .await?
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p["repository"]["name"].as_str()?.to_string(),
+                    p["pullRequestId"].as_u64()?,
+                    p["lastMergeSourceCommit"]["commitId"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        pulls.sort();
+        for (repo_name, number, head) in pulls {
+            let key = format!("{project}/{repo_name}/{number:020}");
+            if key < cursor.position {
+                continue;
+            }
+            if walk.used + 2 > MAX_REQUESTS {
+                report.stopped_at = Some(key);
+                break 'walk;
+            }
+            let (Ok(repo), Ok(head)) = (
+                format!("{org}/{project}/{repo_name}").parse::<RepoId>(),
+                head.parse::<CommitSha>(),
+            ) else {
+                continue;
+            };
+            report.pulls += 1;
+            let pr = PrNumber(number);
+            if active.contains(&(Platform::AzureDevOps, repo.clone(), pr, head.clone())) {
+                continue;
+            }
+            if evaluated(&mut walk, &repo, pr).await? {
+                continue;
+            }
+            let job = PullRequestRef {
+                platform: Platform::AzureDevOps,
+                repo,
+                pr,
+                head_sha: head,
+                // The worker reads the rest from the API before it acts.
+                base_sha: None,
+                base_ref: None,
+                head_ref: None,
+                author: None,
+                labels: Vec::new(),
+                draft: false,
+                clone_url: None,
+                installation_id: None,
+                needs_refresh: false,
+            };
+            if super::enqueue(lease.store(), wake, job).await? {
+                report.enqueued += 1;
+            }
+        }
+    }
+    report.requests = walk.used;
+    if let Some(at) = &report.stopped_at {
+        warn!(requests = walk.used, resume_at = %at,
+            "reconciliation stopped at its request budget; the next run resumes there");
+    }
+    let completed = report.stopped_at.is_none();
+    lease
+        .save(
+            ScanCursor {
+                position: report.stopped_at.clone().unwrap_or_default(),
+                last_success: cursor.last_success,
+            },
+            completed,
+        )
+        .await?;
+    if report.enqueued > 0 {
+        info!(
+            pulls = report.pulls,
+            enqueued = report.enqueued,
+            "active pull requests reconciled"
+        );
+    }
+    Ok(report)
+}
+
+/// Whether the latest iteration of the pull request has a final `thoth/policy` status (a
+/// `pending` one is an evaluation that never finished).
+async fn evaluated(walk: &mut Walk<'_>, repo: &RepoId, pr: PrNumber) -> anyhow::Result<bool> {
+    let base = pr_path(repo, pr)?;
+    let iterations = walk.get(&format!("{base}/iterations")).await?;
+    let Some(latest) = iterations["value"]
+        .as_array()
+        .and_then(|list| list.iter().filter_map(|it| it["id"].as_u64()).max())
+    else {
+        return Ok(false);
+    };
+    let statuses = walk.get(&format!("{base}/statuses")).await?;
+    Ok(statuses["value"]
+        .as_array()
+        .is_some_and(|list| list.iter().any(|s| is_final_thoth_status(s, latest))))
+}
+
+fn is_final_thoth_status(s: &Value, iteration: u64) -> bool {
+    s["context"]["genre"] == "thoth"
+        && s["context"]["name"] == "policy"
+        && s["iterationId"].as_u64() == Some(iteration)
+        && s["state"].as_str().is_some_and(|st| st != "pending")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_final_thoth_status_on_the_latest_iteration_counts() {
+        let status = |genre: &str, state: &str, it: u64| {
+            json!({ "id": 1, "state": state, "iterationId": it,
+                    "context": { "genre": genre, "name": "policy" } })
+        };
+        assert!(is_final_thoth_status(&status("thoth", "failed", 3), 3));
+        assert!(is_final_thoth_status(&status("thoth", "succeeded", 3), 3));
+        assert!(!is_final_thoth_status(&status("thoth", "pending", 3), 3));
+        assert!(!is_final_thoth_status(&status("thoth", "succeeded", 2), 3));
+        assert!(!is_final_thoth_status(&status("other", "succeeded", 3), 3));
+    }
+}
