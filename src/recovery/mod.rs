@@ -272,7 +272,7 @@ pub async fn enqueue(
         pr,
         reason: REASON.to_string(),
     };
-    let job = crate::webhook::new_job(&payload, delivery);
+    let job = crate::queue::new_job(&payload, delivery);
     match store.enqueue(job, Utc::now()).await? {
         EnqueueOutcome::Enqueued(id) => {
             info!(reason = REASON, %platform, %repo, pr = %number, head = %head, job = %id,
