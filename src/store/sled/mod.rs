@@ -16,6 +16,7 @@
 //! and its indexes disagreeing; queue operations that pick a job by scanning an index first also
 //! hold `queue_lock`, since sled transactions cannot iterate.
 
+mod evaluations;
 mod jobs;
 mod keys;
 
@@ -62,6 +63,10 @@ pub struct SledStore {
     pr_states: Tree,
     /// `window_start ++ key -> count` (u32 big-endian): command budgets.
     counters: Tree,
+    /// `id -> record`, indexed by `evaluations_at` and `evaluations_pr` (see `evaluations`).
+    evaluations: Tree,
+    evaluations_at: Tree,
+    evaluations_pr: Tree,
     /// Serializes queue changes that choose their job by scanning an index (see module docs).
     queue_lock: Mutex<()>,
 }
@@ -98,6 +103,9 @@ impl SledStore {
             overrides: tree("overrides")?,
             pr_states: tree("pr_states")?,
             counters: tree("counters")?,
+            evaluations: tree("evaluations")?,
+            evaluations_at: tree("evaluations_at")?,
+            evaluations_pr: tree("evaluations_pr")?,
             queue_lock: Mutex::new(()),
             db,
         })
@@ -456,5 +464,38 @@ impl Store for SledStore {
     async fn put_pr_state(&self, s: &PrState) -> Result<(), StoreError> {
         self.put_json(&self.pr_states, pr_key(s.platform, &s.repo, s.pr), s)?;
         self.flush().await
+    }
+
+    async fn put_evaluation(&self, rec: &super::EvaluationRecord) -> Result<(), StoreError> {
+        self.put_evaluation_tx(rec).await
+    }
+
+    async fn evaluation(
+        &self,
+        id: super::EvaluationId,
+    ) -> Result<Option<super::EvaluationRecord>, StoreError> {
+        self.evaluation_by_id(id)
+    }
+
+    async fn pr_evaluations(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+        limit: usize,
+    ) -> Result<Vec<super::EvaluationRecord>, StoreError> {
+        self.evaluations_of_pr(platform, repo, pr, limit)
+    }
+
+    async fn evaluations(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<super::EvaluationRecord>, StoreError> {
+        self.evaluations_since(since, limit)
+    }
+
+    async fn prune_evaluations(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.prune_evaluations_before(before).await
     }
 }
