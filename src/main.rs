@@ -1,5 +1,5 @@
-//! The `thoth-bot` command line: `serve`, `check`, `verify`, `history`, `setup github`,
-//! `healthcheck`.
+//! The `thoth-bot` command line: `serve`, `check`, `verify`, `history`, `report`, `stats`,
+//! `setup github`, `healthcheck`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +79,31 @@ enum Command {
         /// Output format: text or json (one record per line).
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
+        /// Only records of this action (`override`: given, applied or refused).
+        #[arg(long, value_enum)]
+        action: Option<thoth_bot::cli::HistoryAction>,
+    },
+    /// The dashboard's figures: pass rates, top failing rules, open overrides, time to fix.
+    Report {
+        /// Store URL (`sled:PATH` or `postgres://...`).
+        #[arg(long, env = "THOTH_STORE", default_value = "sled:./thoth-data")]
+        store: String,
+        /// How many days back.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, value_enum, default_value = "text")]
+        format: thoth_bot::reports::ReportFormat,
+    },
+    /// Decisions by action and safety-guard downgrades by reason.
+    Stats {
+        /// Store URL (`sled:PATH` or `postgres://...`).
+        #[arg(long, env = "THOTH_STORE", default_value = "sled:./thoth-data")]
+        store: String,
+        /// How many days back.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, value_enum, default_value = "text")]
+        format: thoth_bot::reports::ReportFormat,
     },
     /// Run the bot: webhooks in, workers evaluating pull requests, results posted back.
     Serve {
@@ -182,6 +207,29 @@ fn init_logging(default_level: &str) {
     }
 }
 
+/// Logging as [`init_logging`] does for `check`, plus the progress bar fed by the gates'
+/// progress events; returns the bar, to clear before the report is printed.
+fn init_logging_with_progress() -> indicatif::ProgressBar {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let progress = thoth_bot::progress::ProgressLayer::stderr();
+    let bar = progress.handle();
+    let only_progress = tracing_subscriber::filter::Targets::new()
+        .with_target(thoth_bot::inputs::PROGRESS_TARGET, tracing::Level::DEBUG);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(progress.with_filter(only_progress))
+        .init();
+    bar
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::GateChild {
@@ -200,10 +248,18 @@ fn main() -> ExitCode {
             .init();
         return ExitCode::from(thoth_bot::sandbox::child_main(memory_mb, cpu_secs) as u8);
     }
-    init_logging(match cli.command {
-        Command::Serve { .. } => "info",
-        _ => "warn",
-    });
+    let bar = match &cli.command {
+        Command::Check { format, .. } if thoth_bot::progress::wanted(*format == Format::Text) => {
+            Some(init_logging_with_progress())
+        }
+        _ => {
+            init_logging(match cli.command {
+                Command::Serve { .. } => "info",
+                _ => "warn",
+            });
+            None
+        }
+    };
     let code = match cli.command {
         Command::Serve { config } => match serve(config) {
             Ok(()) => 0,
@@ -236,6 +292,9 @@ fn main() -> ExitCode {
                 opts.gates = gates;
                 opts.input_shape = input_shape;
                 let report = run_check(&opts);
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
                 if decide {
                     let ctx = PrContext {
                         repo: "local/project".into(),
@@ -271,28 +330,25 @@ fn main() -> ExitCode {
             days,
             limit,
             format,
-        } => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            match rt.block_on(thoth_bot::cli::history(
-                &store,
-                repo.as_deref(),
-                days,
-                limit,
-                format == "json",
-            )) {
-                Ok(out) => {
-                    print!("{out}");
-                    0
-                }
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    2
-                }
-            }
-        }
+            action,
+        } => print_or_fail(thoth_bot::cli::history(
+            &store,
+            repo.as_deref(),
+            days,
+            limit,
+            action,
+            format == "json",
+        )),
+        Command::Report {
+            store,
+            days,
+            format,
+        } => print_or_fail(thoth_bot::reports::report(&store, days, format)),
+        Command::Stats {
+            store,
+            days,
+            format,
+        } => print_or_fail(thoth_bot::reports::stats(&store, days, format)),
         Command::Setup(Setup::Github {
             org,
             url,
@@ -466,4 +522,22 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Runs a store report on a fresh runtime and prints it: exit 0, or 2 with the error.
+fn print_or_fail(fut: impl std::future::Future<Output = anyhow::Result<String>>) -> i32 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(fut) {
+        Ok(out) => {
+            print!("{out}");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    }
 }

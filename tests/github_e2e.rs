@@ -434,6 +434,7 @@ impl Serve {
             .env("THOTH_LISTEN", "127.0.0.1:0")
             .env("THOTH_STORE", w.sled())
             .env("THOTH_CACHE_DIR", w.dir.path().join("cache"))
+            .env("THOTH_DATA_DIR", w.dir.path().join("data"))
             .env(
                 "THOTH_GITHUB_APP_ID",
                 support::fake_github::APP_ID.to_string(),

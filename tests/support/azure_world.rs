@@ -58,6 +58,7 @@ impl World {
             cache_dir: self.dir.path().join("cache"),
             lease_secs: 5,
             gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
+            data_dir: self.dir.path().join("data"),
             ..ServeConfig::default()
         };
         // As in production, the organization is on dev.azure.com; the fake stands in for its

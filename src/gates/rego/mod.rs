@@ -35,6 +35,7 @@ pub fn run(policies: &PolicySet, inputs: &Inputs) -> GateReport {
 
 /// Evaluates documents on all cores; each thread has its own engine clone.
 fn evaluate_all(policies: &PolicySet, docs: &[InputDoc]) -> Vec<Finding> {
+    tracing::debug!(target: crate::inputs::PROGRESS_TARGET, total = docs.len() as u64, "evaluating");
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -79,6 +80,7 @@ fn evaluate_doc(
     policies: &PolicySet,
     doc: &InputDoc,
 ) -> Vec<Finding> {
+    tracing::debug!(target: crate::inputs::PROGRESS_TARGET, file = %doc.file, "document");
     engine.set_input(regorus::Value::from(doc.value.clone()));
     let mut out = Vec::new();
     // One query for every reported rule of every package: rules shared through library packages
