@@ -275,6 +275,8 @@ pub async fn start(
     tasks.push(tokio::spawn(crate::housekeeping::run(
         store.clone(),
         std::time::Duration::from_secs(cfg.retention_days.saturating_mul(86_400)),
+        // Pages stay as long as their links and the dashboard's 30 days, at least 90 days.
+        std::time::Duration::from_secs(cfg.details_link_days.max(90).saturating_mul(86_400)),
         rx.clone(),
     )));
     let app = router(

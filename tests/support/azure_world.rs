@@ -76,6 +76,14 @@ impl World {
         server::start(cfg, listener).await.unwrap()
     }
 
+    /// Starts the server with `public_url` set to its own address, so it posts details links.
+    pub async fn start_linked(&self, cfg: &ServeConfig) -> Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut cfg = cfg.clone();
+        cfg.public_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+        server::start(&cfg, listener).await.unwrap()
+    }
+
     /// Commits on the PR's source branch, records the push as an iteration and makes the fake
     /// answer `GET .../pullRequests/{n}` with the same pull request the event carries.
     pub fn push_pr(&self, n: u64, files: &[(&str, &str)]) -> String {
