@@ -508,6 +508,34 @@ mod tests {
     }
 
     #[test]
+    fn details_settings_are_checked() {
+        let mut cfg: ServeConfig =
+            toml::from_str("public_url = \"https://thoth.example.com/\"\n").unwrap();
+        cfg.apply_env(|_| None).unwrap();
+        assert_eq!(cfg.public_url.as_deref(), Some("https://thoth.example.com"));
+        assert_eq!(cfg.details_link_days, 30);
+        let bad = |k: &'static str, v: &'static str| {
+            let mut cfg = ServeConfig::default();
+            cfg.apply_env(|name| (name == k).then(|| v.to_string()))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("THOTH_PUBLIC_URL", "thoth.example.com").contains("public_url"));
+        assert!(bad("THOTH_DETAILS_LINK_DAYS", "0").contains("details_link_days"));
+        assert!(bad("THOTH_DETAILS_KEY", "short").contains("details_key"));
+        let mut cfg = ServeConfig::default();
+        cfg.apply_env(|k| match k {
+            "THOTH_DASHBOARD_TOKEN" => Some("t0ken".into()),
+            "THOTH_DATA_DIR" => Some("/var/lib/thoth".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(cfg.dashboard_token.is_some());
+        assert_eq!(cfg.data_dir, PathBuf::from("/var/lib/thoth"));
+        assert!(toml::from_str::<ServeConfig>("dashbord_token = \"x\"\n").is_err());
+    }
+
+    #[test]
     fn file_then_env() {
         let mut cfg: ServeConfig = toml::from_str(
             "listen = \"0.0.0.0:9000\"\n[github]\napp_id = 7\nwebhook_secrets = [\"a\"]\n",

@@ -84,27 +84,9 @@ enum Command {
         action: Option<thoth_bot::cli::HistoryAction>,
     },
     /// The dashboard's figures: pass rates, top failing rules, open overrides, time to fix.
-    Report {
-        /// Store URL (`sled:PATH` or `postgres://...`).
-        #[arg(long, env = "THOTH_STORE", default_value = "sled:./thoth-data")]
-        store: String,
-        /// How many days back.
-        #[arg(long, default_value_t = 30)]
-        days: i64,
-        #[arg(long, value_enum, default_value = "text")]
-        format: thoth_bot::reports::ReportFormat,
-    },
+    Report(thoth_bot::reports::ReportArgs),
     /// Decisions by action and safety-guard downgrades by reason.
-    Stats {
-        /// Store URL (`sled:PATH` or `postgres://...`).
-        #[arg(long, env = "THOTH_STORE", default_value = "sled:./thoth-data")]
-        store: String,
-        /// How many days back.
-        #[arg(long, default_value_t = 30)]
-        days: i64,
-        #[arg(long, value_enum, default_value = "text")]
-        format: thoth_bot::reports::ReportFormat,
-    },
+    Stats(thoth_bot::reports::ReportArgs),
     /// Run the bot: webhooks in, workers evaluating pull requests, results posted back.
     Serve {
         /// Config file (TOML); every key can also come from a `THOTH_*` variable.
@@ -207,29 +189,6 @@ fn init_logging(default_level: &str) {
     }
 }
 
-/// Logging as [`init_logging`] does for `check`, plus the progress bar fed by the gates'
-/// progress events; returns the bar, to clear before the report is printed.
-fn init_logging_with_progress() -> indicatif::ProgressBar {
-    use tracing_subscriber::Layer as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let progress = thoth_bot::progress::ProgressLayer::stderr();
-    let bar = progress.handle();
-    let only_progress = tracing_subscriber::filter::Targets::new()
-        .with_target(thoth_bot::inputs::PROGRESS_TARGET, tracing::Level::DEBUG);
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_filter(filter),
-        )
-        .with(progress.with_filter(only_progress))
-        .init();
-    bar
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::GateChild {
@@ -250,7 +209,7 @@ fn main() -> ExitCode {
     }
     let bar = match &cli.command {
         Command::Check { format, .. } if thoth_bot::progress::wanted(*format == Format::Text) => {
-            Some(init_logging_with_progress())
+            Some(thoth_bot::progress::init_logging())
         }
         _ => {
             init_logging(match cli.command {
@@ -339,16 +298,8 @@ fn main() -> ExitCode {
             action,
             format == "json",
         )),
-        Command::Report {
-            store,
-            days,
-            format,
-        } => print_or_fail(thoth_bot::reports::report(&store, days, format)),
-        Command::Stats {
-            store,
-            days,
-            format,
-        } => print_or_fail(thoth_bot::reports::stats(&store, days, format)),
+        Command::Report(a) => print_or_fail(thoth_bot::reports::report(&a.store, a.days, a.format)),
+        Command::Stats(a) => print_or_fail(thoth_bot::reports::stats(&a.store, a.days, a.format)),
         Command::Setup(Setup::Github {
             org,
             url,

@@ -87,6 +87,28 @@ impl<S: Subscriber> Layer<S> for ProgressLayer {
     }
 }
 
+/// Logging for `check` on a terminal (`RUST_LOG`, default `warn`, on stderr) plus the bar fed by
+/// the gates' progress events; returns the bar, to clear before the report is printed.
+pub fn init_logging() -> ProgressBar {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let progress = ProgressLayer::stderr();
+    let bar = progress.handle();
+    let only_progress = tracing_subscriber::filter::Targets::new()
+        .with_target(PROGRESS_TARGET, tracing::Level::DEBUG);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(progress.with_filter(only_progress))
+        .init();
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,20 @@ pub enum ReportFormat {
     Markdown,
 }
 
+/// The arguments of `report` and `stats`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Store URL (`sled:PATH` or `postgres://...`).
+    #[arg(long, env = "THOTH_STORE", default_value = "sled:./thoth-data")]
+    pub store: String,
+    /// How many days back.
+    #[arg(long, default_value_t = 30)]
+    pub days: i64,
+    /// Output format (`stats` prints markdown as text).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
 /// Records read at most for `stats`.
 const MAX_RECORDS: usize = 100_000;
 
