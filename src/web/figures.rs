@@ -12,7 +12,7 @@ use crate::store::evaluation::StoredFinding;
 use crate::store::{DecisionRecord, EvaluationRecord, Override, Store, StoreError};
 
 /// Evaluations read for the figures; a busier period is summarised from the newest this many.
-pub const MAX_EVALUATIONS: usize = 20_000;
+pub const MAX_EVALUATIONS: usize = 5_000;
 /// Rows of the recent-evaluations and top-rules lists.
 pub const TOP: usize = 15;
 

@@ -63,7 +63,16 @@ impl DetailsKey {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
         let key = hex::encode(rand::random::<[u8; 32]>());
-        write_private(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
+        match write_private(&path, &key) {
+            Ok(()) => {}
+            // Another process sharing the directory generated it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                return Ok(DetailsKey(SecretString::from(text.trim().to_string())));
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot write {}", path.display())),
+        }
         tracing::info!(path = %path.display(), "generated the details-link key");
         Ok(DetailsKey(SecretString::from(key)))
     }

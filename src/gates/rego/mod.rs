@@ -80,7 +80,9 @@ fn evaluate_doc(
     policies: &PolicySet,
     doc: &InputDoc,
 ) -> Vec<Finding> {
-    tracing::debug!(target: crate::inputs::PROGRESS_TARGET, file = %doc.file, "document");
+    // No `file` field: the sandbox names the file being *read* when a limit hits, and past
+    // parsing it says "while evaluating the policies".
+    tracing::debug!(target: crate::inputs::PROGRESS_TARGET, "document");
     engine.set_input(regorus::Value::from(doc.value.clone()));
     let mut out = Vec::new();
     // One query for every reported rule of every package: rules shared through library packages
