@@ -50,18 +50,55 @@ pub fn render_decision(d: &Decision) -> String {
     out
 }
 
+/// `thoth-bot history --action`: which audit records to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HistoryAction {
+    Approve,
+    Reject,
+    RequestChanges,
+    Comment,
+    /// Overrides given, applied and refused.
+    Override,
+}
+
+impl HistoryAction {
+    /// Whether an audit record's `decision` is of this action.
+    pub fn matches(self, decision: &str) -> bool {
+        match self {
+            HistoryAction::Approve => decision == "approve",
+            HistoryAction::Reject => decision == "reject",
+            HistoryAction::RequestChanges => decision == "request_changes",
+            HistoryAction::Comment => decision == "comment",
+            HistoryAction::Override => decision.starts_with("override"),
+        }
+    }
+}
+
+/// Records scanned for `--action` before the newest `limit` matching ones are kept.
+const MAX_SCANNED: usize = 100_000;
+
 /// `thoth-bot history`: audit records newest first, as text or JSON lines.
 pub async fn history(
     store_url: &str,
     repo: Option<&str>,
     days: i64,
     limit: usize,
+    action: Option<HistoryAction>,
     json: bool,
 ) -> anyhow::Result<String> {
     let store = crate::store::open(store_url).await?;
     let repo: Option<RepoId> = repo.map(str::parse).transpose()?;
     let since = Utc::now() - Duration::days(days);
-    let records = store.decisions(repo.as_ref(), since, limit).await?;
+    let records = match action {
+        None => store.decisions(repo.as_ref(), since, limit).await?,
+        Some(a) => store
+            .decisions(repo.as_ref(), since, MAX_SCANNED)
+            .await?
+            .into_iter()
+            .filter(|r| a.matches(&r.decision))
+            .take(limit)
+            .collect(),
+    };
     Ok(render_history(&records, json))
 }
 

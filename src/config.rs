@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::secret::SecretString;
+use crate::secret::{ExposeSecret as _, SecretString};
 
 /// `thoth.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +66,25 @@ pub struct ServeConfig {
     /// DevOps projects) that evaluate any head without a thoth result
     /// (`THOTH_RECONCILE_INTERVAL_SECS`). The first walk runs at start. 0 turns it off.
     pub reconcile_interval_secs: u64,
+    /// Where the bot keeps files it generates for itself, such as the details key
+    /// (`THOTH_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Base URL of this server as users reach it, e.g. `https://thoth.example.com`
+    /// (`THOTH_PUBLIC_URL`). Every link the bot posts (the check run's `details_url`, the Azure
+    /// DevOps status `targetUrl`) starts with it; without it no link is posted and the summary
+    /// says how to set it.
+    pub public_url: Option<String>,
+    /// Key that signs details-page links (`THOTH_DETAILS_KEY`, at least 32 characters). When not
+    /// set, a random key is generated into `data_dir/details.key` (mode 0600) on first start and
+    /// reused; replicas must share it.
+    #[serde(deserialize_with = "secret")]
+    pub details_key: Option<SecretString>,
+    /// Days a posted details link stays valid (`THOTH_DETAILS_LINK_DAYS`). At least 1.
+    pub details_link_days: u64,
+    /// Bearer token that opens the dashboard at `/` (`THOTH_DASHBOARD_TOKEN`); without it the
+    /// dashboard is off (404).
+    #[serde(deserialize_with = "secret")]
+    pub dashboard_token: Option<SecretString>,
     /// GitHub App settings.
     pub github: GithubSettings,
     /// Who may steer the bot with `/thoth` comment commands.
@@ -231,6 +250,11 @@ impl Default for ServeConfig {
             webhook_timeout_secs: 10,
             redeliver_interval_secs: 300,
             reconcile_interval_secs: 1800,
+            data_dir: PathBuf::from("./thoth-data"),
+            public_url: None,
+            details_key: None,
+            details_link_days: 30,
+            dashboard_token: None,
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
@@ -408,6 +432,40 @@ impl ServeConfig {
         if self.azure.webhook_user.is_some() != self.azure.webhook_password.is_some() {
             bail!("THOTH_AZURE_WEBHOOK_USER and THOTH_AZURE_WEBHOOK_PASSWORD must be set together");
         }
+        if let Some(v) = non_empty("THOTH_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = non_empty("THOTH_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = non_empty("THOTH_DETAILS_KEY") {
+            self.details_key = Some(SecretString::from(v));
+        }
+        if let Some(v) = get("THOTH_DETAILS_LINK_DAYS") {
+            self.details_link_days = v
+                .parse()
+                .context("THOTH_DETAILS_LINK_DAYS must be a number of days")?;
+        }
+        if let Some(v) = non_empty("THOTH_DASHBOARD_TOKEN") {
+            self.dashboard_token = Some(SecretString::from(v));
+        }
+        if let Some(url) = &mut self.public_url {
+            let trimmed = url.trim().trim_end_matches('/').to_string();
+            if !(trimmed.starts_with("https://") || trimmed.starts_with("http://")) {
+                bail!("public_url must start with https:// or http://, got `{trimmed}`");
+            }
+            *url = trimmed;
+        }
+        if self.details_link_days == 0 {
+            bail!("details_link_days must be at least 1");
+        }
+        if self
+            .details_key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().len() < 32)
+        {
+            bail!("details_key must be at least 32 characters");
+        }
         if let Some(v) = get("THOTH_GITHUB_WRITES_PER_MINUTE") {
             self.github.writes_per_minute = v
                 .parse()
@@ -450,7 +508,6 @@ impl ServeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::ExposeSecret as _;
 
     #[test]
     fn override_after_push_values() {
@@ -468,6 +525,34 @@ mod tests {
             toml::from_str::<ServeConfig>("[commands]\noverride_after_push = \"sticky\"\n")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn details_settings_are_checked() {
+        let mut cfg: ServeConfig =
+            toml::from_str("public_url = \"https://thoth.example.com/\"\n").unwrap();
+        cfg.apply_env(|_| None).unwrap();
+        assert_eq!(cfg.public_url.as_deref(), Some("https://thoth.example.com"));
+        assert_eq!(cfg.details_link_days, 30);
+        let bad = |k: &'static str, v: &'static str| {
+            let mut cfg = ServeConfig::default();
+            cfg.apply_env(|name| (name == k).then(|| v.to_string()))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("THOTH_PUBLIC_URL", "thoth.example.com").contains("public_url"));
+        assert!(bad("THOTH_DETAILS_LINK_DAYS", "0").contains("details_link_days"));
+        assert!(bad("THOTH_DETAILS_KEY", "short").contains("details_key"));
+        let mut cfg = ServeConfig::default();
+        cfg.apply_env(|k| match k {
+            "THOTH_DASHBOARD_TOKEN" => Some("t0ken".into()),
+            "THOTH_DATA_DIR" => Some("/var/lib/thoth".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(cfg.dashboard_token.is_some());
+        assert_eq!(cfg.data_dir, PathBuf::from("/var/lib/thoth"));
+        assert!(toml::from_str::<ServeConfig>("dashbord_token = \"x\"\n").is_err());
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct PullRequestRef {
     pub author: Option<String>,
     pub labels: Vec<String>,
     pub draft: bool,
+    /// The PR's title as the delivery gave it (shown on the details page, always escaped).
+    #[serde(default)]
+    pub title: Option<String>,
     /// Git URL of the repository the PR targets (forks are fetched through `refs/pull/N/head`).
     pub clone_url: Option<String>,
     /// GitHub App installation that can act on the repository.

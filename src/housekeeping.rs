@@ -34,9 +34,11 @@ pub async fn prune_once(
 }
 
 /// Prunes now and then every [`EVERY`] until `shutdown` turns true.
+/// Evaluations (details pages) older than `keep_evaluations` are forgotten too.
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     retention: Duration,
+    keep_evaluations: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -44,6 +46,16 @@ pub async fn run(
             Ok((0, 0)) => {}
             Ok((jobs, deliveries)) => info!(jobs, deliveries, "pruned finished jobs"),
             Err(e) => warn!(error = %e, "cannot prune the store"),
+        }
+        let cutoff = TimeDelta::from_std(keep_evaluations)
+            .ok()
+            .and_then(|keep| Utc::now().checked_sub_signed(keep));
+        if let Some(cutoff) = cutoff {
+            match store.prune_evaluations(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => info!(evaluations = n, "pruned old evaluations"),
+                Err(e) => warn!(error = %e, "cannot prune old evaluations"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}

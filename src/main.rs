@@ -1,5 +1,5 @@
-//! The `thoth-bot` command line: `serve`, `check`, `verify`, `history`, `setup github`,
-//! `healthcheck`.
+//! The `thoth-bot` command line: `serve`, `check`, `verify`, `history`, `report`, `stats`,
+//! `setup github`, `healthcheck`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,7 +79,14 @@ enum Command {
         /// Output format: text or json (one record per line).
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
+        /// Only records of this action (`override`: given, applied or refused).
+        #[arg(long, value_enum)]
+        action: Option<thoth_bot::cli::HistoryAction>,
     },
+    /// The dashboard's figures: pass rates, top failing rules, open overrides, time to fix.
+    Report(thoth_bot::reports::ReportArgs),
+    /// Decisions by action and safety-guard downgrades by reason.
+    Stats(thoth_bot::reports::ReportArgs),
     /// Run the bot: webhooks in, workers evaluating pull requests, results posted back.
     Serve {
         /// Config file (TOML); every key can also come from a `THOTH_*` variable.
@@ -200,10 +207,18 @@ fn main() -> ExitCode {
             .init();
         return ExitCode::from(thoth_bot::sandbox::child_main(memory_mb, cpu_secs) as u8);
     }
-    init_logging(match cli.command {
-        Command::Serve { .. } => "info",
-        _ => "warn",
-    });
+    let bar = match &cli.command {
+        Command::Check { format, .. } if thoth_bot::progress::wanted(*format == Format::Text) => {
+            Some(thoth_bot::progress::init_logging())
+        }
+        _ => {
+            init_logging(match cli.command {
+                Command::Serve { .. } => "info",
+                _ => "warn",
+            });
+            None
+        }
+    };
     let code = match cli.command {
         Command::Serve { config } => match serve(config) {
             Ok(()) => 0,
@@ -236,6 +251,9 @@ fn main() -> ExitCode {
                 opts.gates = gates;
                 opts.input_shape = input_shape;
                 let report = run_check(&opts);
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
                 if decide {
                     let ctx = PrContext {
                         repo: "local/project".into(),
@@ -271,28 +289,17 @@ fn main() -> ExitCode {
             days,
             limit,
             format,
-        } => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            match rt.block_on(thoth_bot::cli::history(
-                &store,
-                repo.as_deref(),
-                days,
-                limit,
-                format == "json",
-            )) {
-                Ok(out) => {
-                    print!("{out}");
-                    0
-                }
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    2
-                }
-            }
-        }
+            action,
+        } => print_or_fail(thoth_bot::cli::history(
+            &store,
+            repo.as_deref(),
+            days,
+            limit,
+            action,
+            format == "json",
+        )),
+        Command::Report(a) => print_or_fail(thoth_bot::reports::report(&a.store, a.days, a.format)),
+        Command::Stats(a) => print_or_fail(thoth_bot::reports::stats(&a.store, a.days, a.format)),
         Command::Setup(Setup::Github {
             org,
             url,
@@ -466,4 +473,22 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Runs a store report on a fresh runtime and prints it: exit 0, or 2 with the error.
+fn print_or_fail(fut: impl std::future::Future<Output = anyhow::Result<String>>) -> i32 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(fut) {
+        Ok(out) => {
+            print!("{out}");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    }
 }

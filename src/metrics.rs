@@ -222,6 +222,11 @@ pub fn stage_timer(stage: &'static str) -> StageTimer {
 }
 
 impl StageTimer {
+    /// Time since the stage started.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
     /// Stops timing without recording (a stage that was cut short says nothing about its
     /// duration).
     pub fn discard(self) {

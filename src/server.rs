@@ -1,4 +1,5 @@
-//! `thoth-bot serve`: the HTTP server (webhooks, health) and the worker pool, wired together.
+//! `thoth-bot serve`: the HTTP server (webhooks, health, the details pages and the dashboard)
+//! and the worker pool, wired together.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,7 @@ impl IntakeLimits {
 }
 
 /// The HTTP routes. Intake state is everything a request needs; workers run separately.
-pub fn router(intake: IntakeState, limits: IntakeLimits) -> Router {
+pub fn router(intake: IntakeState, limits: IntakeLimits, web: crate::web::WebState) -> Router {
     let store = intake.store.clone();
     // Shed, not queue: a request over the limit is answered 503 at once instead of waiting
     // (and holding memory) behind the others. The semaphore is shared by both routes.
@@ -52,6 +53,7 @@ pub fn router(intake: IntakeState, limits: IntakeLimits) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(store.clone()))
         .route("/metrics", get(metrics).with_state(store))
+        .merge(crate::web::routes(web))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -209,6 +211,35 @@ pub async fn start(
         .with_context(|| format!("cannot create {}", cfg.cache_dir.display()))?;
     let work_dir = cfg.cache_dir.join("work");
     std::fs::create_dir_all(&work_dir)?;
+    let key = crate::web::links::DetailsKey::configured_or_generated(
+        cfg.details_key.as_ref(),
+        &cfg.data_dir,
+    )
+    .context("cannot set up the details-link key")?;
+    let links = match &cfg.public_url {
+        Some(url) => Some(crate::web::links::LinkMaker {
+            public_url: url.clone(),
+            key: key.clone(),
+            valid_for: chrono::TimeDelta::days(cfg.details_link_days.min(3650) as i64),
+        }),
+        None => {
+            tracing::warn!(
+                "public_url (THOTH_PUBLIC_URL) is not set: no details link is posted on pull requests"
+            );
+            None
+        }
+    };
+    let web = crate::web::WebState {
+        store: store.clone(),
+        key,
+        link_days: cfg.details_link_days.min(3650) as i64,
+        dashboard: cfg
+            .dashboard_token
+            .clone()
+            .map(|t| Arc::new(crate::web::BearerToken(t)) as Arc<dyn crate::web::DashboardAccess>),
+        workers: cfg.workers,
+        store_kind: crate::web::store_kind(&cfg.store),
+    };
     let wake = Arc::new(tokio::sync::Notify::new());
     let ctx = Arc::new(crate::worker::WorkerContext {
         store: store.clone(),
@@ -236,6 +267,7 @@ pub async fn start(
         permission_cache: Default::default(),
         shutdown_grace: std::time::Duration::from_secs(cfg.shutdown_grace_secs),
         wake: wake.clone(),
+        links,
     });
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
@@ -263,6 +295,8 @@ pub async fn start(
     tasks.push(tokio::spawn(crate::housekeeping::run(
         store.clone(),
         std::time::Duration::from_secs(cfg.retention_days.saturating_mul(86_400)),
+        // Pages stay as long as their links and the dashboard's 30 days, at least 90 days.
+        std::time::Duration::from_secs(cfg.details_link_days.max(90).saturating_mul(86_400)),
         rx.clone(),
     )));
     let app = router(
@@ -275,6 +309,7 @@ pub async fn start(
             wake,
         },
         IntakeLimits::of(cfg),
+        web,
     );
     let addr = listener.local_addr()?;
     let mut srx = rx.clone();

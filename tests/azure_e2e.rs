@@ -400,3 +400,35 @@ async fn a_clone_url_off_the_organization_is_refused_without_cloning() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_target_url_opens_the_details_page() {
+    let w = World::new().await;
+    let app = w.start_linked(&w.config()).await;
+    let head = w.push_pr(7, &[("main.tf", INSECURE_TF)]);
+    let created = w.pr_event("git.pullrequest.created", "ado-d1", 7, &head);
+    assert_eq!(hook(app.addr, &created).await, 202);
+    let status = w.wait_published(7, 1).await;
+    let url = status.target_url.clone().unwrap_or_default();
+    let prefix = format!("http://{}/runs/", app.addr);
+    assert!(url.starts_with(&prefix), "{status:?}");
+    let (code, page) = support::http::request(
+        app.addr,
+        "GET",
+        &url[prefix.len() - "/runs/".len()..],
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("THOTH-AWS-SG-001"), "{page}");
+    // Files link to the evaluated commit on Azure DevOps.
+    assert!(page.contains(&format!("version=GC{head}")), "{page}");
+    let summaries = w.summary_threads(7);
+    assert!(
+        summaries[0].comments[0].contains(&url),
+        "{:?}",
+        summaries[0]
+    );
+    app.stop().await;
+}

@@ -21,6 +21,15 @@ async fn opened_then_pushed_then_redelivered() {
     let run = w.wait_completed(&head1).await;
     assert_eq!(run.name, "thoth");
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    // No `public_url` configured: no details link, and the summary says how to get one.
+    assert_eq!(run.details_url, None);
+    assert!(
+        run.summary
+            .as_deref()
+            .is_some_and(|s| s.contains("`THOTH_PUBLIC_URL`")),
+        "{:?}",
+        run.summary
+    );
     let annotated: Vec<(String, u64)> = run
         .annotations
         .iter()
@@ -434,6 +443,7 @@ impl Serve {
             .env("THOTH_LISTEN", "127.0.0.1:0")
             .env("THOTH_STORE", w.sled())
             .env("THOTH_CACHE_DIR", w.dir.path().join("cache"))
+            .env("THOTH_DATA_DIR", w.dir.path().join("data"))
             .env(
                 "THOTH_GITHUB_APP_ID",
                 support::fake_github::APP_ID.to_string(),

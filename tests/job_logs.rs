@@ -65,6 +65,7 @@ async fn job_log_lines_carry_delivery_repo_and_pr() {
         cache_dir: dir.path().join("cache"),
         workers: 1,
         gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
+        data_dir: dir.path().join("data"),
         ..ServeConfig::default()
     };
     cfg.github.app_id = Some(APP_ID);

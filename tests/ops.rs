@@ -153,6 +153,7 @@ async fn setup_github_registers_the_app_and_writes_a_usable_config() {
     assert!(cfg.github_enabled());
     cfg.store = format!("sled:{}", dir.path().join("store").display());
     cfg.cache_dir = dir.path().join("cache");
+    cfg.data_dir = dir.path().join("data");
     cfg.gate_exe = Some(env!("CARGO_BIN_EXE_thoth-bot").into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = thoth_bot::server::start(&cfg, listener).await.unwrap();
@@ -207,6 +208,7 @@ async fn healthcheck_subcommand_follows_healthz() {
         cache_dir: dir.path().join("cache"),
         workers: 1,
         gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
+        data_dir: dir.path().join("data"),
         ..ServeConfig::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -259,6 +261,7 @@ fn serve_stops_cleanly_on_sigterm() {
             format!("sled:{}", dir.path().join("store").display()),
         )
         .env("THOTH_CACHE_DIR", dir.path().join("cache"))
+        .env("THOTH_DATA_DIR", dir.path().join("data"))
         .env("THOTH_SHUTDOWN_GRACE_SECS", "2")
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())

@@ -224,7 +224,7 @@ async fn a_pull_request_opened_while_the_bot_was_stopped_is_evaluated_on_start()
     // The audit trail says why the bot acted without an event (once the stopped server's last
     // task let go of the sled store).
     drop(support::reopen_store(&w.sled()).await);
-    let history = thoth_bot::cli::history(&w.sled(), Some(REPO), 1, 10, false)
+    let history = thoth_bot::cli::history(&w.sled(), Some(REPO), 1, 10, None, false)
         .await
         .expect("history");
     assert!(history.contains("trigger: reconcile"), "{history}");

@@ -18,6 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use thoth_bot::ids::{CommitSha, DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
 use thoth_bot::queue::{self, Claimed, FailOutcome, Worker};
+use thoth_bot::store::evaluation::{
+    AppliedOverride, EvaluationId, EvaluationRecord, PolicySetRun, StageTime, StoredFinding,
+};
 use thoth_bot::store::{
     self, ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobKind, JobState, NewJob, Override,
     PrState, ScanCursor, Store,
@@ -214,6 +217,7 @@ contract_tests!(
     scan_lease_has_one_holder_until_it_expires,
     concurrent_scan_lease_claims_have_one_winner,
     scan_cursor_round_trips,
+    evaluations_by_id_pr_and_time_bounded_and_pruned,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -939,6 +943,120 @@ async fn decisions_newest_first_with_repo_filter(s: Stores) {
     assert!(none.is_empty());
 }
 
+fn evaluation(repo_name: &str, pr: u64, secs: i64) -> EvaluationRecord {
+    EvaluationRecord {
+        id: EvaluationId::new(),
+        at: at(secs) + TimeDelta::nanoseconds(1_234_567),
+        platform: Platform::GitHub,
+        repo: repo(repo_name),
+        pr: PrNumber(pr),
+        title: Some("<script>alert(1)</script> \u{0} title".into()),
+        head_sha: sha(secs as u64 + 1),
+        base_sha: Some(sha(1)),
+        web_url: Some("https://github.com/octo/infra".into()),
+        decision: "comment".into(),
+        proposed: "approve".into(),
+        downgrade: Some("cooldown: 120 s left".into()),
+        conclusion: "failure".into(),
+        risk: 37,
+        confidence: 0.85,
+        counts: [0, 2, 1, 0, 1],
+        reasons: vec!["risk score 37 > approve limit 20".into()],
+        notes: vec!["Overridden by @alice (approve): known".into()],
+        findings_digest: "sha256:1".into(),
+        findings: vec![StoredFinding {
+            gate: "rego".into(),
+            rule_id: "THOTH-AWS-001".into(),
+            level: "failure".into(),
+            severity: "high".into(),
+            message: "m\u{0}".repeat(3_000),
+            file: Some("main.tf".into()),
+            line: Some(3),
+            resource: None,
+            pattern: Some("public_s3_buckets".into()),
+            explain: Some("Fix it".into()),
+        }],
+        findings_total: 1,
+        policy_sets: vec![PolicySetRun {
+            kind: "built-in".into(),
+            label: "built-in".into(),
+            commit: None,
+            policies: 12,
+        }],
+        stages: vec![StageTime {
+            stage: "gates".into(),
+            seconds: 0.125,
+        }],
+        applied_override: Some(AppliedOverride {
+            actor: "alice".into(),
+            decision: "approve".into(),
+            reason: "known".into(),
+            at: at(secs - 10),
+        }),
+    }
+}
+
+async fn evaluations_by_id_pr_and_time_bounded_and_pruned(s: Stores) {
+    let e1 = evaluation("octo/a", 1, 0);
+    let e2 = evaluation("octo/a", 1, 3_600);
+    let e3 = evaluation("octo/b", 2, 7_200);
+    let other = evaluation("octo/a2", 1, 100);
+    for e in [&e2, &e1, &e3, &other] {
+        s.a.put_evaluation(e).await.expect("put");
+    }
+    // Stored bounded, times cut to microseconds; a second put replaces the record.
+    let got = s.b.evaluation(e1.id).await.expect("get").expect("stored");
+    assert_eq!(got, e1.clone().bounded());
+    assert_eq!(
+        got.findings[0].message.chars().count(),
+        store::evaluation::MAX_TEXT_CHARS
+    );
+    let mut e1b = got.clone();
+    e1b.stages.push(StageTime {
+        stage: "publish".into(),
+        seconds: 1.5,
+    });
+    s.a.put_evaluation(&e1b).await.expect("replace");
+    assert_eq!(s.b.evaluation(e1.id).await.expect("get"), Some(e1b.clone()));
+    assert_eq!(
+        s.b.evaluation(EvaluationId::new()).await.expect("get"),
+        None
+    );
+
+    let of_pr =
+        s.b.pr_evaluations(Platform::GitHub, &repo("octo/a"), PrNumber(1), 10)
+            .await
+            .expect("pr");
+    assert_eq!(
+        of_pr.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![e2.id, e1.id],
+        "newest first, no other repository mixed in"
+    );
+    let limited =
+        s.b.pr_evaluations(Platform::GitHub, &repo("octo/a"), PrNumber(1), 1)
+            .await
+            .expect("pr");
+    assert_eq!(limited.len(), 1);
+    assert!(
+        s.b.pr_evaluations(Platform::AzureDevOps, &repo("octo/a"), PrNumber(1), 10)
+            .await
+            .expect("pr")
+            .is_empty()
+    );
+    let recent = s.b.evaluations(at(3_600), 10).await.expect("recent");
+    assert_eq!(
+        recent.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![e3.id, e2.id]
+    );
+    assert_eq!(s.b.prune_evaluations(at(3_600)).await.expect("prune"), 2);
+    assert_eq!(s.b.evaluation(e1.id).await.expect("get"), None);
+    let left =
+        s.b.pr_evaluations(Platform::GitHub, &repo("octo/a"), PrNumber(1), 10)
+            .await
+            .expect("pr");
+    assert_eq!(left.iter().map(|e| e.id).collect::<Vec<_>>(), vec![e2.id]);
+}
+
 async fn action_daily_limit_cooldown_and_new_day(s: Stores) {
     let r = repo("octo/infra");
     let act = |store: Arc<dyn Store>, kind: &'static str, secs: i64, limit: u32| {
@@ -1357,8 +1475,14 @@ fn embedded_migrations_match_the_directory() {
     assert!(files.len() >= 2, "{files:?}");
     let embedded = store::postgres::MIGRATIONS;
     assert_eq!(files.len(), embedded.len(), "{files:?}");
-    for (i, (file, (version, _, sql))) in files.iter().zip(embedded).enumerate() {
-        assert_eq!(*version, i as i64 + 1);
+    // Ascending, not contiguous: parallel branches reserve numbers (5 is another change's).
+    let mut previous = 0;
+    for (file, (version, _, sql)) in files.iter().zip(embedded) {
+        assert!(
+            *version > previous,
+            "{file}: version {version} after {previous}"
+        );
+        previous = *version;
         assert!(
             file.starts_with(&format!("{version:04}_")),
             "{file} vs version {version}"

@@ -161,6 +161,9 @@ pub struct PublishPlan {
     pub review: Option<(ReviewEvent, String)>,
     /// The summary comment, carrying [`SUMMARY_MARKER`] (capped at [`MAX_BODY_BYTES`]).
     pub comment_body: String,
+    /// The signed link to this evaluation's details page: the check run's `details_url`, the
+    /// Azure DevOps status `targetUrl`. `None` without `public_url`.
+    pub details_url: Option<String>,
 }
 
 /// What [`plan_from`] needs besides the report and the decision.
@@ -216,6 +219,7 @@ pub fn plan_from(report: &CheckReport, decision: &Decision, ctx: &PlanContext) -
         annotations,
         review,
         comment_body,
+        details_url: None,
     }
 }
 

@@ -151,6 +151,7 @@ pub fn parse_workspace(
         .filter_map(|f| Some((f, kind_for(&f.rel)?)))
         .filter(|(f, _)| !skipped(&f.rel, policy_dirs))
         .collect();
+    tracing::debug!(target: PROGRESS_TARGET, total = files.len() as u64, "parsing");
     for (n, (file, kind)) in files.iter().enumerate() {
         tracing::debug!(target: PROGRESS_TARGET, file = %file.rel, "reading");
         let text = match ws.read_to_string(&file.rel) {

@@ -142,6 +142,7 @@ pub async fn scan(
                 author: None,
                 labels: Vec::new(),
                 draft: false,
+                title: None,
                 clone_url: None,
                 installation_id: None,
                 needs_refresh: false,

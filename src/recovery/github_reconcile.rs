@@ -75,6 +75,8 @@ struct Pull {
     labels: Vec<Label>,
     #[serde(default)]
     draft: bool,
+    #[serde(default)]
+    title: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -341,6 +343,7 @@ fn pull_ref(repo: &RepoId, r: &Repository, installation: u64, p: Pull) -> PullRe
         author: p.user.map(|u| u.login),
         labels: p.labels.into_iter().map(|l| l.name).collect(),
         draft: p.draft,
+        title: p.title,
         clone_url: r.clone_url.clone(),
         installation_id: Some(installation),
         needs_refresh: false,

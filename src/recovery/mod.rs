@@ -315,6 +315,7 @@ mod tests {
             author: None,
             labels: Vec::new(),
             draft: false,
+            title: None,
             clone_url: None,
             installation_id: None,
             needs_refresh: false,

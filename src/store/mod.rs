@@ -12,6 +12,7 @@
 //! cut to whole microseconds, the precision of PostgreSQL's `timestamptz`, so both backends give
 //! back exactly the same values.
 
+pub mod evaluation;
 pub mod ledger;
 pub mod postgres;
 pub mod sled;
@@ -19,6 +20,7 @@ pub mod sled;
 pub use scan::{ScanCursor, lease_is_free};
 
 mod scan;
+pub use evaluation::{EvaluationId, EvaluationRecord};
 
 use crate::ids::{CommitSha, DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
 use async_trait::async_trait;
@@ -399,6 +401,26 @@ pub trait Store: Send + Sync {
 
     /// Replaces the scan's cursor whole.
     async fn put_scan_cursor(&self, name: &str, cursor: &ScanCursor) -> Result<(), StoreError>;
+    /// Stores an evaluation (replacing one with the same id), cut to its bounds
+    /// ([`EvaluationRecord::bounded`]).
+    async fn put_evaluation(&self, rec: &EvaluationRecord) -> Result<(), StoreError>;
+    async fn evaluation(&self, id: EvaluationId) -> Result<Option<EvaluationRecord>, StoreError>;
+    /// The evaluations of one pull request, newest first, at most `limit`.
+    async fn pr_evaluations(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+        limit: usize,
+    ) -> Result<Vec<EvaluationRecord>, StoreError>;
+    /// Evaluations at or after `since`, newest first, at most `limit`.
+    async fn evaluations(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<EvaluationRecord>, StoreError>;
+    /// Forgets evaluations made before `before`; returns how many.
+    async fn prune_evaluations(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Opens the store named by `url`: `sled:PATH` or `postgres://...` / `postgresql://...`.

@@ -96,6 +96,8 @@ struct PullRequest {
     target_ref_name: Option<String>,
     #[serde(default)]
     is_draft: bool,
+    #[serde(default)]
+    title: Option<String>,
     last_merge_source_commit: Option<CommitRef>,
     last_merge_target_commit: Option<CommitRef>,
     labels: Option<Vec<Label>>,
@@ -261,6 +263,7 @@ fn evaluate(event: &str, pr: PullRequest, org: &str) -> Result<Parsed, PayloadEr
                 .map(|l| l.name)
                 .collect(),
             draft: pr.is_draft,
+            title: pr.title,
             clone_url: pr.repository.remote_url.as_deref().map(clean_url),
             installation_id: None,
             needs_refresh: false,

@@ -65,6 +65,8 @@ struct PullRequest {
     labels: Vec<Label>,
     #[serde(default)]
     draft: bool,
+    #[serde(default)]
+    title: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +232,7 @@ fn pull_request(body: &[u8]) -> Result<Parsed, PayloadError> {
             author: pr.user.map(|u| u.login),
             labels: pr.labels.into_iter().map(|l| l.name).collect(),
             draft: pr.draft,
+            title: pr.title,
             clone_url: e.repository.clone_url,
             installation_id: Some(installation.id),
             needs_refresh: false,
@@ -266,6 +269,7 @@ fn rerun(
             author: None,
             labels: Vec::new(),
             draft: false,
+            title: None,
             clone_url: repository.clone_url,
             installation_id: Some(installation.id),
             needs_refresh: true,

@@ -8,7 +8,6 @@ use tracing::{error, info, warn};
 use super::WorkerContext;
 use super::checkout::{CheckoutFailure, checkout};
 use super::decide::decide_and_plan;
-use super::evaluate::run_gates;
 use crate::checkout::Credentials;
 use crate::event::{JobPayload, PullRequestRef};
 use crate::forge::ForgeError;
@@ -83,6 +82,7 @@ pub async fn evaluate(
         return post_error(client, &pr, iteration, &description, &link).await;
     }
     let token = client.config().token.expose_secret().to_string();
+    let started = std::time::Instant::now();
     let checkout_timer = crate::metrics::stage_timer("checkout");
     let checkout = match checkout(ctx, &pr, Credentials::azure_devops(token)).await {
         Ok(c) => c,
@@ -98,8 +98,9 @@ pub async fn evaluate(
     };
 
     drop(checkout_timer);
-    let report = run_gates(ctx, &checkout).await?;
-    let (decision, plan) = decide_and_plan(ctx, worker, job, &pr, &checkout, &report).await?;
+    let (report, stages) = super::details::timed_gates(ctx, &checkout, started).await?;
+    let (decision, plan, recorded) =
+        decide_and_plan(ctx, worker, job, &pr, &checkout, &report, stages).await?;
     let target = Target {
         repo: &pr.repo,
         pr: pr.pr,
@@ -112,6 +113,7 @@ pub async fn evaluate(
     };
     let publish_timer = crate::metrics::stage_timer("publish");
     let published = publish(client, &target, &plan, vote_of(decision.kind)).await?;
+    super::details::finish(ctx, recorded, publish_timer.elapsed()).await;
     drop(publish_timer);
     state.summary_comment_id = Some(published.summary_thread_id.to_string());
     state.last_findings_digest = Some(decision.findings_digest.clone());

@@ -9,6 +9,7 @@ use tracing::{info, warn};
 
 use super::WorkerContext;
 use super::checkout::Checkout;
+use super::details::{Evaluated, Recorded, record};
 use crate::config::OverrideAfterPush;
 use crate::decision::config::DecisionConfig;
 use crate::decision::safety::{PrContext, guard};
@@ -17,6 +18,7 @@ use crate::event::{JobPayload, PullRequestRef};
 use crate::finding::CheckReport;
 use crate::forge::{CheckConclusion, PlanContext, PublishPlan, plan_from};
 use crate::ids::DecisionId;
+use crate::store::evaluation::StageTime;
 use crate::store::ledger::StoreLedger;
 use crate::store::{DecisionRecord, Job, Override};
 
@@ -226,7 +228,9 @@ pub(super) async fn decide_and_plan(
     pr: &PullRequestRef,
     co: &Checkout,
     report: &CheckReport,
-) -> anyhow::Result<(Decision, PublishPlan)> {
+    mut stages: Vec<StageTime>,
+) -> anyhow::Result<(Decision, PublishPlan, Option<Recorded>)> {
+    let started = std::time::Instant::now();
     let Decided {
         decision,
         notes,
@@ -244,14 +248,28 @@ pub(super) async fn decide_and_plan(
         &decision,
         &PlanContext {
             head_sha: Some(pr.head_sha.clone()),
-            notes,
+            notes: notes.clone(),
             overridden: applied_override.as_ref().map(override_conclusion),
         },
     );
     if let Some(o) = &applied_override {
         plan.title = format!("Overridden by @{}: {}", o.actor, o.decision);
     }
-    Ok((decision, plan))
+    stages.push(StageTime {
+        stage: "decide".into(),
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    let evaluated = Evaluated {
+        pr,
+        co,
+        report,
+        decision: &decision,
+        notes: &notes,
+        applied_override: applied_override.as_ref(),
+        stages,
+    };
+    let recorded = record(ctx, evaluated, &mut plan).await;
+    Ok((decision, plan, recorded))
 }
 
 #[cfg(test)]
@@ -271,6 +289,7 @@ mod tests {
             author: None,
             labels: Vec::new(),
             draft: false,
+            title: None,
             clone_url: None,
             installation_id: None,
             needs_refresh: false,

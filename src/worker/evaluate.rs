@@ -80,6 +80,7 @@ pub async fn evaluate(
     };
 
     let token = client.installation_token().await?;
+    let started = std::time::Instant::now();
     let checkout_timer = crate::metrics::stage_timer("checkout");
     let checkout = match checkout(ctx, &pr, Credentials::github_installation(token)).await {
         Ok(c) => c,
@@ -107,8 +108,9 @@ pub async fn evaluate(
     };
 
     drop(checkout_timer);
-    let report = run_gates(ctx, &checkout).await?;
-    let (decision, plan) = decide_and_plan(ctx, worker, job, &pr, &checkout, &report).await?;
+    let (report, stages) = super::details::timed_gates(ctx, &checkout, started).await?;
+    let (decision, plan, recorded) =
+        decide_and_plan(ctx, worker, job, &pr, &checkout, &report, stages).await?;
     let known_comment = state
         .summary_comment_id
         .as_deref()
@@ -124,6 +126,7 @@ pub async fn evaluate(
         known_comment,
     )
     .await?;
+    super::details::finish(ctx, recorded, publish_timer.elapsed()).await;
     drop(publish_timer);
     state.summary_comment_id = Some(ids.comment_id.to_string());
     state.last_findings_digest = Some(decision.findings_digest.clone());

@@ -6,6 +6,7 @@ mod cause;
 pub mod checkout;
 pub mod commands;
 pub mod decide;
+mod details;
 pub mod evaluate;
 mod unread;
 
@@ -55,6 +56,28 @@ pub struct WorkerContext {
     /// Notified by intake when it enqueued a job, so an idle worker claims it at once instead
     /// of at its next poll.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Makes the signed links to details pages; `None` without `public_url` (no link posted).
+    pub links: Option<crate::web::links::LinkMaker>,
+}
+
+impl WorkerContext {
+    /// The repository's page on its forge, the base of file links on the details page.
+    pub fn repo_web_url(&self, pr: &crate::event::PullRequestRef) -> Option<String> {
+        match pr.platform {
+            Platform::GitHub => pr
+                .clone_url
+                .as_deref()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .map(|u| u.trim_end_matches(".git").to_string()),
+            Platform::AzureDevOps => self.azure.as_ref().map(|a| {
+                let url = a.client.pr_web_url(&pr.repo, pr.pr);
+                match url.rsplit_once("/pullrequest/") {
+                    Some((repo, _)) => repo.to_string(),
+                    None => url,
+                }
+            }),
+        }
+    }
 }
 
 /// Runs one worker until `shutdown` turns true. A job in hand may finish within

@@ -63,6 +63,8 @@ pub struct CheckRun {
     pub summary: Option<String>,
     /// Every annotation of every update, appended in order (as GitHub does).
     pub annotations: Vec<Value>,
+    /// The run's "Details" link, when an update set one.
+    pub details_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -649,6 +651,7 @@ fn create_check_run(s: &mut StateInner, repo: &str, body: &Value) -> Answer {
         title: None,
         summary: None,
         annotations: Vec::new(),
+        details_url: None,
     };
     let out = check_run_json(&run);
     s.check_runs.push(run);
@@ -663,7 +666,7 @@ fn find_check_run<'a>(s: &'a StateInner, id: &str) -> Option<&'a CheckRun> {
 fn check_run_json(run: &CheckRun) -> Value {
     json!({
         "id": run.id, "name": run.name, "head_sha": run.head_sha, "status": run.status,
-        "conclusion": run.conclusion,
+        "conclusion": run.conclusion, "details_url": run.details_url,
         "output": { "title": run.title, "summary": run.summary, "annotations_count": run.annotations.len() },
     })
 }
@@ -734,6 +737,9 @@ fn update_check_run(s: &mut StateInner, id: &str, body: &Value) -> Answer {
     }
     if let Some(t) = body["output"]["summary"].as_str() {
         run.summary = Some(t.to_owned());
+    }
+    if let Some(u) = body["details_url"].as_str() {
+        run.details_url = Some(u.to_owned());
     }
     run.annotations.extend(annotations);
     answer(200, check_run_json(run))

@@ -65,6 +65,7 @@ impl FakeGithub {
             conclusion: (status == "completed").then(|| "success".to_owned()),
             title: None,
             summary: None,
+            details_url: None,
             annotations: Vec::new(),
         });
         id

@@ -85,6 +85,7 @@ impl World {
             cache_dir: self.dir.path().join("cache"),
             lease_secs: 3,
             gate_exe: Some(env!("CARGO_BIN_EXE_thoth-bot").into()),
+            data_dir: self.dir.path().join("data"),
             ..ServeConfig::default()
         };
         cfg.github.app_id = Some(APP_ID);
@@ -135,6 +136,14 @@ impl World {
             dead.extend(super::wait_idle_with_dead(store).await);
         }
         dead
+    }
+
+    /// Starts the server with `public_url` set to its own address, so it posts details links.
+    pub async fn start_linked(&self, cfg: &ServeConfig) -> Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut cfg = cfg.clone();
+        cfg.public_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+        server::start(&cfg, listener).await.unwrap()
     }
 
     /// Pushes a PR head commit (on a branch) and points `refs/pull/N/head` at it.

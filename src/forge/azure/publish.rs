@@ -111,10 +111,17 @@ pub async fn publish(
         .iteration_for(repo, pr, target.head_sha)
         .await
         .with_context(|| format!("listing the iterations of {repo}!{pr}"))?;
-    let mut link = client.pr_web_url(repo, pr);
-    if let Some(t) = target.summary_thread {
-        link.push_str(&format!("?discussionId={t}"));
-    }
+    // The details page when there is one, else the summary thread.
+    let link = match &plan.details_url {
+        Some(url) => url.clone(),
+        None => {
+            let mut link = client.pr_web_url(repo, pr);
+            if let Some(t) = target.summary_thread {
+                link.push_str(&format!("?discussionId={t}"));
+            }
+            link
+        }
+    };
     client
         .post_status(repo, pr, iteration, status_state(plan), &plan.title, &link)
         .await

@@ -63,13 +63,14 @@ pub async fn publish(
             .with_context(|| format!("creating the check run on {repo}@{head_sha}"))?,
     };
     client
-        .complete_check_run(
+        .complete_check_run_linked(
             repo,
             check_run_id,
             plan.conclusion,
             &plan.title,
             &plan.summary_markdown,
             &plan.annotations,
+            plan.details_url.as_deref(),
         )
         .await
         .with_context(|| format!("completing check run {check_run_id} on {repo}"))?;
@@ -117,17 +118,37 @@ impl InstallationClient {
         summary: &str,
         annotations: &[Annotation],
     ) -> Result<(), ForgeError> {
+        self.complete_check_run_linked(repo, id, conclusion, title, summary, annotations, None)
+            .await
+    }
+
+    /// [`Self::complete_check_run`] with the run's "Details" link (`details_url`), when the
+    /// evaluation has a details page.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn complete_check_run_linked(
+        &self,
+        repo: &RepoId,
+        id: CheckRunId,
+        conclusion: CheckConclusion,
+        title: &str,
+        summary: &str,
+        annotations: &[Annotation],
+        details_url: Option<&str>,
+    ) -> Result<(), ForgeError> {
         let path = format!("{}/check-runs/{id}", repo_path(repo)?);
         let summary = cap_markdown(summary.to_owned(), MAX_BODY_BYTES);
         let title: String = title.chars().take(255).collect();
         let mut batches = annotations.chunks(ANNOTATIONS_PER_REQUEST);
         let first = batches.next().unwrap_or(&[]);
-        let body = json!({
+        let mut body = json!({
             "status": "completed",
             "conclusion": conclusion.as_str(),
             "completed_at": now_rfc3339(),
             "output": { "title": title, "summary": summary, "annotations": first },
         });
+        if let Some(url) = details_url {
+            body["details_url"] = json!(url);
+        }
         // Annotations append, so a repeated request would duplicate them.
         self.call(Method::PATCH, &path, Some(&body), Idempotency::Unsafe)
             .await?;

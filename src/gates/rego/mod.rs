@@ -35,6 +35,7 @@ pub fn run(policies: &PolicySet, inputs: &Inputs) -> GateReport {
 
 /// Evaluates documents on all cores; each thread has its own engine clone.
 fn evaluate_all(policies: &PolicySet, docs: &[InputDoc]) -> Vec<Finding> {
+    tracing::debug!(target: crate::inputs::PROGRESS_TARGET, total = docs.len() as u64, "evaluating");
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -79,6 +80,9 @@ fn evaluate_doc(
     policies: &PolicySet,
     doc: &InputDoc,
 ) -> Vec<Finding> {
+    // No `file` field: the sandbox names the file being *read* when a limit hits, and past
+    // parsing it says "while evaluating the policies".
+    tracing::debug!(target: crate::inputs::PROGRESS_TARGET, "document");
     engine.set_input(regorus::Value::from(doc.value.clone()));
     let mut out = Vec::new();
     // One query for every reported rule of every package: rules shared through library packages

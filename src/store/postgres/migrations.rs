@@ -19,14 +19,15 @@ macro_rules! migration {
     };
 }
 
-/// Schema versions, in order: (version, description, SQL). A test checks that this list and
-/// the `migrations/` directory agree.
+/// Schema versions, in ascending order: (version, description, SQL). A test checks that this
+/// list and the `migrations/` directory agree.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     migration!(1, "init", "0001_init.sql"),
     migration!(2, "dry run check runs", "0002_dry_run_check_runs.sql"),
     migration!(3, "body digests", "0003_body_digests.sql"),
     migration!(4, "counters", "0004_counters.sql"),
     migration!(5, "scan leases", "0005_scan_leases.sql"),
+    migration!(6, "evaluations", "0006_evaluations.sql"),
 ];
 
 /// The embedded migrations up to a version, as a sqlx migration source.

@@ -11,6 +11,7 @@
 //! of sqlx). They are applied by [`PgStore::connect`], under sqlx's migration lock, so replicas
 //! starting together do not race.
 
+mod evaluations;
 mod jobs;
 mod migrations;
 mod scan;
@@ -451,6 +452,44 @@ impl Store for PgStore {
 
     async fn put_scan_cursor(&self, name: &str, cursor: &ScanCursor) -> Result<(), StoreError> {
         self.set_cursor(name, cursor).await
+    }
+
+    async fn put_evaluation(&self, rec: &super::EvaluationRecord) -> Result<(), StoreError> {
+        self.put_evaluation_row(rec).await
+    }
+
+    async fn evaluation(
+        &self,
+        id: super::EvaluationId,
+    ) -> Result<Option<super::EvaluationRecord>, StoreError> {
+        self.evaluation_row(id).await
+    }
+
+    async fn pr_evaluations(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+        limit: usize,
+    ) -> Result<Vec<super::EvaluationRecord>, StoreError> {
+        self.pr_evaluation_rows(platform, repo, pr_i64(pr)?, limit_i64(limit))
+            .await
+    }
+
+    async fn evaluations(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<super::EvaluationRecord>, StoreError> {
+        self.evaluation_rows(micros(since), limit_i64(limit)).await
+    }
+
+    async fn prune_evaluations(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM evaluations WHERE at < $1")
+            .bind(micros(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -16,6 +16,7 @@
 //! and its indexes disagreeing; queue operations that pick a job by scanning an index first also
 //! hold `queue_lock`, since sled transactions cannot iterate.
 
+mod evaluations;
 mod jobs;
 mod keys;
 mod scan;
@@ -67,6 +68,10 @@ pub struct SledStore {
     scan_leases: Tree,
     /// `name -> ScanCursor` (JSON): where each recovery scan stopped.
     scan_cursors: Tree,
+    /// `id -> record`, indexed by `evaluations_at` and `evaluations_pr` (see `evaluations`).
+    evaluations: Tree,
+    evaluations_at: Tree,
+    evaluations_pr: Tree,
     /// Serializes queue changes that choose their job by scanning an index (see module docs).
     queue_lock: Mutex<()>,
 }
@@ -105,6 +110,9 @@ impl SledStore {
             counters: tree("counters")?,
             scan_leases: tree("scan_leases")?,
             scan_cursors: tree("scan_cursors")?,
+            evaluations: tree("evaluations")?,
+            evaluations_at: tree("evaluations_at")?,
+            evaluations_pr: tree("evaluations_pr")?,
             queue_lock: Mutex::new(()),
             db,
         })
@@ -490,5 +498,38 @@ impl Store for SledStore {
             ..cursor.clone()
         };
         self.put_json(&self.scan_cursors, name.as_bytes().to_vec(), &cursor)
+    }
+
+    async fn put_evaluation(&self, rec: &super::EvaluationRecord) -> Result<(), StoreError> {
+        self.put_evaluation_tx(rec).await
+    }
+
+    async fn evaluation(
+        &self,
+        id: super::EvaluationId,
+    ) -> Result<Option<super::EvaluationRecord>, StoreError> {
+        self.evaluation_by_id(id)
+    }
+
+    async fn pr_evaluations(
+        &self,
+        platform: Platform,
+        repo: &RepoId,
+        pr: PrNumber,
+        limit: usize,
+    ) -> Result<Vec<super::EvaluationRecord>, StoreError> {
+        self.evaluations_of_pr(platform, repo, pr, limit)
+    }
+
+    async fn evaluations(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<super::EvaluationRecord>, StoreError> {
+        self.evaluations_since(since, limit)
+    }
+
+    async fn prune_evaluations(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.prune_evaluations_before(before).await
     }
 }

@@ -81,6 +81,7 @@ impl Run<'_> {
                 author: Some(p.author.clone()).filter(|a| !a.is_empty()),
                 labels: p.labels.clone(),
                 draft: p.draft,
+                title: None,
                 clone_url: p.clone_url.clone().or_else(|| c.clone_url.clone()),
                 installation_id: c.installation_id,
                 needs_refresh: false,
@@ -114,6 +115,7 @@ impl Run<'_> {
             author: None,
             labels: Vec::new(),
             draft: false,
+            title: None,
             clone_url: self
                 .pull
                 .clone_url
