@@ -125,6 +125,47 @@ pub fn explain_rule(opts: &CheckOptions, rule_id: &str) -> Option<RuleDoc> {
         .or_else(|| explain::explain(&[rego_policy::builtin_library()], rule_id))
 }
 
+/// The Rego gate's input documents of a project, each with the time the gate takes to evaluate
+/// the run's policies over it alone (best of `repeat` runs). The differential suite against OPA
+/// (`scripts/rego_conformance.py`) feeds OPA these exact documents and compares the times.
+pub fn rego_inputs_timed(opts: &CheckOptions, repeat: u32) -> anyhow::Result<serde_json::Value> {
+    let cfg = structure::load_config(
+        opts.config_dir(),
+        opts.repo_root.as_deref(),
+        opts.org_policy.as_deref(),
+    )
+    .unwrap_or_default();
+    let ws = Workspace::open_with(&opts.project_dir, &cfg.ignore_folders(), opts.limits)?;
+    let parsed = inputs::parse_workspace(
+        &ws,
+        opts.input_shape,
+        &["policy".to_string()],
+        &opts.parse_limits,
+    );
+    let (sources, _) = policy_sources(opts, &cfg);
+    let set = PolicySet::load(&sources, LoadOptions::default());
+    let mut docs = Vec::new();
+    for doc in &parsed.docs {
+        let one = inputs::Inputs {
+            docs: vec![doc.clone()],
+            errors: Vec::new(),
+        };
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..repeat.max(1) {
+            let start = std::time::Instant::now();
+            let _ = rego::run(&set, &one);
+            best = best.min(start.elapsed());
+        }
+        docs.push(serde_json::json!({
+            "file": doc.file,
+            "index": doc.index,
+            "value": doc.value,
+            "eval_us": best.as_micros() as u64,
+        }));
+    }
+    Ok(serde_json::json!({ "docs": docs }))
+}
+
 /// Runs the selected gates. Never fails: anything that cannot run is an error finding.
 pub fn run_check(opts: &CheckOptions) -> CheckReport {
     let config_dir = opts.config_dir().to_path_buf();

@@ -117,6 +117,22 @@ enum Command {
         #[arg(long)]
         cpu_secs: u64,
     },
+    /// Internal: the Rego gate's input documents of DIR as JSON, each with the gate's evaluation
+    /// time over it (used by scripts/rego_conformance.py to feed OPA the same documents).
+    #[command(name = "__rego-inputs", hide = true)]
+    RegoInputs {
+        /// Project directory.
+        dir: PathBuf,
+        /// Extra policy directory (repeatable), as for `check`.
+        #[arg(long = "policy", value_name = "DIR")]
+        policy: Vec<PathBuf>,
+        /// JSON shape of Terraform inputs, as for `check`.
+        #[arg(long, value_enum, default_value = "object")]
+        input_shape: HclShape,
+        /// Evaluations per document; the fastest is reported.
+        #[arg(long, default_value_t = 5)]
+        repeat: u32,
+    },
     /// Exit 0 when the server's `/healthz` answers 200 (the container HEALTHCHECK).
     Healthcheck {
         /// URL to ask (default: /healthz on the port of THOTH_LISTEN on this host).
@@ -263,6 +279,26 @@ fn main() -> ExitCode {
                     print!("{}", render(&report, format));
                 }
                 report.exit_code()
+            }
+        }
+        Command::RegoInputs {
+            dir,
+            policy,
+            input_shape,
+            repeat,
+        } => {
+            let mut opts = CheckOptions::new(dir);
+            opts.policy_dirs = policy;
+            opts.input_shape = input_shape;
+            match thoth_bot::check::rego_inputs_timed(&opts, repeat) {
+                Ok(v) => {
+                    println!("{v}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    2
+                }
             }
         }
         Command::History {
