@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
 use crate::gates::drift::{self, DriftPolicy};
 use crate::gates::rego;
+use crate::gates::rego::conftest_builtins::ConfigAccess;
 use crate::gates::rego::explain::{self, RuleDoc};
 use crate::gates::rego::policy::{self as rego_policy, LoadOptions, PolicySet, PolicySource};
 use crate::gates::structure::{self, StructureConfig};
@@ -143,7 +144,7 @@ pub fn rego_inputs_timed(opts: &CheckOptions, repeat: u32) -> anyhow::Result<ser
         &opts.parse_limits,
     );
     let (sources, _) = policy_sources(opts, &cfg);
-    let set = PolicySet::load(&sources, LoadOptions::default());
+    let set = PolicySet::load(&sources, load_options(opts));
     let mut docs = Vec::new();
     for doc in &parsed.docs {
         let one = inputs::Inputs {
@@ -164,6 +165,20 @@ pub fn rego_inputs_timed(opts: &CheckOptions, repeat: u32) -> anyhow::Result<ser
         }));
     }
     Ok(serde_json::json!({ "docs": docs }))
+}
+
+/// How the gate loads policies for this run: conftest's `parse_config*` builtins parse as the
+/// gate's inputs are parsed (same HCL shape and limits).
+fn load_options(opts: &CheckOptions) -> LoadOptions {
+    LoadOptions {
+        config: ConfigAccess {
+            base: None,
+            shape: opts.input_shape,
+            parse_limits: opts.parse_limits,
+            max_file_bytes: opts.limits.max_file_bytes,
+        },
+        ..Default::default()
+    }
 }
 
 /// Runs the selected gates. Never fails: anything that cannot run is an error finding.
@@ -230,7 +245,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
     if opts.gates.contains(&Gate::Rego) {
         let _timer = crate::metrics::stage_timer("gate_rego");
         let (sources, mut extra) = policy_sources(opts, &structure_cfg);
-        let set = PolicySet::load(&sources, LoadOptions::default());
+        let set = PolicySet::load(&sources, load_options(opts));
         let report = rego::run(&set, &parsed);
         extra.extend(report.findings);
         gates.push(GateReport::new(Gate::Rego, report.checked, extra));

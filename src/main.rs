@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use thoth_bot::check::{CheckOptions, run_check};
 use thoth_bot::decision::safety::PrContext;
 use thoth_bot::finding::Gate;
-use thoth_bot::gates::rego::policy::dir_source;
+use thoth_bot::gates::rego::policy::{PolicySource, dir_source};
 use thoth_bot::gates::rego::verify::verify;
 use thoth_bot::inputs::HclShape;
 use thoth_bot::report::{Format, render};
@@ -103,6 +103,10 @@ enum Command {
         /// Policy directory (default: ./policy).
         #[arg(default_value = "policy")]
         dir: PathBuf,
+        /// Directory of data files (JSON, YAML) loaded as `check` loads a policy folder's data
+        /// (repeatable; its Rego files are not loaded).
+        #[arg(long = "data", value_name = "DIR")]
+        data: Vec<PathBuf>,
     },
     /// Register the bot with a forge (GitHub App manifest flow) and write its config.
     #[command(subcommand)]
@@ -417,12 +421,17 @@ fn main() -> ExitCode {
             }
         }
         Command::GateChild { .. } => unreachable!("handled before logging starts"),
-        Command::Verify { dir } => {
-            if !dir.is_dir() {
-                eprintln!("error: policy directory {} does not exist", dir.display());
+        Command::Verify { dir, data } => {
+            if let Some(missing) = std::iter::once(&dir).chain(&data).find(|d| !d.is_dir()) {
+                eprintln!("error: directory {} does not exist", missing.display());
                 2
             } else {
-                let report = verify(&[dir_source(&dir)]);
+                let mut sources = vec![dir_source(&dir)];
+                sources.extend(data.iter().map(|d| PolicySource::Data {
+                    path: d.clone(),
+                    label: d.display().to_string(),
+                }));
+                let report = verify(&sources);
                 print!("{}", report.render());
                 report.exit_code()
             }
