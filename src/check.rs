@@ -37,6 +37,9 @@ pub struct CheckOptions {
     pub limits: Limits,
     /// How much the judged files may make the parsers do (YAML aliases, nesting, documents).
     pub parse_limits: ParseLimits,
+    /// Rego packages to evaluate (`--namespace`, globs such as `main` or `terraform.*`);
+    /// empty: every package (the bot's default).
+    pub namespaces: Vec<String>,
 }
 
 impl CheckOptions {
@@ -53,6 +56,7 @@ impl CheckOptions {
             input_shape: HclShape::Object,
             limits: Limits::default(),
             parse_limits: ParseLimits::default(),
+            namespaces: Vec::new(),
         }
     }
 
@@ -167,6 +171,27 @@ pub fn rego_inputs_timed(opts: &CheckOptions, repeat: u32) -> anyhow::Result<ser
     Ok(serde_json::json!({ "docs": docs }))
 }
 
+/// The `--namespace` globs as one matcher (`None`: every package). A bad glob is an error
+/// finding, and then no package matches.
+fn namespace_filter(globs: &[String]) -> Result<Option<globset::GlobSet>, Finding> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut b = globset::GlobSetBuilder::new();
+    for g in globs {
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| {
+                Finding::error(Gate::Rego, "policy-error", format!("--namespace {g}: {e}"))
+            })?;
+        b.add(glob);
+    }
+    b.build()
+        .map(Some)
+        .map_err(|e| Finding::error(Gate::Rego, "policy-error", format!("--namespace: {e}")))
+}
+
 /// How the gate loads policies for this run: conftest's `parse_config*` builtins parse as the
 /// gate's inputs are parsed (same HCL shape and limits).
 fn load_options(opts: &CheckOptions) -> LoadOptions {
@@ -245,10 +270,27 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
     if opts.gates.contains(&Gate::Rego) {
         let _timer = crate::metrics::stage_timer("gate_rego");
         let (sources, mut extra) = policy_sources(opts, &structure_cfg);
-        let set = PolicySet::load(&sources, load_options(opts));
+        let mut set = PolicySet::load(&sources, load_options(opts));
+        match namespace_filter(&opts.namespaces) {
+            Ok(Some(filter)) => set
+                .packages
+                .retain(|p| filter.is_match(p.package.trim_start_matches("data."))),
+            Ok(None) => {}
+            Err(f) => {
+                extra.push(f);
+                set.packages.clear();
+            }
+        }
         let report = rego::run(&set, &parsed);
         extra.extend(report.findings);
-        gates.push(GateReport::new(Gate::Rego, report.checked, extra));
+        let mut gate = GateReport::new(Gate::Rego, report.checked, extra);
+        gate.namespaces = set
+            .packages
+            .iter()
+            .filter(|p| !p.rules.is_empty())
+            .map(|p| p.package.trim_start_matches("data.").to_string())
+            .collect();
+        gates.push(gate);
     }
     if opts.gates.contains(&Gate::Drift) {
         let _timer = crate::metrics::stage_timer("gate_drift");

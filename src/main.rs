@@ -49,6 +49,13 @@ enum Command {
         /// JSON shape of Terraform inputs: object (default) or conftest (hcl2json).
         #[arg(long, value_enum, default_value = "object")]
         input_shape: HclShape,
+        /// Evaluate only the Rego packages matching NS (repeatable; globs: `main`, `terraform.*`).
+        /// Default: every package.
+        #[arg(long = "namespace", value_name = "NS")]
+        namespace: Vec<String>,
+        /// Evaluate every Rego package (the default; conftest's spelling, refused with --namespace).
+        #[arg(long, conflicts_with = "namespace")]
+        all_namespaces: bool,
         /// Also print the decision the bot would post (dry run: nothing is recorded).
         #[arg(long)]
         decide: bool,
@@ -244,6 +251,8 @@ fn main() -> ExitCode {
             author,
             labels,
             draft,
+            namespace,
+            all_namespaces,
         } => {
             if !dir.is_dir() {
                 eprintln!("error: project directory {} does not exist", dir.display());
@@ -255,6 +264,9 @@ fn main() -> ExitCode {
                 opts.with_builtin = with_builtin;
                 opts.gates = gates;
                 opts.input_shape = input_shape;
+                if !all_namespaces {
+                    opts.namespaces = namespace;
+                }
                 let report = run_check(&opts);
                 if decide {
                     let ctx = PrContext {
