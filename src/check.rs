@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
 use crate::gates::drift::{self, DriftPolicy};
 use crate::gates::rego;
+use crate::gates::rego::conftest_builtins::ConfigAccess;
 use crate::gates::rego::explain::{self, RuleDoc};
 use crate::gates::rego::policy::{self as rego_policy, LoadOptions, PolicySet, PolicySource};
 use crate::gates::structure::{self, StructureConfig};
@@ -36,6 +37,9 @@ pub struct CheckOptions {
     pub limits: Limits,
     /// How much the judged files may make the parsers do (YAML aliases, nesting, documents).
     pub parse_limits: ParseLimits,
+    /// Rego packages to evaluate (`--namespace`, globs such as `main` or `terraform.*`);
+    /// empty: every package (the bot's default).
+    pub namespaces: Vec<String>,
 }
 
 impl CheckOptions {
@@ -52,6 +56,7 @@ impl CheckOptions {
             input_shape: HclShape::Object,
             limits: Limits::default(),
             parse_limits: ParseLimits::default(),
+            namespaces: Vec::new(),
         }
     }
 
@@ -125,6 +130,82 @@ pub fn explain_rule(opts: &CheckOptions, rule_id: &str) -> Option<RuleDoc> {
         .or_else(|| explain::explain(&[rego_policy::builtin_library()], rule_id))
 }
 
+/// The Rego gate's input documents of a project, each with the time the gate takes to evaluate
+/// the run's policies over it alone (best of `repeat` runs). The differential suite against OPA
+/// (`scripts/rego_conformance.py`) feeds OPA these exact documents and compares the times.
+pub fn rego_inputs_timed(opts: &CheckOptions, repeat: u32) -> anyhow::Result<serde_json::Value> {
+    let cfg = structure::load_config(
+        opts.config_dir(),
+        opts.repo_root.as_deref(),
+        opts.org_policy.as_deref(),
+    )
+    .unwrap_or_default();
+    let ws = Workspace::open_with(&opts.project_dir, &cfg.ignore_folders(), opts.limits)?;
+    let parsed = inputs::parse_workspace(
+        &ws,
+        opts.input_shape,
+        &["policy".to_string()],
+        &opts.parse_limits,
+    );
+    let (sources, _) = policy_sources(opts, &cfg);
+    let set = PolicySet::load(&sources, load_options(opts));
+    let mut docs = Vec::new();
+    for doc in &parsed.docs {
+        let one = inputs::Inputs {
+            docs: vec![doc.clone()],
+            errors: Vec::new(),
+        };
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..repeat.max(1) {
+            let start = std::time::Instant::now();
+            let _ = rego::run(&set, &one);
+            best = best.min(start.elapsed());
+        }
+        docs.push(serde_json::json!({
+            "file": doc.file,
+            "index": doc.index,
+            "value": doc.value,
+            "eval_us": best.as_micros() as u64,
+        }));
+    }
+    Ok(serde_json::json!({ "docs": docs }))
+}
+
+/// The `--namespace` globs as one matcher (`None`: every package). A bad glob is an error
+/// finding, and then no package matches.
+fn namespace_filter(globs: &[String]) -> Result<Option<globset::GlobSet>, Finding> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut b = globset::GlobSetBuilder::new();
+    for g in globs {
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| {
+                Finding::error(Gate::Rego, "policy-error", format!("--namespace {g}: {e}"))
+            })?;
+        b.add(glob);
+    }
+    b.build()
+        .map(Some)
+        .map_err(|e| Finding::error(Gate::Rego, "policy-error", format!("--namespace: {e}")))
+}
+
+/// How the gate loads policies for this run: conftest's `parse_config*` builtins parse as the
+/// gate's inputs are parsed (same HCL shape and limits).
+fn load_options(opts: &CheckOptions) -> LoadOptions {
+    LoadOptions {
+        config: ConfigAccess {
+            base: None,
+            shape: opts.input_shape,
+            parse_limits: opts.parse_limits,
+            max_file_bytes: opts.limits.max_file_bytes,
+        },
+        ..Default::default()
+    }
+}
+
 /// Runs the selected gates. Never fails: anything that cannot run is an error finding.
 pub fn run_check(opts: &CheckOptions) -> CheckReport {
     let config_dir = opts.config_dir().to_path_buf();
@@ -189,10 +270,27 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
     if opts.gates.contains(&Gate::Rego) {
         let _timer = crate::metrics::stage_timer("gate_rego");
         let (sources, mut extra) = policy_sources(opts, &structure_cfg);
-        let set = PolicySet::load(&sources, LoadOptions::default());
+        let mut set = PolicySet::load(&sources, load_options(opts));
+        match namespace_filter(&opts.namespaces) {
+            Ok(Some(filter)) => set
+                .packages
+                .retain(|p| filter.is_match(p.package.trim_start_matches("data."))),
+            Ok(None) => {}
+            Err(f) => {
+                extra.push(f);
+                set.packages.clear();
+            }
+        }
         let report = rego::run(&set, &parsed);
         extra.extend(report.findings);
-        gates.push(GateReport::new(Gate::Rego, report.checked, extra));
+        let mut gate = GateReport::new(Gate::Rego, report.checked, extra);
+        gate.namespaces = set
+            .packages
+            .iter()
+            .filter(|p| !p.rules.is_empty())
+            .map(|p| p.package.trim_start_matches("data.").to_string())
+            .collect();
+        gates.push(gate);
     }
     if opts.gates.contains(&Gate::Drift) {
         let _timer = crate::metrics::stage_timer("gate_drift");

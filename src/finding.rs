@@ -201,6 +201,9 @@ pub struct GateReport {
     /// How many items the gate looked at (rules, files, resources: gate-specific).
     pub checked: usize,
     pub findings: Vec<Finding>,
+    /// Rego packages (namespaces) that were evaluated, for the Rego gate; empty for the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
 }
 
 impl GateReport {
@@ -212,6 +215,7 @@ impl GateReport {
             passed,
             checked,
             findings,
+            namespaces: Vec::new(),
         }
     }
 

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use thoth_bot::check::{CheckOptions, run_check};
 use thoth_bot::decision::safety::PrContext;
 use thoth_bot::finding::Gate;
-use thoth_bot::gates::rego::policy::dir_source;
+use thoth_bot::gates::rego::policy::{PolicySource, dir_source};
 use thoth_bot::gates::rego::verify::verify;
 use thoth_bot::inputs::HclShape;
 use thoth_bot::report::{Format, render};
@@ -49,6 +49,13 @@ enum Command {
         /// JSON shape of Terraform inputs: object (default) or conftest (hcl2json).
         #[arg(long, value_enum, default_value = "object")]
         input_shape: HclShape,
+        /// Evaluate only the Rego packages matching NS (repeatable; globs: `main`, `terraform.*`).
+        /// Default: every package.
+        #[arg(long = "namespace", value_name = "NS")]
+        namespace: Vec<String>,
+        /// Evaluate every Rego package (the default; conftest's spelling, refused with --namespace).
+        #[arg(long, conflicts_with = "namespace")]
+        all_namespaces: bool,
         /// Also print the decision the bot would post (dry run: nothing is recorded).
         #[arg(long)]
         decide: bool,
@@ -110,6 +117,10 @@ enum Command {
         /// Policy directory (default: ./policy).
         #[arg(default_value = "policy")]
         dir: PathBuf,
+        /// Directory of data files (JSON, YAML) loaded as `check` loads a policy folder's data
+        /// (repeatable; its Rego files are not loaded).
+        #[arg(long = "data", value_name = "DIR")]
+        data: Vec<PathBuf>,
     },
     /// Register the bot with a forge (GitHub App manifest flow) and write its config.
     #[command(subcommand)]
@@ -123,6 +134,22 @@ enum Command {
         /// CPU-time limit in seconds.
         #[arg(long)]
         cpu_secs: u64,
+    },
+    /// Internal: the Rego gate's input documents of DIR as JSON, each with the gate's evaluation
+    /// time over it (used by scripts/rego_conformance.py to feed OPA the same documents).
+    #[command(name = "__rego-inputs", hide = true)]
+    RegoInputs {
+        /// Project directory.
+        dir: PathBuf,
+        /// Extra policy directory (repeatable), as for `check`.
+        #[arg(long = "policy", value_name = "DIR")]
+        policy: Vec<PathBuf>,
+        /// JSON shape of Terraform inputs, as for `check`.
+        #[arg(long, value_enum, default_value = "object")]
+        input_shape: HclShape,
+        /// Evaluations per document; the fastest is reported.
+        #[arg(long, default_value_t = 5)]
+        repeat: u32,
     },
     /// Exit 0 when the server's `/healthz` answers 200 (the container HEALTHCHECK).
     Healthcheck {
@@ -239,6 +266,8 @@ fn main() -> ExitCode {
             author,
             labels,
             draft,
+            namespace,
+            all_namespaces,
         } => {
             if !dir.is_dir() {
                 eprintln!("error: project directory {} does not exist", dir.display());
@@ -250,6 +279,9 @@ fn main() -> ExitCode {
                 opts.with_builtin = with_builtin;
                 opts.gates = gates;
                 opts.input_shape = input_shape;
+                if !all_namespaces {
+                    opts.namespaces = namespace;
+                }
                 let report = run_check(&opts);
                 if let Some(bar) = &bar {
                     bar.finish_and_clear();
@@ -281,6 +313,26 @@ fn main() -> ExitCode {
                     print!("{}", render(&report, format));
                 }
                 report.exit_code()
+            }
+        }
+        Command::RegoInputs {
+            dir,
+            policy,
+            input_shape,
+            repeat,
+        } => {
+            let mut opts = CheckOptions::new(dir);
+            opts.policy_dirs = policy;
+            opts.input_shape = input_shape;
+            match thoth_bot::check::rego_inputs_timed(&opts, repeat) {
+                Ok(v) => {
+                    println!("{v}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    2
+                }
             }
         }
         Command::History {
@@ -388,12 +440,17 @@ fn main() -> ExitCode {
             }
         }
         Command::GateChild { .. } => unreachable!("handled before logging starts"),
-        Command::Verify { dir } => {
-            if !dir.is_dir() {
-                eprintln!("error: policy directory {} does not exist", dir.display());
+        Command::Verify { dir, data } => {
+            if let Some(missing) = std::iter::once(&dir).chain(&data).find(|d| !d.is_dir()) {
+                eprintln!("error: directory {} does not exist", missing.display());
                 2
             } else {
-                let report = verify(&[dir_source(&dir)]);
+                let mut sources = vec![dir_source(&dir)];
+                sources.extend(data.iter().map(|d| PolicySource::Data {
+                    path: d.clone(),
+                    label: d.display().to_string(),
+                }));
+                let report = verify(&sources);
                 print!("{}", report.render());
                 report.exit_code()
             }

@@ -862,3 +862,27 @@ async fn a_refused_review_does_not_stop_the_summary_comment() {
     assert_eq!(fake.check_runs()[0].conclusion.as_deref(), Some("success"));
     assert_eq!(marked(&fake).len(), 1);
 }
+
+#[test]
+fn plan_summary_names_the_rego_namespaces_that_ran() {
+    let mut r = report(vec![finding(
+        Gate::Rego,
+        Level::Warning,
+        Some(("main.tf", 1)),
+    )]);
+    let d = decision::evaluate(&r, &DecisionConfig::default());
+    let plan = plan_from(&r, &d, &PlanContext::default());
+    assert!(!plan.summary_markdown.contains("namespaces"));
+    for g in &mut r.gates {
+        if g.gate == Gate::Rego {
+            g.namespaces = vec!["main".into(), "terraform.s3".into()];
+        }
+    }
+    let plan = plan_from(&r, &d, &PlanContext::default());
+    assert!(
+        plan.summary_markdown
+            .contains("Rego namespaces evaluated: `main`, `terraform.s3`"),
+        "{}",
+        plan.summary_markdown
+    );
+}

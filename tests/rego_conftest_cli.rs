@@ -172,3 +172,65 @@ fn conftest_kubernetes_example_service_only_warns() {
         "{v}"
     );
 }
+
+#[test]
+fn namespaces_select_packages_and_are_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("deployment.yaml", DEPLOYMENT),
+            (
+                "policy/main.rego",
+                "package main\nimport rego.v1\ndeny contains \"main\" if { true }\n",
+            ),
+            (
+                "policy/k8s.rego",
+                "package k8s.labels\nimport rego.v1\ndeny contains \"labels\" if { true }\n",
+            ),
+            (
+                "policy/k8s_img.rego",
+                "package k8s.images\nimport rego.v1\nwarn contains \"images\" if { true }\n",
+            ),
+        ],
+    );
+    let d = dir.path().to_str().unwrap();
+    let msgs = |extra: &[&str]| -> (Vec<String>, Value) {
+        let (_, v) = check_json(dir.path(), extra);
+        let mut m: Vec<String> = messages(&v).into_iter().map(|(_, _, m)| m).collect();
+        m.sort();
+        (m, v)
+    };
+    // Default: every package.
+    let (all, v) = msgs(&["--gates", "rego"]);
+    assert_eq!(all, ["images", "labels", "main"]);
+    assert_eq!(
+        v["gates"][0]["namespaces"],
+        serde_json::json!(["k8s.images", "k8s.labels", "main"])
+    );
+    let (same, _) = msgs(&["--gates", "rego", "--all-namespaces"]);
+    assert_eq!(same, all);
+    // Repeatable, with globs.
+    let (some, v) = msgs(&[
+        "--gates",
+        "rego",
+        "--namespace",
+        "main",
+        "--namespace",
+        "k8s.l*",
+    ]);
+    assert_eq!(some, ["labels", "main"]);
+    assert_eq!(
+        v["gates"][0]["namespaces"],
+        serde_json::json!(["k8s.labels", "main"])
+    );
+    let (k8s, _) = msgs(&["--gates", "rego", "--namespace", "k8s.*"]);
+    assert_eq!(k8s, ["images", "labels"]);
+    // The text output names them.
+    let (code, out, _) = thoth(&["check", d, "--gates", "rego", "--namespace", "k8s.*"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("namespaces: k8s.images, k8s.labels"), "{out}");
+    // Both flags at once is a usage error.
+    let (code, _, err) = thoth(&["check", d, "--namespace", "main", "--all-namespaces"]);
+    assert_eq!(code, 2, "{err}");
+}

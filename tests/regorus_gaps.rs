@@ -8,6 +8,9 @@
 //!    also in Rego v1 syntax.
 //! 3. An import alias used in the second module of a package spread over several
 //!    files resolves when the whole package is evaluated (`data.main`).
+//! 4. What the differential suite against OPA found: the empty set prints as `set()`,
+//!    `sprintf` prints a negative integer's sign once, `some x in` over a scalar enumerates
+//!    nothing, and `net.cidr_intersects` exists.
 //!
 //! The tests of 1 and 2 end with ones that make sure the patches did not silence genuine
 //! errors.
@@ -612,4 +615,72 @@ fn import_alias_in_second_file_resolves_in_rule_query() {
             .insert(Value::from("deny"), set_of(&["a"]));
         obj
     });
+}
+
+// ---------------------------------------------------------------------------
+// Gap 4 (found by the differential suite, scripts/rego_conformance.py).
+// ---------------------------------------------------------------------------
+
+const GAP4: &str = r#"
+package gaps
+
+import rego.v1
+
+empty_set := sprintf("%v", [{x | some x in []}])
+
+negative := sprintf("%d|%x", [-7, -255])
+
+scalar_items contains x if {
+    some x in input.volumes
+}
+
+overlap := [
+    net.cidr_intersects("10.0.0.0/8", "10.1.0.0/16"),
+    net.cidr_intersects("10.1.0.0/16", "10.0.0.0/8"),
+    net.cidr_intersects("192.168.0.0/24", "10.0.0.0/8"),
+    net.cidr_intersects("10.0.0.0/8", "fd00::/8"),
+]
+"#;
+
+#[test]
+fn empty_set_prints_as_set_parens() {
+    let mut e = engine(false, GAP4);
+    let v = eval_with(&mut e, "{}", "data.gaps.empty_set").unwrap();
+    assert_eq!(v, Value::from("set()"));
+}
+
+#[test]
+fn sprintf_prints_the_sign_of_negative_integers_once() {
+    let mut e = engine(false, GAP4);
+    let v = eval_with(&mut e, "{}", "data.gaps.negative").unwrap();
+    assert_eq!(v, Value::from("-7|-ff"));
+}
+
+#[test]
+fn some_in_over_a_scalar_enumerates_nothing() {
+    let mut e = engine(false, GAP4);
+    for input in [
+        r#"{"volumes": "text"}"#,
+        r#"{"volumes": null}"#,
+        r#"{"volumes": 3}"#,
+    ] {
+        let v = eval_with(&mut e, input, "data.gaps.scalar_items").unwrap();
+        assert_eq!(v, set_of(&[]), "{input}");
+    }
+    let v = eval_with(&mut e, r#"{"volumes": ["a"]}"#, "data.gaps.scalar_items").unwrap();
+    assert_eq!(v, set_of(&["a"]));
+}
+
+#[test]
+fn cidr_intersects_like_opa() {
+    let mut e = engine(false, GAP4);
+    let v = eval_with(&mut e, "{}", "data.gaps.overlap").unwrap();
+    let want = Value::from_json_str("[true, true, false, false]").unwrap();
+    assert_eq!(v, want);
+    let bad = engine(
+        false,
+        "package bad\nimport rego.v1\nx := net.cidr_intersects(\"nope\", \"10.0.0.0/8\")\n",
+    );
+    let mut bad = bad;
+    assert!(eval_with(&mut bad, "{}", "data.bad.x").is_err());
 }

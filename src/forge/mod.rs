@@ -319,6 +319,19 @@ fn render_summary(
         );
     }
 
+    let namespaces: Vec<String> = report
+        .gates
+        .iter()
+        .flat_map(|g| g.namespaces.iter().map(|n| format!("`{}`", escape_text(n))))
+        .collect();
+    if !namespaces.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRego namespaces evaluated: {}",
+            namespaces.join(", ")
+        );
+    }
+
     let total = report.findings().count();
     if total > 0 {
         out.push_str("\n### Findings\n");

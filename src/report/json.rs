@@ -26,14 +26,19 @@ fn to_value(report: &CheckReport) -> Value {
 }
 
 fn gate_value(gate: &GateReport) -> Value {
-    json!({
+    let mut v = json!({
         "gate": gate.gate.as_str(),
         "passed": gate.passed,
         "checked": gate.checked,
         "failures": gate.count(Level::Failure),
         "warnings": gate.count(Level::Warning),
         "errors": gate.count(Level::Error),
-    })
+    });
+    // The Rego packages that ran (only the Rego gate has them).
+    if !gate.namespaces.is_empty() {
+        v["namespaces"] = json!(gate.namespaces);
+    }
+    v
 }
 
 fn finding_value(f: &Finding) -> Value {

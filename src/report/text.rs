@@ -102,6 +102,9 @@ fn gate_summary(gate: &GateReport) -> String {
         }
     }
     let _ = write!(line, " ({} checked)", gate.checked);
+    if !gate.namespaces.is_empty() {
+        let _ = write!(line, "; namespaces: {}", gate.namespaces.join(", "));
+    }
     line
 }
 

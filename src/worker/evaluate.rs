@@ -206,7 +206,9 @@ fn add_finding(report: &mut CheckReport, finding: Finding) {
         Some(g) => {
             let mut findings = std::mem::take(&mut g.findings);
             findings.push(finding);
+            let namespaces = std::mem::take(&mut g.namespaces);
             *g = GateReport::new(gate, g.checked, findings);
+            g.namespaces = namespaces;
         }
         None => report.gates.push(GateReport::new(gate, 0, vec![finding])),
     }

@@ -8,6 +8,7 @@
 //! named rules for that input. Evaluation is bounded per rule and input; a rule that errors or
 //! runs out of time becomes an error finding and the run goes on.
 
+pub mod conftest_builtins;
 pub mod explain;
 pub mod policy;
 pub mod verify;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use regorus::Engine;
 use regorus::utils::limits::ExecutionTimerConfig;
 
+use super::conftest_builtins::{self, ConfigAccess};
 use crate::finding::{Finding, Gate, Level, Severity};
 use crate::workspace::{Limits, Workspace};
 
@@ -63,6 +64,9 @@ pub enum PolicySource {
     Dir { path: PathBuf, label: String },
     /// In-memory files (the built-in library): `(path, contents)`.
     Embedded(Vec<(String, String)>),
+    /// A directory whose data files (JSON, YAML) are loaded and whose Rego files are not
+    /// (`verify --data`).
+    Data { path: PathBuf, label: String },
 }
 
 /// Policies and data loaded into one engine, ready to evaluate.
@@ -89,12 +93,15 @@ impl std::fmt::Debug for PolicySet {
 }
 
 /// What to load.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// Also load `*_test.rego` files and collect `test_*` rules (for `verify`).
     pub include_tests: bool,
     /// Evaluation wall-clock limit per rule and input (default [`DEFAULT_EVAL_LIMIT`]).
     pub eval_limit: Option<Duration>,
+    /// What conftest's `parse_config*` builtins may read; with no base, the first policy
+    /// directory among the sources.
+    pub config: ConfigAccess,
 }
 
 /// A rule head at the start of a line: `deny`, `warn_x`, `violation[...]`, `exception ...`.
@@ -174,6 +181,14 @@ impl PolicySet {
             limit: opts.eval_limit.unwrap_or(DEFAULT_EVAL_LIMIT),
             check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
         });
+        let mut config = opts.config.clone();
+        if config.base.is_none() {
+            config.base = sources.iter().find_map(|s| match s {
+                PolicySource::Dir { path, .. } => Some(path.clone()),
+                _ => None,
+            });
+        }
+        let registered = conftest_builtins::register(&mut engine, config);
         let mut set = PolicySet {
             engine,
             packages: Vec::new(),
@@ -182,11 +197,18 @@ impl PolicySet {
             warnings: Vec::new(),
             tests: Vec::new(),
         };
+        if let Err(e) = registered {
+            set.errors.push(Finding::error(
+                Gate::Rego,
+                "policy-error",
+                format!("conftest builtins: {e}"),
+            ));
+        }
         let mut packages: BTreeMap<String, PackageRules> = BTreeMap::new();
         let mut user_files = 0;
         for source in sources {
             let user = matches!(source, PolicySource::Dir { .. });
-            for (path, text) in set.read_source(source) {
+            for (path, text) in set.read_source(source, opts.include_tests) {
                 set.add_file(path, text, opts.include_tests, &mut packages);
             }
             if user {
@@ -198,10 +220,11 @@ impl PolicySet {
         set
     }
 
-    fn read_source(&mut self, source: &PolicySource) -> Vec<(String, String)> {
+    fn read_source(&mut self, source: &PolicySource, tests: bool) -> Vec<(String, String)> {
         match source {
             PolicySource::Embedded(files) => files.clone(),
-            PolicySource::Dir { path, label } => {
+            PolicySource::Dir { path, label } | PolicySource::Data { path, label } => {
+                let data_only = matches!(source, PolicySource::Data { .. });
                 let ws = match Workspace::open_with(path, &[".git".into()], Limits::default()) {
                     Ok(ws) => ws,
                     Err(e) => {
@@ -222,19 +245,30 @@ impl PolicySet {
                 }
                 let mut out = Vec::new();
                 for f in ws.files() {
-                    if !is_policy_or_data(&f.rel) {
+                    let rego = f.rel.to_ascii_lowercase().ends_with(".rego");
+                    if !is_policy_or_data(&f.rel) || (data_only && rego) {
                         continue;
                     }
                     let shown = join_label(label, &f.rel);
                     match ws.read_to_string(&f.rel) {
-                        Ok(text) => out.push((shown, text)),
+                        Ok(text) => out.push((f.rel.clone(), shown, text)),
                         Err(e) => self.errors.push(
                             Finding::error(Gate::Rego, "policy-error", e.to_string())
                                 .at(shown, None),
                         ),
                     }
                 }
-                out
+                // conftest keeps test fixtures beside the tests: a file a test names is parsed by
+                // the test (`parse_config_file`), not loaded as data.
+                let fixtures = if tests && !data_only {
+                    conftest_builtins::files_named_by_tests(&out)
+                } else {
+                    Default::default()
+                };
+                out.into_iter()
+                    .filter(|(rel, _, _)| !fixtures.contains(rel))
+                    .map(|(_, shown, text)| (shown, text))
+                    .collect()
             }
         }
     }

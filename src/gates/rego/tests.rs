@@ -12,6 +12,7 @@ fn set(files: &[(&str, &str)]) -> PolicySet {
         LoadOptions {
             include_tests: false,
             eval_limit: Some(std::time::Duration::from_millis(300)),
+            ..Default::default()
         },
     )
 }

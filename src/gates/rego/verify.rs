@@ -88,7 +88,7 @@ pub fn verify(sources: &[PolicySource]) -> VerifyReport {
         sources,
         LoadOptions {
             include_tests: true,
-            eval_limit: None,
+            ..Default::default()
         },
     );
     let mut report = VerifyReport {

@@ -1149,12 +1149,9 @@ impl Interpreter {
                     }
                 }
             }
-            Value::Undefined => (),
-            v => {
-                bail!(collection.span().error(
-                    format!("`some .. in collection` expects array/set/object. Got `{v}`").as_str()
-                ))
-            }
+            // thoth-bot patch 4b: OPA enumerates nothing over a scalar (`some x in "s"`, null,
+            // numbers), as for undefined; it is not an error.
+            _ => (),
         }
 
         Ok(count > 0)

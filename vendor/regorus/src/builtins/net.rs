@@ -26,6 +26,27 @@ pub fn register(m: &mut builtins::BuiltinsMap<&'static str, builtins::BuiltinFcn
     m.insert("net.cidr_is_valid", (cidr_is_valid, 1));
     m.insert("net.cidr_contains", (cidr_contains, 2));
     m.insert("net.cidr_expand", (cidr_expand, 1));
+    // thoth-bot patch 4c: OPA's net.cidr_intersects, used by network policy sets.
+    m.insert("net.cidr_intersects", (cidr_intersects, 2));
+}
+
+/// Whether two CIDRs overlap (OPA `net.cidr_intersects`): one contains the other's network.
+/// An IPv4 and an IPv6 CIDR never intersect; an unparsable CIDR is an error, as in OPA.
+pub fn cidr_intersects(
+    span: &Span,
+    params: &[Ref<Expr>],
+    args: &[Value],
+    _strict: bool,
+) -> Result<Value> {
+    ensure_args_count(span, "cidr_intersects", params, args, 2)?;
+    let a = ensure_string("cidr_intersects", &params[0], &args[0])?;
+    let b = ensure_string("cidr_intersects", &params[1], &args[1])?;
+    let parse = |c: &str| {
+        c.parse::<IpNet>()
+            .map_err(|e| span.error(&format!("net.cidr_intersects: {c}: {e}")))
+    };
+    let (a, b) = (parse(&a)?, parse(&b)?);
+    Ok(Value::from(a.contains(&b.network()) || b.contains(&a.network())))
 }
 
 /// Checks if a CIDR string is valid or invalid. Uses the

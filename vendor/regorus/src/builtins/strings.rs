@@ -199,6 +199,8 @@ fn to_string(v: &Value, unescape: bool) -> String {
                     .join(", ")
                 + "]"
         }
+        // thoth-bot patch 4a: OPA prints the empty set as `set()` (`{}` is the empty object).
+        Value::Set(s) if s.is_empty() => "set()".to_owned(),
         Value::Set(s) => {
             "{".to_owned()
                 + &s.iter()
@@ -384,7 +386,9 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
         // Removing the incorrect flag handling to fix sprintf spacing.
 
         let get_sign_value = |f: &Number| match (emit_sign, f) {
-            (_, v) if v < &Number::from(0.0) => ("-", v.clone()),
+            // thoth-bot patch 4d: the sign is printed here, so the digits come from the
+            // absolute value (`sprintf("%d", [-7])` printed `--7`).
+            (_, v) if v < &Number::from(0.0) => ("-", v.abs()),
             (true, v) => ("+", v.clone()),
             (false, v) if leave_space_for_elided_sign => (" ", v.clone()),
             (false, v) => ("", v.clone()),
