@@ -223,22 +223,24 @@ fn policies_and_explanations(
     let org_commit = opts.org_policy.as_deref().and_then(head_commit);
     let sets = sources
         .iter()
-        .map(|s| match s {
-            PolicySource::Embedded(files) => PolicySetRun {
+        .filter_map(|s| match s {
+            PolicySource::Embedded(files) => Some(PolicySetRun {
                 kind: "built-in".into(),
                 label: "built-in".into(),
                 commit: None,
                 policies: count_rego(files.iter().map(|(p, _)| p.as_str())),
-            },
+            }),
             PolicySource::Dir { path, label } => {
                 let org = label.starts_with("org:");
-                PolicySetRun {
+                Some(PolicySetRun {
                     kind: if org { "org" } else { "project" }.into(),
                     label: label.clone(),
                     commit: if org { org_commit.clone() } else { None },
                     policies: rego_files_in(path),
-                }
+                })
             }
+            // Data-only sources (`verify --data`) hold no policies to list.
+            PolicySource::Data { .. } => None,
         })
         .collect();
     let mut explained = BTreeMap::new();
