@@ -21,6 +21,7 @@ pub mod queue;
 pub mod recovery;
 pub mod report;
 pub mod reports;
+pub mod run;
 pub mod sandbox;
 pub mod secret;
 pub mod server;

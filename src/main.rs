@@ -247,7 +247,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Serve { config } => match serve(config) {
+        Command::Serve { config } => match thoth_bot::run::serve(config) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -342,7 +342,7 @@ fn main() -> ExitCode {
             limit,
             format,
             action,
-        } => print_or_fail(thoth_bot::cli::history(
+        } => thoth_bot::run::print_or_fail(thoth_bot::cli::history(
             &store,
             repo.as_deref(),
             days,
@@ -350,8 +350,12 @@ fn main() -> ExitCode {
             action,
             format == "json",
         )),
-        Command::Report(a) => print_or_fail(thoth_bot::reports::report(&a.store, a.days, a.format)),
-        Command::Stats(a) => print_or_fail(thoth_bot::reports::stats(&a.store, a.days, a.format)),
+        Command::Report(a) => {
+            thoth_bot::run::print_or_fail(thoth_bot::reports::report(&a.store, a.days, a.format))
+        }
+        Command::Stats(a) => {
+            thoth_bot::run::print_or_fail(thoth_bot::reports::stats(&a.store, a.days, a.format))
+        }
         Command::Setup(Setup::Github {
             org,
             url,
@@ -383,7 +387,7 @@ fn main() -> ExitCode {
                 key_out,
                 force,
             };
-            match setup_github(setup, &listen) {
+            match thoth_bot::run::setup_github(setup, &listen) {
                 Ok(r) => {
                     println!(
                         "GitHub App `{}` (id {}) created.\n  config: {}\n  key:    {}\nInstall it: {}/installations/new\nThen run: thoth-bot serve --config {}",
@@ -457,95 +461,4 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
-}
-
-fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
-    let cfg = thoth_bot::config::ServeConfig::load(config.as_deref())?;
-    set_git_socket_timeouts(cfg.git_timeout_secs)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&cfg.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
-        let running = thoth_bot::server::start(&cfg, listener).await?;
-        eprintln!("thoth-bot listening on http://{}", running.addr);
-        shutdown_signal().await;
-        tracing::info!(
-            grace_secs = cfg.shutdown_grace_secs,
-            "shutting down: no new deliveries, running jobs finish or are released; a second signal exits at once"
-        );
-        tokio::select! {
-            _ = running.stop() => tracing::info!("stopped"),
-            _ = shutdown_signal() => tracing::warn!("second signal: exiting without waiting"),
-        }
-        Ok(())
-    })
-}
-
-/// libgit2 waits on a silent git server for as long as the TCP stack lets it: no fetch callback
-/// fires, so the checkout's own deadline cannot stop it. Its socket timeouts are process-wide C
-/// globals that may only be set before any thread exists, hence here, before the runtime.
-#[allow(unsafe_code)]
-fn set_git_socket_timeouts(secs: u64) -> anyhow::Result<()> {
-    let ms = i32::try_from(secs.saturating_mul(1000)).unwrap_or(i32::MAX);
-    // SAFETY: git2 requires these to be called before any thread is spawned; `serve` calls this
-    // first thing, before the tokio runtime (and with it every other thread) is built.
-    unsafe {
-        git2::opts::set_server_connect_timeout_in_milliseconds(ms)?;
-        git2::opts::set_server_timeout_in_milliseconds(ms)?;
-    }
-    Ok(())
-}
-
-fn setup_github(
-    setup: thoth_bot::setup::GithubSetup,
-    listen: &str,
-) -> anyhow::Result<thoth_bot::setup::Registered> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-        thoth_bot::setup::run(setup, listener, |url| {
-            eprintln!("Open {url}/ in a browser on this machine to create the GitHub App.");
-        })
-        .await
-    })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
-/// Runs a store report on a fresh runtime and prints it: exit 0, or 2 with the error.
-fn print_or_fail(fut: impl std::future::Future<Output = anyhow::Result<String>>) -> i32 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    match rt.block_on(fut) {
-        Ok(out) => {
-            print!("{out}");
-            0
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            2
-        }
-    }
 }
