@@ -27,9 +27,8 @@ pub struct World {
     pub repo: TestRepo,
     pub dir: tempfile::TempDir,
     pub base_sha: String,
-    /// The stores of the servers this world started, for [`World::wait_idle`]; weak, so a
-    /// stopped server's sled store is released.
-    stores: std::sync::Mutex<Vec<std::sync::Weak<dyn thoth_bot::store::Store>>>,
+    /// The servers this world started, for [`World::wait_idle`].
+    servers: super::Servers,
 }
 
 impl World {
@@ -51,7 +50,7 @@ impl World {
             repo,
             dir: tempfile::tempdir().unwrap(),
             base_sha,
-            stores: Default::default(),
+            servers: Default::default(),
         }
     }
 
@@ -81,34 +80,19 @@ impl World {
     pub async fn start(&self, cfg: &ServeConfig) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = server::start(cfg, listener).await.unwrap();
-        self.stores
-            .lock()
-            .unwrap()
-            .push(std::sync::Arc::downgrade(running.store()));
+        self.servers.started(&running);
         running
     }
 
     /// Waits until every running server of this world is idle (no queued or running job) and
     /// fails the test if a job died.
     pub async fn wait_idle(&self) {
-        let dead = self.wait_idle_with_dead().await;
-        assert!(dead.is_empty(), "a job died: {dead:#?}");
+        self.servers.wait_idle().await;
     }
 
     /// Waits like [`World::wait_idle`] and returns the dead jobs instead of failing on them.
     pub async fn wait_idle_with_dead(&self) -> Vec<thoth_bot::store::Job> {
-        let live: Vec<_> = self
-            .stores
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(std::sync::Weak::upgrade)
-            .collect();
-        let mut dead = Vec::new();
-        for store in &live {
-            dead.extend(super::wait_idle_with_dead(store).await);
-        }
-        dead
+        self.servers.wait_idle_with_dead().await
     }
 
     /// Starts the server with `public_url` set to its own address, so it posts details links.
@@ -116,7 +100,9 @@ impl World {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut cfg = cfg.clone();
         cfg.public_url = Some(format!("http://{}", listener.local_addr().unwrap()));
-        server::start(&cfg, listener).await.unwrap()
+        let running = server::start(&cfg, listener).await.unwrap();
+        self.servers.started(&running);
+        running
     }
 
     /// Commits on the PR's source branch, records the push as an iteration and makes the fake

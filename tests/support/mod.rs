@@ -80,3 +80,41 @@ pub async fn wait_idle_with_dead(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The stores of the servers a test world started, so the world can wait for them to go idle;
+/// weak, so a stopped server's sled store is released.
+#[derive(Default)]
+pub struct Servers(std::sync::Mutex<Vec<std::sync::Weak<dyn thoth_bot::store::Store>>>);
+
+impl Servers {
+    /// Remembers a started server's store.
+    pub fn started(&self, running: &thoth_bot::server::Running) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(std::sync::Arc::downgrade(running.store()));
+    }
+
+    /// Waits until every server still running is idle (no queued or running job) and returns
+    /// the dead jobs.
+    pub async fn wait_idle_with_dead(&self) -> Vec<thoth_bot::store::Job> {
+        let live: Vec<_> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .collect();
+        let mut dead = Vec::new();
+        for store in &live {
+            dead.extend(wait_idle_with_dead(store).await);
+        }
+        dead
+    }
+
+    /// Waits like [`Servers::wait_idle_with_dead`] and fails the test if a job died.
+    pub async fn wait_idle(&self) {
+        let dead = self.wait_idle_with_dead().await;
+        assert!(dead.is_empty(), "a job died: {dead:#?}");
+    }
+}

@@ -47,9 +47,8 @@ pub struct World {
     pub repo: TestRepo,
     pub dir: tempfile::TempDir,
     pub base_sha: String,
-    /// The stores of the servers this world started, for [`World::wait_idle`]; weak, so a
-    /// stopped server's sled store is released.
-    stores: std::sync::Mutex<Vec<std::sync::Weak<dyn thoth_bot::store::Store>>>,
+    /// The servers this world started, for [`World::wait_idle`].
+    servers: super::Servers,
 }
 
 impl World {
@@ -74,7 +73,7 @@ impl World {
             repo,
             dir,
             base_sha,
-            stores: Default::default(),
+            servers: Default::default(),
         }
     }
 
@@ -108,34 +107,19 @@ impl World {
     pub async fn start(&self, cfg: &ServeConfig) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = server::start(cfg, listener).await.unwrap();
-        self.stores
-            .lock()
-            .unwrap()
-            .push(std::sync::Arc::downgrade(running.store()));
+        self.servers.started(&running);
         running
     }
 
     /// Waits until every running server of this world is idle (no queued or running job) and
     /// fails the test if a job died.
     pub async fn wait_idle(&self) {
-        let dead = self.wait_idle_with_dead().await;
-        assert!(dead.is_empty(), "a job died: {dead:#?}");
+        self.servers.wait_idle().await;
     }
 
     /// Waits like [`World::wait_idle`] and returns the dead jobs instead of failing on them.
     pub async fn wait_idle_with_dead(&self) -> Vec<thoth_bot::store::Job> {
-        let live: Vec<_> = self
-            .stores
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(std::sync::Weak::upgrade)
-            .collect();
-        let mut dead = Vec::new();
-        for store in &live {
-            dead.extend(super::wait_idle_with_dead(store).await);
-        }
-        dead
+        self.servers.wait_idle_with_dead().await
     }
 
     /// Starts the server with `public_url` set to its own address, so it posts details links.
@@ -143,7 +127,9 @@ impl World {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut cfg = cfg.clone();
         cfg.public_url = Some(format!("http://{}", listener.local_addr().unwrap()));
-        server::start(&cfg, listener).await.unwrap()
+        let running = server::start(&cfg, listener).await.unwrap();
+        self.servers.started(&running);
+        running
     }
 
     /// Pushes a PR head commit (on a branch) and points `refs/pull/N/head` at it.
