@@ -409,6 +409,7 @@ async fn the_status_target_url_opens_the_details_page() {
     let created = w.pr_event("git.pullrequest.created", "ado-d1", 7, &head);
     assert_eq!(hook(app.addr, &created).await, 202);
     let status = w.wait_published(7, 1).await;
+    w.wait_idle().await;
     let url = status.target_url.clone().unwrap_or_default();
     let prefix = format!("http://{}/runs/", app.addr);
     assert!(url.starts_with(&prefix), "{status:?}");

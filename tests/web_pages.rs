@@ -103,6 +103,9 @@ async fn evaluated_world() -> (World, thoth_bot::server::Running, String) {
     })
     .await;
     assert_eq!(second.conclusion.as_deref(), Some("success"));
+    // The page gets its publish time once the job has finished: wait for that, not for the
+    // check run alone.
+    w.wait_idle().await;
     (w, app, second.details_url.unwrap())
 }
 
