@@ -5,7 +5,7 @@
 mod support;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::azure_world::*;
@@ -307,14 +307,10 @@ async fn a_checkout_the_pat_cannot_do_is_an_error_status() {
         .set_credentials(Some(("thoth-bot", "another-pat")));
     let body = w.pr_event("git.pullrequest.created", "co-1", 4, &head);
     assert_eq!(hook(app.addr, &body).await, 202);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = w.final_statuses(4, 1).into_iter().next() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "{:#?}", w.ado.calls());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = support::eventually("the error status", || {
+        w.final_statuses(4, 1).into_iter().next()
+    })
+    .await;
     assert_eq!(status.state, "error");
     assert!(status.description.contains("check out"), "{status:?}");
     assert!(!status.description.contains("another-pat") && !status.description.contains(PAT));
@@ -371,20 +367,16 @@ async fn a_clone_url_off_the_organization_is_refused_without_cloning() {
         w.ado.set_pull(REPO, n, pull["resource"].clone());
         assert_eq!(hook(app.addr, &event).await, 202);
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let errors = loop {
+    let errors = support::eventually("an error status for each refused URL", || {
         let errors: Vec<_> = w
             .ado
             .statuses()
             .into_iter()
             .filter(|s| s.state == "error")
             .collect();
-        if errors.len() == urls.len() {
-            break errors;
-        }
-        assert!(Instant::now() < deadline, "{:#?}", w.ado.statuses());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+        (errors.len() == urls.len()).then_some(errors)
+    })
+    .await;
     for (n, url) in urls {
         let status = errors.iter().find(|s| s.pr == n).expect("an error status");
         assert!(
