@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CommitSha, Platform, PrNumber, RepoId};
+use crate::ids::{CommitSha, InstallationId, Platform, PrNumber, RepoId};
 
 /// A commit id used where the delivery does not name one (a comment event): the worker looks
 /// the head up before acting.
@@ -33,7 +33,7 @@ pub struct PullRequestRef {
     /// Git URL of the repository the PR targets (forks are fetched through `refs/pull/N/head`).
     pub clone_url: Option<String>,
     /// GitHub App installation that can act on the repository.
-    pub installation_id: Option<u64>,
+    pub installation_id: Option<InstallationId>,
     /// True when the delivery lacked PR details (check_run rerequested): fetch them first.
     pub needs_refresh: bool,
 }
@@ -52,7 +52,7 @@ pub struct CommentEvent {
     pub author_id: Option<u64>,
     /// The comment was written by a bot (possibly thoth-bot itself): ignored.
     pub author_is_bot: bool,
-    pub installation_id: Option<u64>,
+    pub installation_id: Option<InstallationId>,
     pub clone_url: Option<String>,
     /// For an edit: who edited (GitHub's `sender`). Commands of an edit run only when that is
     /// the comment's author, so nobody can put words in another user's mouth.
@@ -62,6 +62,32 @@ pub struct CommentEvent {
     /// an override binds to the evaluation that was on the PR then.
     #[serde(default)]
     pub written_at: Option<DateTime<Utc>>,
+}
+
+/// Which GitHub deliveries make jobs: intake parses only these, the redelivery scan asks GitHub
+/// again only for these.
+pub mod github {
+    /// `pull_request` actions that change what is judged.
+    pub const EVALUATED_ACTIONS: &[&str] = &[
+        "opened",
+        "synchronize",
+        "reopened",
+        "ready_for_review",
+        "labeled",
+        "unlabeled",
+    ];
+
+    /// Whether a delivery of `event` with `action` can make a job, as the delivery log names
+    /// them.
+    pub fn handles(event: &str, action: Option<&str>) -> bool {
+        let action = action.unwrap_or_default();
+        match event {
+            "pull_request" => EVALUATED_ACTIONS.contains(&action),
+            "check_suite" | "check_run" => action == "rerequested",
+            "issue_comment" => action == "created" || action == "edited",
+            _ => false,
+        }
+    }
 }
 
 /// What a job asks for.

@@ -73,6 +73,39 @@ impl FromStr for Platform {
     }
 }
 
+/// A GitHub App installation: the organization or account the App acts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InstallationId(pub u64);
+
+impl fmt::Display for InstallationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A comment (GitHub issue comment) or comment thread (Azure DevOps) on a pull request, as the
+/// forge numbers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CommentId(pub u64);
+
+impl fmt::Display for CommentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for CommentId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .parse()
+            .map(CommentId)
+            .map_err(|_| IdError::new("comment id", s, "expected a positive integer"))
+    }
+}
+
 /// Implements `Display`, `FromStr`, `TryFrom<String>`, `From<T> for String` and `as_str` for a
 /// validated string newtype whose validator is `fn validate(&str) -> Result<String, IdError>`.
 macro_rules! string_id {

@@ -189,7 +189,7 @@ pub async fn start(
                 tracing::warn!(team = %team, "override_teams entry without a [Project]\\ prefix: ignored on Azure DevOps");
             }
         }
-        Some(Arc::new(crate::worker::azure::AzureContext {
+        Some(Arc::new(crate::forge::azure::AzureContext {
             client: crate::forge::azure::AzureClient::new(az)?,
             max_finding_threads: cfg.azure.max_finding_threads,
         }))
@@ -304,7 +304,7 @@ pub async fn start(
             store: store.clone(),
             github_secrets: Arc::new(cfg.github.webhook_secrets.clone()),
             azure_auth: Arc::new(hook_auth),
-            azure_org: crate::webhook::azure::org_name(cfg.azure.org_url.as_deref().unwrap_or(""))
+            azure_org: crate::forge::azure::org_name(cfg.azure.org_url.as_deref().unwrap_or(""))
                 .into(),
             wake,
         },

@@ -188,7 +188,7 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
     let ack = w.replies(accepted).pop().unwrap_or_default();
     assert!(ack.contains("recorded"), "{ack}");
 
-    // Intake, the API client and the Azure pipeline's stages are counted.
+    // Intake, the API client, the pipeline's stages and its decisions are counted.
     assert_eq!(hook(app.addr, &created).await, 202, "a redelivery");
     let (status, _) = request(app.addr, "POST", "/webhooks/azure-devops", &[], &created).await;
     assert_eq!(status, 401);
@@ -201,6 +201,9 @@ async fn override_by_a_listed_user_approves_and_anyone_else_is_refused() {
         r#"thoth_forge_api_calls_total{platform="azure-devops",status="200"}"#,
         r#"thoth_job_stage_duration_seconds_count{stage="checkout"}"#,
         r#"thoth_job_stage_duration_seconds_count{stage="publish"}"#,
+        // Decisions are counted in the flow both forges share (this binary runs no GitHub job).
+        r#"thoth_decisions_total{kind="reject"}"#,
+        r#"thoth_decisions_total{kind="approve"}"#,
     ] {
         let value = text
             .lines()

@@ -47,7 +47,7 @@ async fn setup_with(
     cfg(&mut c);
     let app = GithubApp::new(c).expect("app");
     let client = app
-        .installation(INSTALLATION_ID)
+        .installation(thoth_bot::ids::InstallationId(INSTALLATION_ID))
         .expect("installation client");
     (fake, app, client)
 }
@@ -87,7 +87,9 @@ async fn installation_token_is_fetched_once_for_many_calls() {
     let token = client.installation_token().await.unwrap();
     assert_eq!(client.installation_token().await.unwrap(), token);
     // Asking the App again gives the same client: same token cache.
-    let again = app.installation(INSTALLATION_ID).unwrap();
+    let again = app
+        .installation(thoth_bot::ids::InstallationId(INSTALLATION_ID))
+        .unwrap();
     again.pull_request(&repo(), PrNumber(PR)).await.unwrap();
 
     assert_eq!(fake.tokens_issued(), 1);
@@ -154,7 +156,7 @@ async fn a_wrong_app_id_is_an_auth_error() {
     cfg.app_id = APP_ID + 1;
     let client = GithubApp::new(cfg)
         .unwrap()
-        .installation(INSTALLATION_ID)
+        .installation(thoth_bot::ids::InstallationId(INSTALLATION_ID))
         .unwrap();
     let err = client
         .pull_request(&repo(), PrNumber(PR))
@@ -172,7 +174,7 @@ async fn enterprise_server_paths_keep_the_api_prefix() {
     cfg.api_url = format!("{}/api/v3/", fake.url());
     let client = GithubApp::new(cfg)
         .unwrap()
-        .installation(INSTALLATION_ID)
+        .installation(thoth_bot::ids::InstallationId(INSTALLATION_ID))
         .unwrap();
     client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     let paths: Vec<String> = fake.calls().into_iter().map(|c| c.path).collect();

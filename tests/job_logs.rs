@@ -106,7 +106,9 @@ async fn job_log_lines_carry_delivery_repo_and_pr() {
         .collect();
     // Lines written while a job runs: the pipeline, the blocking gate work, the forge client.
     let job_targets = [
-        "thoth_bot::worker::evaluate",
+        "thoth_bot::worker::pipeline",
+        "thoth_bot::worker::gates",
+        "thoth_bot::worker::github",
         "thoth_bot::check",
         "thoth_bot::forge",
         "thoth_bot::checkout",

@@ -1125,7 +1125,7 @@ async fn overrides_put_get_clear(s: Stores) {
         repo: r.clone(),
         pr: PrNumber(3),
         head_sha: sha(1),
-        decision: "approve".into(),
+        decision: thoth_bot::decision::human::OverrideDecision::Approve,
         reason: "reviewed by hand".into(),
         actor: "alice".into(),
         findings_digest: "sha256:1".into(),
@@ -1156,7 +1156,7 @@ async fn overrides_put_get_clear(s: Stores) {
         "per PR"
     );
 
-    o.decision = "reject".into();
+    o.decision = thoth_bot::decision::human::OverrideDecision::Reject;
     o.actor = "bob".into();
     o.at = at(60);
     s.b.put_override(&o).await.expect("replace");

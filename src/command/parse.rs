@@ -10,8 +10,6 @@
 //! The help text and the usage lines are generated from [`CommandKind::ALL`], the same table the
 //! parser dispatches on, so a command cannot exist without being documented (and vice versa).
 
-use std::fmt;
-
 /// The word that starts every command.
 pub const PREFIX: &str = "/thoth";
 
@@ -21,42 +19,7 @@ const MAX_LINE: usize = 2_000;
 /// Commands one comment may run; the rest are refused in the reply.
 pub const MAX_COMMANDS: usize = 10;
 
-/// The decision an override imposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OverrideDecision {
-    Approve,
-    Reject,
-    RequestChanges,
-}
-
-impl OverrideDecision {
-    pub const ALL: [OverrideDecision; 3] = [
-        OverrideDecision::Approve,
-        OverrideDecision::Reject,
-        OverrideDecision::RequestChanges,
-    ];
-
-    /// The spelling in a command.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OverrideDecision::Approve => "approve",
-            OverrideDecision::Reject => "reject",
-            OverrideDecision::RequestChanges => "request-changes",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OverrideDecision> {
-        OverrideDecision::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s))
-    }
-}
-
-impl fmt::Display for OverrideDecision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::decision::human::OverrideDecision;
 
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,6 +40,7 @@
 //! while they are unchanged.
 
 pub mod config;
+pub mod human;
 pub mod safety;
 
 use std::fmt;

@@ -76,7 +76,7 @@ pub async fn scan(
     wake: &tokio::sync::Notify,
 ) -> anyhow::Result<Report> {
     let cursor = lease.cursor().await?;
-    let org = crate::webhook::azure::org_name(&client.config().org_url);
+    let org = crate::forge::azure::org_name(&client.config().org_url);
     let mut walk = Walk { client, used: 0 };
     let mut report = Report::default();
     lease.renew().await?;

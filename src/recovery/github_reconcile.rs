@@ -21,7 +21,7 @@ use crate::forge::ForgeError;
 use crate::forge::github::GithubApp;
 use crate::forge::github::client::{CHECK_NAME, InstallationClient, repo_path};
 use crate::forge::github::retry::Idempotency;
-use crate::ids::{CommitSha, Platform, PrNumber, RepoId};
+use crate::ids::{CommitSha, InstallationId, Platform, PrNumber, RepoId};
 use crate::store::ScanCursor;
 
 /// API reads per run (pages of lists and check-run lookups together).
@@ -189,12 +189,12 @@ pub async fn scan(
     let mut report = Report::default();
     lease.renew().await?;
     let active = active_heads(lease.store()).await?;
-    let mut installations: Vec<u64> = budget
+    let mut installations: Vec<InstallationId> = budget
         .pages::<Installation>(&app.app_client(), "/app/installations", None)
         .await?
         .into_iter()
         .filter(|i| i.suspended_at.is_none())
-        .map(|i| i.id)
+        .map(|i| InstallationId(i.id))
         .collect();
     installations.sort_unstable();
     installations.dedup();
@@ -212,7 +212,7 @@ pub async fn scan(
             Ok(listed) => listed,
             Err(e) => {
                 warn!(
-                    installation,
+                    %installation,
                     error = format!("{e:#}"),
                     "cannot list the installation's repositories"
                 );
@@ -222,7 +222,7 @@ pub async fn scan(
         };
         repos.sort_by(|a, b| a.full_name.cmp(&b.full_name));
         for repo in repos {
-            let key = format!("{installation:020}/{}", repo.full_name);
+            let key = format!("{:020}/{}", installation.0, repo.full_name);
             if key < resume {
                 continue;
             }
@@ -282,7 +282,7 @@ pub async fn scan(
 struct RepoWalk<'a> {
     app: &'a GithubApp,
     client: &'a InstallationClient,
-    installation: u64,
+    installation: InstallationId,
     repo: &'a Repository,
     active: &'a HashSet<(Platform, RepoId, PrNumber, CommitSha)>,
 }
@@ -331,7 +331,12 @@ impl RepoWalk<'_> {
     }
 }
 
-fn pull_ref(repo: &RepoId, r: &Repository, installation: u64, p: Pull) -> PullRequestRef {
+fn pull_ref(
+    repo: &RepoId,
+    r: &Repository,
+    installation: InstallationId,
+    p: Pull,
+) -> PullRequestRef {
     PullRequestRef {
         platform: Platform::GitHub,
         repo: repo.clone(),

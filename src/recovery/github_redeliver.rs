@@ -77,7 +77,7 @@ pub async fn scan(app: &GithubApp, lease: &Lease) -> anyhow::Result<Report> {
             // Newest first: the first entry of a GUID is its latest attempt.
             if guids.insert(d.guid.clone())
                 && !d.delivered()
-                && crate::webhook::github::handles(&d.event, d.action.as_deref())
+                && crate::event::github::handles(&d.event, d.action.as_deref())
             {
                 failed.push(d);
             }
@@ -202,14 +202,11 @@ mod tests {
         )
         .unwrap();
         assert!(!d.delivered());
-        assert!(crate::webhook::github::handles(
-            &d.event,
-            d.action.as_deref()
-        ));
-        assert!(!crate::webhook::github::handles(
+        assert!(crate::event::github::handles(&d.event, d.action.as_deref()));
+        assert!(!crate::event::github::handles(
             "pull_request",
             Some("closed")
         ));
-        assert!(!crate::webhook::github::handles("push", None));
+        assert!(!crate::event::github::handles("push", None));
     }
 }

@@ -158,7 +158,7 @@ pub async fn run_every<F, Fut>(
 pub struct Recovery {
     pub store: Arc<dyn Store>,
     pub github: Option<Arc<crate::forge::github::GithubApp>>,
-    pub azure: Option<Arc<crate::worker::azure::AzureContext>>,
+    pub azure: Option<Arc<crate::forge::azure::AzureContext>>,
     /// Intake's: a reconciled job is claimed at once.
     pub wake: Arc<tokio::sync::Notify>,
     /// This process, as lease owner.

@@ -222,7 +222,7 @@ pub struct Override {
     pub repo: RepoId,
     pub pr: PrNumber,
     pub head_sha: CommitSha,
-    pub decision: String,
+    pub decision: crate::decision::human::OverrideDecision,
     pub reason: String,
     pub actor: String,
     pub findings_digest: String,

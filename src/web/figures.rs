@@ -134,7 +134,7 @@ fn open_of(o: Override) -> OpenOverride {
         repo: o.repo,
         pr: o.pr,
         actor: o.actor,
-        decision: o.decision,
+        decision: o.decision.to_string(),
         reason: o.reason,
         at: o.at,
     }

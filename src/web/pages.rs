@@ -225,7 +225,7 @@ async fn overrides(
             let decision = d.decision.trim_start_matches("override:").to_string();
             let applies = current.as_ref().is_some_and(|o| {
                 o.actor == d.actor
-                    && o.decision == decision
+                    && o.decision.as_str() == decision
                     && (o.head_sha == e.head_sha || o.findings_digest == e.findings_digest)
             });
             OverrideView {

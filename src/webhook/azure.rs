@@ -139,16 +139,7 @@ fn decode<T: for<'de> Deserialize<'de>>(
     serde_path_to_error::deserialize(v).map_err(|e| bad(event, e))
 }
 
-/// The organization name: the last path segment of its URL (`https://dev.azure.com/acme`).
-pub fn org_name(org_url: &str) -> String {
-    org_url
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|s| !s.is_empty() && !s.contains(':'))
-        .unwrap_or("azure-devops")
-        .to_string()
-}
+pub use crate::forge::azure::org_name;
 
 /// Parses a delivery body (a leading UTF-8 BOM is allowed). `org` names the organization in
 /// repository ids (`org/project/repository`).

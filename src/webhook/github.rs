@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{CommentEvent, JobPayload, Parsed, PullRequestRef};
-use crate::ids::{CommitSha, Platform, PrNumber, RepoId};
+use crate::ids::{CommitSha, InstallationId, Platform, PrNumber, RepoId};
 
 /// Why a delivery could not be understood (answered with 400).
 #[derive(Debug, thiserror::Error)]
@@ -14,15 +14,8 @@ pub struct PayloadError {
     pub message: String,
 }
 
-/// `pull_request` actions that change what is judged.
-const EVALUATED_ACTIONS: &[&str] = &[
-    "opened",
-    "synchronize",
-    "reopened",
-    "ready_for_review",
-    "labeled",
-    "unlabeled",
-];
+use crate::event::github::EVALUATED_ACTIONS;
+pub use crate::event::github::handles;
 
 #[derive(Deserialize)]
 struct Installation {
@@ -166,18 +159,6 @@ fn decode<T: for<'de> Deserialize<'de>>(event: &str, body: &[u8]) -> Result<T, P
     serde_path_to_error::deserialize(de).map_err(|e| bad(event, e))
 }
 
-/// Whether a delivery of `event` with `action` can make a job (what [`parse`] acts on), as the
-/// delivery log names them: the redelivery scan asks GitHub again only for these.
-pub fn handles(event: &str, action: Option<&str>) -> bool {
-    let action = action.unwrap_or_default();
-    match event {
-        "pull_request" => EVALUATED_ACTIONS.contains(&action),
-        "check_suite" | "check_run" => action == "rerequested",
-        "issue_comment" => action == "created" || action == "edited",
-        _ => false,
-    }
-}
-
 /// Parses a delivery by its `X-GitHub-Event` name.
 pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> {
     match event {
@@ -234,7 +215,7 @@ fn pull_request(body: &[u8]) -> Result<Parsed, PayloadError> {
             draft: pr.draft,
             title: pr.title,
             clone_url: e.repository.clone_url,
-            installation_id: Some(installation.id),
+            installation_id: Some(InstallationId(installation.id)),
             needs_refresh: false,
         },
         reason: format!("pull_request.{}", e.action),
@@ -271,7 +252,7 @@ fn rerun(
             draft: false,
             title: None,
             clone_url: repository.clone_url,
-            installation_id: Some(installation.id),
+            installation_id: Some(InstallationId(installation.id)),
             needs_refresh: true,
         },
         reason: event.to_string(),
@@ -363,7 +344,7 @@ fn issue_comment(body: &[u8]) -> Result<Parsed, PayloadError> {
             author: e.comment.user.login,
             author_id: e.comment.user.id,
             author_is_bot,
-            installation_id: Some(installation.id),
+            installation_id: Some(InstallationId(installation.id)),
             clone_url: e.repository.clone_url,
             editor,
             written_at,

@@ -1,130 +1,159 @@
-//! The evaluation pipeline of one Azure DevOps pull request iteration: pending status, checkout
-//! of the source commit (and the target commit, where the config is read from) with the PAT,
-//! the same gates and decision as GitHub ([`super::evaluate`]), then status, vote and threads.
+//! Azure DevOps behind the evaluation flow's [`Forge`]: the pull request is always read from
+//! the API (a hook body is only as trustworthy as the shared hook password), a pending status
+//! on the iteration marks the head as being judged, the PAT clones (only from the
+//! organization's host), publish posts the status, the vote and the threads.
 
-use anyhow::Context;
-use tracing::{error, info, warn};
+use async_trait::async_trait;
+use tracing::{info, warn};
 
-use super::WorkerContext;
-use super::checkout::{CheckoutFailure, checkout};
-use super::decide::decide_and_plan;
+use super::pipeline::{Access, Forge};
 use crate::checkout::Credentials;
-use crate::event::{JobPayload, PullRequestRef};
-use crate::forge::ForgeError;
+use crate::decision::Decision;
+use crate::event::PullRequestRef;
 use crate::forge::azure::publish::Target;
-use crate::forge::azure::{AzureClient, StatusState, check_clone_url, publish, vote_of};
-
-use crate::ids::Platform;
+use crate::forge::azure::{
+    AzureClient, AzureContext, StatusState, check_clone_url, publish, vote_of,
+};
+use crate::forge::{ForgeError, PublishPlan};
+use crate::ids::CommentId;
 use crate::secret::ExposeSecret as _;
-use crate::store::{Job, PrState};
 
-/// What Azure DevOps jobs need.
-pub struct AzureContext {
-    pub client: AzureClient,
-    /// Finding threads opened per pull request at most (the rest stay in the summary).
-    pub max_finding_threads: usize,
+/// The organization's client, for one job.
+pub(super) struct AzureForge<'a> {
+    azure: &'a AzureContext,
 }
 
-/// Evaluates an Azure DevOps pull request and publishes the result.
-pub async fn evaluate(
-    ctx: &WorkerContext,
-    worker: &str,
-    job: &Job,
-    pr: PullRequestRef,
-    reason: &str,
-) -> anyhow::Result<()> {
-    let azure = ctx
-        .azure
-        .as_ref()
-        .context("Azure DevOps is not configured (THOTH_AZURE_ORG_URL, THOTH_AZURE_TOKEN)")?;
-    let client = &azure.client;
-    let Some(pr) = from_api(client, pr).await? else {
-        return Ok(());
-    };
-    info!(%reason, head = %pr.head_sha, "evaluating");
-    let mut state = ctx
-        .store
-        .pr_state(Platform::AzureDevOps, &pr.repo, pr.pr)
-        .await?
-        .unwrap_or(PrState {
-            platform: Platform::AzureDevOps,
-            repo: pr.repo.clone(),
+impl<'a> AzureForge<'a> {
+    pub(super) fn new(azure: Option<&'a AzureContext>) -> anyhow::Result<Self> {
+        let azure = azure.ok_or_else(|| {
+            anyhow::anyhow!(
+                "Azure DevOps is not configured (THOTH_AZURE_ORG_URL, THOTH_AZURE_TOKEN)"
+            )
+        })?;
+        Ok(AzureForge { azure })
+    }
+}
+
+/// The iteration being judged and the link its statuses carry.
+pub(super) struct Iteration {
+    id: Option<u64>,
+    link: String,
+}
+
+#[async_trait]
+impl Forge for AzureForge<'_> {
+    type Run = Iteration;
+
+    async fn refresh(&self, pr: PullRequestRef) -> anyhow::Result<Option<PullRequestRef>> {
+        from_api(&self.azure.client, pr).await
+    }
+
+    async fn start(
+        &self,
+        pr: &PullRequestRef,
+        _in_progress: Option<&str>,
+    ) -> anyhow::Result<Iteration> {
+        let client = &self.azure.client;
+        let link = client.pr_web_url(&pr.repo, pr.pr);
+        let id = client.iteration_for(&pr.repo, pr.pr, &pr.head_sha).await?;
+        client
+            .post_status(
+                &pr.repo,
+                pr.pr,
+                id,
+                StatusState::Pending,
+                "thoth is evaluating this iteration",
+                &link,
+            )
+            .await?;
+        Ok(Iteration { id, link })
+    }
+
+    fn run_id(_run: &Iteration) -> Option<String> {
+        // A pending status is replaced by the next one: nothing to reuse after a crash.
+        None
+    }
+
+    async fn access(&self, pr: &PullRequestRef) -> anyhow::Result<Access> {
+        // The PAT goes wherever the bot clones from: only the organization's host gets it.
+        let config = self.azure.client.config();
+        let clone_url = pr.clone_url.as_deref().unwrap_or_default();
+        Ok(match check_clone_url(config, clone_url) {
+            Ok(()) => Access::Granted(Credentials::azure_devops(
+                config.token.expose_secret().to_string(),
+            )),
+            Err(why) => Access::Refused(why.to_string()),
+        })
+    }
+
+    async fn fail(&self, pr: &PullRequestRef, run: Iteration, cause: &str) -> anyhow::Result<()> {
+        let description = format!("could not check out the pull request: {cause}");
+        self.azure
+            .client
+            .post_status(
+                &pr.repo,
+                pr.pr,
+                run.id,
+                StatusState::Error,
+                &description,
+                &run.link,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn publish(
+        &self,
+        pr: &PullRequestRef,
+        _run: Iteration,
+        plan: &PublishPlan,
+        decision: &Decision,
+        summary: Option<CommentId>,
+    ) -> anyhow::Result<CommentId> {
+        let target = Target {
+            repo: &pr.repo,
             pr: pr.pr,
-            summary_comment_id: None,
-            last_findings_digest: None,
-            last_head_sha: None,
-            check_run_id: None,
-        });
-    // Taken up before the first write: the updates our own status and vote cause carry this
-    // source commit and are dropped at intake (loop guard).
-    if state.last_head_sha.as_ref() != Some(&pr.head_sha) {
-        state.last_head_sha = Some(pr.head_sha.clone());
-        ctx.store.put_pr_state(&state).await?;
+            head_sha: &pr.head_sha,
+            summary_thread: summary.map(|c| c.0),
+            max_finding_threads: self.azure.max_finding_threads,
+        };
+        let published = publish(&self.azure.client, &target, plan, vote_of(decision.kind)).await?;
+        info!(
+            finding_threads = published.finding_threads_posted,
+            skipped = published.finding_threads_skipped,
+            "threads published"
+        );
+        Ok(CommentId(published.summary_thread_id))
     }
-    let link = client.pr_web_url(&pr.repo, pr.pr);
-    let iteration = client.iteration_for(&pr.repo, pr.pr, &pr.head_sha).await?;
-    client
-        .post_status(
-            &pr.repo,
-            pr.pr,
-            iteration,
-            StatusState::Pending,
-            "thoth is evaluating this iteration",
-            &link,
+
+    async fn report_dead(
+        &self,
+        pr: &PullRequestRef,
+        _in_progress: Option<&str>,
+        cause: &str,
+    ) -> anyhow::Result<()> {
+        let client = &self.azure.client;
+        // The hint comes first: Azure DevOps shows only so much of a status description.
+        let description: String = format!(
+            "thoth could not complete the evaluation of this iteration; comment /thoth rerun to try again. {cause}"
         )
-        .await?;
-
-    // The PAT goes wherever the bot clones from: only the organization's host gets it.
-    let clone_url = pr.clone_url.as_deref().unwrap_or_default();
-    if let Err(why) = check_clone_url(client.config(), clone_url) {
-        error!(reason = %why, "clone URL refused");
-        let description = format!("could not check out the pull request: {why}");
-        return post_error(client, &pr, iteration, &description, &link).await;
+        .chars()
+        .take(300)
+        .collect();
+        let iteration = client.iteration_for(&pr.repo, pr.pr, &pr.head_sha).await?;
+        let link = client.pr_web_url(&pr.repo, pr.pr);
+        client
+            .post_status(
+                &pr.repo,
+                pr.pr,
+                iteration,
+                StatusState::Error,
+                &description,
+                &link,
+            )
+            .await?;
+        Ok(())
     }
-    let token = client.config().token.expose_secret().to_string();
-    let started = std::time::Instant::now();
-    let checkout_timer = crate::metrics::stage_timer("checkout");
-    let checkout = match checkout(ctx, &pr, Credentials::azure_devops(token)).await {
-        Ok(c) => c,
-        Err(CheckoutFailure::Permanent(e)) => {
-            error!(error = %e, "checkout failed for good");
-            let description = format!(
-                "could not check out the pull request: {}",
-                super::cause::of_checkout(&e)
-            );
-            return post_error(client, &pr, iteration, &description, &link).await;
-        }
-        Err(CheckoutFailure::Transient(e)) => return Err(e),
-    };
-
-    drop(checkout_timer);
-    let (report, stages) = super::details::timed_gates(ctx, &checkout, started).await?;
-    let (decision, plan, recorded) =
-        decide_and_plan(ctx, worker, job, &pr, &checkout, &report, stages).await?;
-    let target = Target {
-        repo: &pr.repo,
-        pr: pr.pr,
-        head_sha: &pr.head_sha,
-        summary_thread: state
-            .summary_comment_id
-            .as_deref()
-            .and_then(|s| s.parse().ok()),
-        max_finding_threads: azure.max_finding_threads,
-    };
-    let publish_timer = crate::metrics::stage_timer("publish");
-    let published = publish(client, &target, &plan, vote_of(decision.kind)).await?;
-    super::details::finish(ctx, recorded, publish_timer.elapsed()).await;
-    drop(publish_timer);
-    state.summary_comment_id = Some(published.summary_thread_id.to_string());
-    state.last_findings_digest = Some(decision.findings_digest.clone());
-    ctx.store.put_pr_state(&state).await?;
-    info!(
-        decision = %decision.kind.as_str(),
-        conclusion = plan.conclusion.as_str(),
-        finding_threads = published.finding_threads_posted,
-        "published"
-    );
-    Ok(())
 }
 
 /// The pull request as the API describes it now, in place of what the delivery said: a hook
@@ -168,63 +197,4 @@ async fn from_api(
     // Without one from the API, the delivery's still has to pass the host check.
     pr.clone_url = api.clone_url.or(pr.clone_url);
     Ok(Some(pr))
-}
-
-/// Ends the iteration's evaluation with an `error` status saying why (the job is done: retrying
-/// would not change the answer).
-async fn post_error(
-    client: &AzureClient,
-    pr: &PullRequestRef,
-    iteration: Option<u64>,
-    description: &str,
-    link: &str,
-) -> anyhow::Result<()> {
-    client
-        .post_status(
-            &pr.repo,
-            pr.pr,
-            iteration,
-            StatusState::Error,
-            description,
-            link,
-        )
-        .await?;
-    Ok(())
-}
-
-/// Marks the iteration `error` ("could not complete", how to rerun) after a job gave up (best
-/// effort: the job is already dead).
-pub async fn report_dead(ctx: &WorkerContext, job: &Job, cause: &str) {
-    let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
-        return;
-    };
-    let Some(azure) = ctx.azure.as_ref() else {
-        return;
-    };
-    let client = &azure.client;
-    // The hint comes first: Azure DevOps shows only so much of a status description.
-    let description: String = format!(
-        "thoth could not complete the evaluation of this iteration; comment /thoth rerun to try again. {cause}"
-    )
-    .chars()
-    .take(300)
-    .collect();
-    let result = async {
-        let iteration = client.iteration_for(&pr.repo, pr.pr, &pr.head_sha).await?;
-        let link = client.pr_web_url(&pr.repo, pr.pr);
-        client
-            .post_status(
-                &pr.repo,
-                pr.pr,
-                iteration,
-                StatusState::Error,
-                &description,
-                &link,
-            )
-            .await
-    }
-    .await;
-    if let Err(e) = result {
-        warn!(error = %e, "cannot report the failed evaluation on the PR");
-    }
 }

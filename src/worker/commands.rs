@@ -312,7 +312,7 @@ impl Run<'_> {
                 repo: c.repo.clone(),
                 pr: c.pr,
                 head_sha,
-                decision: decision.as_str().to_string(),
+                decision,
                 reason: reason.to_string(),
                 actor: c.author.clone(),
                 findings_digest: digest,

@@ -12,6 +12,7 @@ use super::checkout::Checkout;
 use super::details::{Evaluated, Recorded, record};
 use crate::config::OverrideAfterPush;
 use crate::decision::config::DecisionConfig;
+use crate::decision::human::OverrideDecision;
 use crate::decision::safety::{PrContext, guard};
 use crate::decision::{Decision, DecisionKind, evaluate as decide};
 use crate::event::{JobPayload, PullRequestRef};
@@ -31,7 +32,7 @@ pub(super) struct Decided {
 
 /// A human override replaces the merge-gate conclusion too: approve passes, the others fail.
 pub(super) fn override_conclusion(o: &Override) -> CheckConclusion {
-    if o.decision == "approve" {
+    if o.decision == OverrideDecision::Approve {
         CheckConclusion::Success
     } else {
         CheckConclusion::Failure
@@ -108,11 +109,7 @@ pub(super) async fn decide_with_guard(
                 ctx.commands.override_after_push,
             ) =>
         {
-            let kind = match o.decision.as_str() {
-                "approve" => DecisionKind::Approve,
-                "reject" => DecisionKind::Reject,
-                _ => DecisionKind::RequestChanges,
-            };
+            let kind = o.decision.kind();
             if o.findings_digest.is_empty() {
                 o.findings_digest = proposed.findings_digest.clone();
                 ctx.store.put_override(&o).await?;
@@ -303,7 +300,7 @@ mod tests {
             repo: p.repo,
             pr: p.pr,
             head_sha: p.head_sha,
-            decision: "approve".into(),
+            decision: OverrideDecision::Approve,
             reason: "r".into(),
             actor: "m".into(),
             findings_digest: digest.into(),

@@ -90,7 +90,7 @@ pub(super) async fn timed_gates(
 ) -> anyhow::Result<(CheckReport, Vec<StageTime>)> {
     let checkout = started.elapsed();
     let gates_started = std::time::Instant::now();
-    let report = super::evaluate::run_gates(ctx, co).await?;
+    let report = super::gates::run_gates(ctx, co).await?;
     let stages = vec![
         StageTime {
             stage: "checkout".into(),
@@ -185,7 +185,7 @@ async fn build(ctx: &WorkerContext, ev: &Evaluated<'_>, plan: &PublishPlan) -> E
         stages: ev.stages.clone(),
         applied_override: ev.applied_override.map(|o| AppliedOverride {
             actor: o.actor.clone(),
-            decision: o.decision.clone(),
+            decision: o.decision.to_string(),
             reason: o.reason.clone(),
             at: o.at,
         }),

@@ -1,13 +1,15 @@
 //! Workers: claim jobs from the durable queue, keep their lease alive, run them, and record the
 //! outcome (done, retry with backoff, or dead with the error kept).
 
-pub mod azure;
+mod azure;
 mod cause;
 pub mod checkout;
 pub mod commands;
 pub mod decide;
 mod details;
-pub mod evaluate;
+mod gates;
+mod github;
+mod pipeline;
 mod unread;
 
 use std::path::PathBuf;
@@ -18,6 +20,8 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tracing::{Instrument, error, info, info_span, warn};
 
+use self::azure::AzureForge;
+use self::github::GithubForge;
 use crate::checkout::{CheckoutLimits, MirrorCache};
 use crate::config::CommandSettings;
 use crate::decision::safety::BurstLimiter;
@@ -35,7 +39,7 @@ pub struct WorkerContext {
     pub store: Arc<dyn Store>,
     pub github: Option<Arc<GithubApp>>,
     /// Azure DevOps organization client, when configured.
-    pub azure: Option<Arc<azure::AzureContext>>,
+    pub azure: Option<Arc<crate::forge::azure::AzureContext>>,
     pub mirrors: Arc<MirrorCache>,
     /// Scratch space for materialised checkouts (one temp dir per job inside).
     pub work_dir: PathBuf,
@@ -145,11 +149,21 @@ async fn report_exhausted(ctx: &WorkerContext, job: &Job) {
     report_dead(ctx, job, &msg).await;
 }
 
-/// Posts the "could not complete" result on the job's pull request, by forge.
+/// Posts the "could not complete" result on the job's pull request, through its forge.
 async fn report_dead(ctx: &WorkerContext, job: &Job, msg: &str) {
-    match job.platform {
-        Platform::GitHub => evaluate::report_dead(ctx, job, msg).await,
-        Platform::AzureDevOps => azure::report_dead(ctx, job, msg).await,
+    let Ok(JobPayload::Evaluate { pr, .. }) = serde_json::from_value(job.payload.clone()) else {
+        return;
+    };
+    // Without a forge client there is nobody to tell: the job is dead in the store already.
+    match pr.platform {
+        Platform::GitHub => match GithubForge::new(ctx.github.as_deref(), &pr) {
+            Ok(forge) => pipeline::report_dead(ctx, &forge, job, msg).await,
+            Err(e) => warn!(error = %e, "cannot report the failed evaluation on the PR"),
+        },
+        Platform::AzureDevOps => match AzureForge::new(ctx.azure.as_deref()) {
+            Ok(forge) => pipeline::report_dead(ctx, &forge, job, msg).await,
+            Err(e) => warn!(error = %e, "cannot report the failed evaluation on the PR"),
+        },
     }
 }
 
@@ -256,8 +270,14 @@ async fn run_job(ctx: &WorkerContext, worker: &str, job: &Job) -> anyhow::Result
         .map_err(|e| anyhow::anyhow!("job payload is not understood: {e}"))?;
     match payload {
         JobPayload::Evaluate { pr, reason } => match pr.platform {
-            Platform::GitHub => evaluate::evaluate(ctx, worker, job, pr, &reason).await,
-            Platform::AzureDevOps => azure::evaluate(ctx, worker, job, pr, &reason).await,
+            Platform::GitHub => {
+                let forge = GithubForge::new(ctx.github.as_deref(), &pr)?;
+                pipeline::evaluate(ctx, &forge, worker, job, pr, &reason).await
+            }
+            Platform::AzureDevOps => {
+                let forge = AzureForge::new(ctx.azure.as_deref())?;
+                pipeline::evaluate(ctx, &forge, worker, job, pr, &reason).await
+            }
         },
         JobPayload::Command { comment } => commands::handle(ctx, job, comment).await,
     }

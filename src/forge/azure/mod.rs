@@ -15,6 +15,18 @@ pub use client::{AzureClient, AzureConfig, StatusState};
 pub use facts::{CloneUrlRefused, PullRequestInfo, check_clone_url};
 pub use publish::{Published, publish};
 
+/// The organization name: the last path segment of its URL (`https://dev.azure.com/acme`), as
+/// repository ids name it (`org/project/repository`).
+pub fn org_name(org_url: &str) -> String {
+    org_url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty() && !s.contains(':'))
+        .unwrap_or("azure-devops")
+        .to_string()
+}
+
 /// `https://user@dev.azure.com/...` without the user: credentials come from config.
 pub fn clean_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
@@ -26,6 +38,13 @@ pub fn clean_url(url: &str) -> String {
 }
 
 use crate::decision::DecisionKind;
+
+/// An Azure DevOps organization as the worker and recovery use it.
+pub struct AzureContext {
+    pub client: AzureClient,
+    /// Finding threads opened per pull request at most (the rest stay in the summary).
+    pub max_finding_threads: usize,
+}
 
 /// The reviewer vote for a decision: 10 approve, -5 waiting for author (request changes),
 /// -10 reject, 0 (no vote / reset) for a comment-only decision.

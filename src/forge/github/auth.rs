@@ -24,6 +24,7 @@ use octocrab::service::middleware::retry::RetryConfig;
 use super::client::InstallationClient;
 use super::retry::{RetryPolicy, map_octocrab_error};
 use crate::forge::ForgeError;
+use crate::ids::InstallationId as Installation;
 
 /// How to reach GitHub and how hard to push it.
 pub struct GithubConfig {
@@ -91,7 +92,7 @@ pub struct GithubApp {
     policy: RetryPolicy,
     writes_per_minute: u32,
     write_burst: u32,
-    installations: Mutex<HashMap<u64, InstallationClient>>,
+    installations: Mutex<HashMap<Installation, InstallationClient>>,
     /// The App itself as a client (see [`GithubApp::app_client`]).
     app_client: InstallationClient,
 }
@@ -130,11 +131,11 @@ impl GithubApp {
             base_delay: cfg.retry_base_delay,
             max_rate_limit_wait: cfg.max_rate_limit_wait,
         };
-        // No installation: installation id 0. Its requests carry the App JWT.
+        // No installation: its requests carry the App JWT.
         let app_client = InstallationClient::new(
             app.clone(),
             cfg.app_id,
-            0,
+            None,
             policy.clone(),
             cfg.writes_per_minute,
             cfg.write_burst,
@@ -164,7 +165,10 @@ impl GithubApp {
 
     /// The client for one installation: the same one (same token cache, same write budget) on
     /// every call. No request is made until the first API call.
-    pub fn installation(&self, installation_id: u64) -> Result<InstallationClient, ForgeError> {
+    pub fn installation(
+        &self,
+        installation_id: Installation,
+    ) -> Result<InstallationClient, ForgeError> {
         let mut map = self
             .installations
             .lock()
@@ -174,12 +178,12 @@ impl GithubApp {
         }
         let crab = self
             .app
-            .installation(InstallationId(installation_id))
+            .installation(InstallationId(installation_id.0))
             .map_err(|e| map_octocrab_error(e).0)?;
         let client = InstallationClient::new(
             crab,
             self.app_id,
-            installation_id,
+            Some(installation_id),
             self.policy.clone(),
             self.writes_per_minute,
             self.write_burst,
@@ -189,7 +193,7 @@ impl GithubApp {
     }
 
     /// Drops the cached client (the installation was deleted or suspended).
-    pub fn forget_installation(&self, installation_id: u64) {
+    pub fn forget_installation(&self, installation_id: Installation) {
         self.installations
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

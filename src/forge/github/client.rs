@@ -24,7 +24,7 @@ use super::retry::{
 };
 use super::{CheckRunId, Permission, PrState, PullInfo, Reaction};
 use crate::forge::ForgeError;
-use crate::ids::{CommitSha, PrNumber, RepoId};
+use crate::ids::{CommitSha, InstallationId, PrNumber, RepoId};
 
 /// The check run's name: make it required in branch protection.
 pub const CHECK_NAME: &str = "thoth";
@@ -47,7 +47,8 @@ pub struct InstallationClient {
 struct Inner {
     crab: Octocrab,
     app_id: u64,
-    installation_id: u64,
+    /// `None` for the App itself (its requests carry the App JWT).
+    installation_id: Option<InstallationId>,
     policy: RetryPolicy,
     writes: DefaultDirectRateLimiter,
 }
@@ -65,7 +66,7 @@ impl InstallationClient {
     pub(crate) fn new(
         crab: Octocrab,
         app_id: u64,
-        installation_id: u64,
+        installation_id: Option<InstallationId>,
         policy: RetryPolicy,
         writes_per_minute: u32,
         write_burst: u32,
@@ -92,7 +93,7 @@ impl InstallationClient {
         self.inner.app_id
     }
 
-    pub fn installation_id(&self) -> u64 {
+    pub fn installation_id(&self) -> Option<InstallationId> {
         self.inner.installation_id
     }
 

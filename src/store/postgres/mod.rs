@@ -325,7 +325,7 @@ impl Store for PgStore {
         .bind(o.repo.as_str())
         .bind(pr_i64(o.pr)?)
         .bind(o.head_sha.as_str())
-        .bind(&o.decision)
+        .bind(o.decision.as_str())
         .bind(&o.reason)
         .bind(&o.actor)
         .bind(&o.findings_digest)
@@ -358,7 +358,7 @@ impl Store for PgStore {
             repo: repo.clone(),
             pr,
             head_sha: parse("override", &row.try_get::<String, _>("head_sha")?)?,
-            decision: row.try_get("decision")?,
+            decision: parse("override", &row.try_get::<String, _>("decision")?)?,
             reason: row.try_get("reason")?,
             actor: row.try_get("actor")?,
             findings_digest: row.try_get("findings_digest")?,

@@ -24,12 +24,12 @@ use crate::checkout::Credentials;
 use crate::config::CommandSettings;
 use crate::event::{CommentEvent, PullRequestRef};
 use crate::forge::ForgeError;
+use crate::forge::azure::AzureContext;
 use crate::forge::azure::identity::{group_matches, project_of};
 use crate::forge::azure::{CloneUrlRefused, check_clone_url};
 use crate::ids::{PrNumber, RepoId};
 use crate::secret::ExposeSecret as _;
 use crate::worker::WorkerContext;
-use crate::worker::azure::AzureContext;
 use crate::worker::checkout::Checkout;
 
 pub(super) struct AzureForge<'a> {
