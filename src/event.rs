@@ -38,6 +38,83 @@ pub struct PullRequestRef {
     pub needs_refresh: bool,
 }
 
+/// Where a pull request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PullState {
+    /// Open (GitHub), active (Azure DevOps): judged.
+    Open,
+    /// Closed without merging (GitHub), abandoned (Azure DevOps).
+    Closed,
+    /// Merged (GitHub), completed (Azure DevOps).
+    Merged,
+}
+
+/// A pull request as its forge's API describes it now: the one shape both forges' lookups
+/// return. Where a delivery and the API disagree, the API wins ([`PullRequestRef::apply`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub head_sha: CommitSha,
+    /// The target branch's commit, when the forge computed one.
+    pub base_sha: Option<CommitSha>,
+    /// Branch names without `refs/heads/`.
+    pub head_ref: Option<String>,
+    pub base_ref: Option<String>,
+    /// Login (GitHub) or unique name (Azure DevOps) of the author.
+    pub author: Option<String>,
+    pub labels: Vec<String>,
+    pub draft: bool,
+    /// Where to clone from, when the API says (GitHub's is the delivery's repository URL).
+    pub clone_url: Option<String>,
+    pub state: PullState,
+}
+
+impl PullRequestRef {
+    /// Takes what the API says over what the delivery said. A clone URL only the delivery
+    /// named is kept (it still has to pass the forge's host check).
+    pub fn apply(&mut self, api: PullRequest) {
+        self.head_sha = api.head_sha;
+        self.base_sha = api.base_sha;
+        self.head_ref = api.head_ref;
+        self.base_ref = api.base_ref;
+        self.author = api.author;
+        self.labels = api.labels;
+        self.draft = api.draft;
+        self.clone_url = api.clone_url.or(self.clone_url.take());
+        self.needs_refresh = false;
+    }
+
+    /// The pull request a comment is on, as the API describes it now.
+    pub fn of_comment(c: &CommentEvent, api: &PullRequest) -> Self {
+        let mut pr = PullRequestRef::bare(c.platform, c.repo.clone(), c.pr, api.head_sha.clone());
+        pr.clone_url = c.clone_url.clone();
+        pr.installation_id = c.installation_id;
+        pr.apply(api.clone());
+        pr
+    }
+
+    /// A pull request known only by its head: the worker reads the rest from the API before it
+    /// acts (what reconciliation finds, what tests build on).
+    pub fn bare(platform: Platform, repo: RepoId, pr: PrNumber, head_sha: CommitSha) -> Self {
+        PullRequestRef {
+            platform,
+            repo,
+            pr,
+            head_sha,
+            base_sha: None,
+            base_ref: None,
+            head_ref: None,
+            author: None,
+            labels: Vec::new(),
+            draft: false,
+            title: None,
+            clone_url: None,
+            installation_id: None,
+            needs_refresh: false,
+        }
+    }
+}
+
 /// A PR comment that may carry `/thoth` commands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommentEvent {

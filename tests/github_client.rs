@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use support::fake_github::{self, APP_ID, Author, FakeGithub, INSTALLATION_ID, PullSpec};
 use thoth_bot::decision::{self, DecisionConfig, DecisionKind, Downgrade};
+use thoth_bot::event::PullState;
 use thoth_bot::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
 use thoth_bot::forge::github::{
-    GithubApp, GithubConfig, InstallationClient, Permission, PrState, Reaction, publish,
+    GithubApp, GithubConfig, InstallationClient, Permission, Reaction, publish,
 };
 use thoth_bot::forge::{
     Annotation, AnnotationLevel, CheckConclusion, ForgeError, PlanContext, ReviewEvent,
@@ -625,15 +626,15 @@ async fn permissions_reactions_and_pull_requests() {
     );
     let pull = client.pull_request(&repo(), PrNumber(PR)).await.unwrap();
     assert_eq!(pull.head_sha.as_str(), "a".repeat(40));
-    assert_eq!(pull.base_sha.as_str(), "b".repeat(40));
+    assert_eq!(pull.base_sha.unwrap().as_str(), "b".repeat(40));
     assert_eq!(
-        (pull.head_ref.as_str(), pull.base_ref.as_str()),
-        ("feature", "main")
+        (pull.head_ref.as_deref(), pull.base_ref.as_deref()),
+        (Some("feature"), Some("main"))
     );
-    assert_eq!(pull.author, "bob");
+    assert_eq!(pull.author.as_deref(), Some("bob"));
     assert_eq!(pull.labels, ["hotfix"]);
     assert!(pull.draft);
-    assert_eq!(pull.state, PrState::Open);
+    assert_eq!(pull.state, PullState::Open);
     fake.add_pull(
         REPO,
         8,
@@ -649,7 +650,7 @@ async fn permissions_reactions_and_pull_requests() {
             .await
             .unwrap()
             .state,
-        PrState::Merged
+        PullState::Merged
     );
 }
 

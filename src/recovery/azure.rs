@@ -130,23 +130,8 @@ pub async fn scan(
             if evaluated(&mut walk, &repo, pr).await? {
                 continue;
             }
-            let job = PullRequestRef {
-                platform: Platform::AzureDevOps,
-                repo,
-                pr,
-                head_sha: head,
-                // The worker reads the rest from the API before it acts.
-                base_sha: None,
-                base_ref: None,
-                head_ref: None,
-                author: None,
-                labels: Vec::new(),
-                draft: false,
-                title: None,
-                clone_url: None,
-                installation_id: None,
-                needs_refresh: false,
-            };
+            // The worker reads the rest from the API before it acts.
+            let job = PullRequestRef::bare(Platform::AzureDevOps, repo, pr, head);
             if super::enqueue(lease.store(), wake, job).await? {
                 report.enqueued += 1;
             }

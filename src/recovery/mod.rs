@@ -304,21 +304,13 @@ mod tests {
 
     #[test]
     fn reconcile_delivery_ids_are_bounded_and_per_head() {
-        let pr = |repo: &str, head: char| PullRequestRef {
-            platform: Platform::AzureDevOps,
-            repo: repo.parse().unwrap(),
-            pr: PrNumber(7),
-            head_sha: head.to_string().repeat(40).parse().unwrap(),
-            base_sha: None,
-            base_ref: None,
-            head_ref: None,
-            author: None,
-            labels: Vec::new(),
-            draft: false,
-            title: None,
-            clone_url: None,
-            installation_id: None,
-            needs_refresh: false,
+        let pr = |repo: &str, head: char| {
+            PullRequestRef::bare(
+                Platform::AzureDevOps,
+                repo.parse().unwrap(),
+                PrNumber(7),
+                head.to_string().repeat(40).parse().unwrap(),
+            )
         };
         let long = format!("org/{}/repo", "p".repeat(300));
         let id = reconcile_delivery(&pr(&long, 'a'));

@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use super::pipeline::{Access, Forge};
 use crate::checkout::Credentials;
 use crate::decision::Decision;
-use crate::event::PullRequestRef;
+use crate::event::{PullRequestRef, PullState};
 use crate::forge::azure::publish::Target;
 use crate::forge::azure::{
     AzureClient, AzureContext, StatusState, check_clone_url, publish, vote_of,
@@ -173,8 +173,8 @@ async fn from_api(
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(status) = api.status.as_deref().filter(|s| *s != "active") {
-        info!(%status, "the pull request is not active: not evaluated");
+    if api.state != PullState::Open {
+        info!(state = ?api.state, "the pull request is not active: not evaluated");
         return Ok(None);
     }
     if pr.head_sha != api.head_sha || pr.base_sha != api.base_sha {
@@ -187,14 +187,6 @@ async fn from_api(
         warn!(hook_url = ?pr.clone_url, api_url = ?api.clone_url,
             "the delivery's clone URL is not the API's; using the API's");
     }
-    pr.head_sha = api.head_sha;
-    pr.base_sha = api.base_sha;
-    pr.head_ref = api.head_ref;
-    pr.base_ref = api.base_ref;
-    pr.author = api.author;
-    pr.labels = api.labels;
-    pr.draft = api.draft;
-    // Without one from the API, the delivery's still has to pass the host check.
-    pr.clone_url = api.clone_url.or(pr.clone_url);
+    pr.apply(api);
     Ok(Some(pr))
 }

@@ -34,7 +34,7 @@ use crate::command::{
     Command, OverrideDecision, ParsedLine, help_text, limit_commands, new_commands,
 };
 use crate::config::{CommandSettings, OverrideAfterPush};
-use crate::event::{CommentEvent, PullRequestRef};
+use crate::event::{CommentEvent, PullRequest, PullRequestRef};
 use crate::ids::{CommitSha, DecisionId, Platform, RepoId};
 use crate::store::{DecisionRecord, Job, Override};
 
@@ -61,21 +61,6 @@ impl PermissionCache {
     }
 }
 
-/// The pull request as commands need it, whatever the forge.
-pub(super) struct PrInfo {
-    pub head_sha: CommitSha,
-    pub base_sha: Option<CommitSha>,
-    /// Branch names without `refs/heads/`.
-    pub head_ref: Option<String>,
-    pub base_ref: Option<String>,
-    /// Login (GitHub) or unique name (Azure DevOps).
-    pub author: String,
-    pub labels: Vec<String>,
-    pub draft: bool,
-    /// Where to clone from, when the forge says (else the delivery's URL is used).
-    pub clone_url: Option<String>,
-}
-
 /// How a command is acknowledged on the comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Ack {
@@ -91,7 +76,7 @@ pub(super) enum Ack {
 #[async_trait]
 pub(super) trait CommandForge: Send + Sync {
     /// The pull request as it is now.
-    async fn pull(&self) -> anyhow::Result<PrInfo>;
+    async fn pull(&self) -> anyhow::Result<PullRequest>;
     /// Acknowledges on the comment itself; `false` if the forge cannot (a reply is posted).
     async fn react(&self, ack: Ack) -> anyhow::Result<bool>;
     /// The comment's id as reply markers name it.
@@ -184,7 +169,7 @@ struct Run<'a> {
     job: &'a Job,
     forge: &'a dyn CommandForge,
     comment: &'a CommentEvent,
-    pull: &'a PrInfo,
+    pull: &'a PullRequest,
     /// The commands being run (index `i` in the methods below).
     commands: &'a [ParsedLine],
     /// Each command's result, for the one reply ([`Run::finish`]).
@@ -237,7 +222,7 @@ impl Run<'_> {
             self.forge,
             &c.repo,
             &c.author,
-            &self.pull.author,
+            self.pull.author.as_deref().unwrap_or_default(),
         )
         .await?;
         // The evaluation the overrider saw: the last one recorded before the comment was

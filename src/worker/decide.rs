@@ -275,22 +275,12 @@ mod tests {
     use crate::ids::{Platform, PrNumber};
 
     fn pr(head: char) -> PullRequestRef {
-        PullRequestRef {
-            platform: Platform::GitHub,
-            repo: "acme/infra".parse().unwrap(),
-            pr: PrNumber(7),
-            head_sha: head.to_string().repeat(40).parse().unwrap(),
-            base_sha: None,
-            base_ref: None,
-            head_ref: None,
-            author: None,
-            labels: Vec::new(),
-            draft: false,
-            title: None,
-            clone_url: None,
-            installation_id: None,
-            needs_refresh: false,
-        }
+        PullRequestRef::bare(
+            Platform::GitHub,
+            "acme/infra".parse().unwrap(),
+            PrNumber(7),
+            head.to_string().repeat(40).parse().unwrap(),
+        )
     }
 
     fn given(head: char, digest: &str) -> Override {

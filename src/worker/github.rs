@@ -43,14 +43,11 @@ impl Forge for GithubForge {
         // A signed delivery that carries the pull request is the API's own word; only a
         // delivery without it (check run rerequested) is completed from the API.
         if pr.needs_refresh {
-            let info = self.client.pull_request(&pr.repo, pr.pr).await?;
-            pr.author = Some(info.author);
-            pr.labels = info.labels;
-            pr.draft = info.draft;
-            pr.base_sha = Some(info.base_sha);
-            pr.base_ref = Some(info.base_ref);
-            pr.head_ref = Some(info.head_ref);
-            pr.needs_refresh = false;
+            let api = self.client.pull_request(&pr.repo, pr.pr).await?;
+            // A re-requested check run names the commit it is for.
+            let head = pr.head_sha.clone();
+            pr.apply(api);
+            pr.head_sha = head;
         }
         Ok(Some(pr))
     }

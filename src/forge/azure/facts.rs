@@ -9,29 +9,10 @@
 use http::{Method, Uri};
 
 use super::client::{AzureClient, AzureConfig, ThreadComment, pr_path};
+use crate::event::{PullRequest, PullState};
 use crate::forge::ForgeError;
 use crate::forge::github::retry::Idempotency;
 use crate::ids::{CommitSha, PrNumber, RepoId};
-
-/// A pull request as `GET .../pullRequests/{id}` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullRequestInfo {
-    /// `lastMergeSourceCommit`: the commit the bot evaluates.
-    pub head_sha: CommitSha,
-    /// `lastMergeTargetCommit`, when the server computed one.
-    pub base_sha: Option<CommitSha>,
-    /// Branch names without `refs/heads/`.
-    pub head_ref: Option<String>,
-    pub base_ref: Option<String>,
-    /// `createdBy.uniqueName` (the display name if there is none).
-    pub author: Option<String>,
-    pub draft: bool,
-    pub labels: Vec<String>,
-    /// `repository.remoteUrl` without a user name.
-    pub clone_url: Option<String>,
-    /// `active`, `completed` or `abandoned`.
-    pub status: Option<String>,
-}
 
 impl AzureClient {
     /// The e-mail addresses of the authors and committers of the pull request's commits
@@ -66,7 +47,7 @@ impl AzureClient {
         &self,
         repo: &RepoId,
         pr: PrNumber,
-    ) -> Result<PullRequestInfo, ForgeError> {
+    ) -> Result<PullRequest, ForgeError> {
         let path = pr_path(repo, pr)?;
         let v = self
             .call(Method::GET, &path, None, Idempotency::Safe)
@@ -84,7 +65,13 @@ impl AzureClient {
                 .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_string())
         };
         let created_by = &v["createdBy"];
-        Ok(PullRequestInfo {
+        let state = match v["status"].as_str() {
+            Some("completed") => PullState::Merged,
+            Some("abandoned") => PullState::Closed,
+            // `active`, or a status this bot does not know yet: judged like an open one.
+            _ => PullState::Open,
+        };
+        Ok(PullRequest {
             head_sha: sha("lastMergeSourceCommit")?
                 .ok_or_else(|| bad("no lastMergeSourceCommit"))?,
             base_sha: sha("lastMergeTargetCommit")?,
@@ -104,7 +91,7 @@ impl AzureClient {
                 })
                 .unwrap_or_default(),
             clone_url: v["repository"]["remoteUrl"].as_str().map(super::clean_url),
-            status: v["status"].as_str().map(str::to_string),
+            state,
         })
     }
 

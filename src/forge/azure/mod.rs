@@ -12,7 +12,7 @@ pub mod identity;
 pub mod publish;
 
 pub use client::{AzureClient, AzureConfig, StatusState};
-pub use facts::{CloneUrlRefused, PullRequestInfo, check_clone_url};
+pub use facts::{CloneUrlRefused, check_clone_url};
 pub use publish::{Published, publish};
 
 /// The organization name: the last path segment of its URL (`https://dev.azure.com/acme`), as

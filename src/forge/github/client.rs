@@ -22,7 +22,8 @@ use super::retry::{
     Idempotency, Next, RetryPolicy, backoff, error_from_status, is_transport, map_octocrab_error,
     next_after_status, now_epoch,
 };
-use super::{CheckRunId, Permission, PrState, PullInfo, Reaction};
+use super::{CheckRunId, Permission, Reaction};
+use crate::event::{PullRequest, PullState};
 use crate::forge::ForgeError;
 use crate::ids::{CommitSha, InstallationId, PrNumber, RepoId};
 
@@ -359,7 +360,11 @@ impl InstallationClient {
     }
 
     /// Head, base, author, labels and state of a pull request.
-    pub async fn pull_request(&self, repo: &RepoId, pr: PrNumber) -> Result<PullInfo, ForgeError> {
+    pub async fn pull_request(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<PullRequest, ForgeError> {
         #[derive(Deserialize)]
         struct Ref {
             sha: CommitSha,
@@ -392,18 +397,20 @@ impl InstallationClient {
             .call_json(Method::GET, &path, None, Idempotency::Safe)
             .await?;
         let state = match (pull.state.as_str(), pull.merged) {
-            (_, true) => PrState::Merged,
-            ("open", _) => PrState::Open,
-            _ => PrState::Closed,
+            (_, true) => PullState::Merged,
+            ("open", _) => PullState::Open,
+            _ => PullState::Closed,
         };
-        Ok(PullInfo {
+        Ok(PullRequest {
             head_sha: pull.head.sha,
-            base_sha: pull.base.sha,
-            base_ref: pull.base.name,
-            head_ref: pull.head.name,
-            author: pull.user.login,
+            base_sha: Some(pull.base.sha),
+            base_ref: Some(pull.base.name),
+            head_ref: Some(pull.head.name),
+            author: Some(pull.user.login),
             labels: pull.labels.into_iter().map(|l| l.name).collect(),
             draft: pull.draft,
+            // The delivery's repository URL is the one to clone (forks through refs/pull/N/head).
+            clone_url: None,
             state,
         })
     }

@@ -32,8 +32,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::CommitSha;
-
 pub use auth::{GithubApp, GithubConfig};
 pub use client::InstallationClient;
 pub use publish::{PublishedIds, publish};
@@ -96,29 +94,6 @@ impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Where a pull request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PrState {
-    Open,
-    Closed,
-    Merged,
-}
-
-/// What the bot needs to know about a pull request (for `/thoth rerun` and re-requested checks).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PullInfo {
-    pub head_sha: CommitSha,
-    pub base_sha: CommitSha,
-    pub base_ref: String,
-    pub head_ref: String,
-    /// The author's login.
-    pub author: String,
-    pub labels: Vec<String>,
-    pub draft: bool,
-    pub state: PrState,
 }
 
 /// A reaction on a comment (the bot acknowledges commands with one).

@@ -67,25 +67,8 @@ fn is_evaluation(decision: &str) -> bool {
 
 impl Run<'_> {
     pub(super) async fn enqueue_evaluation(&self, i: usize, reason: &str) -> anyhow::Result<()> {
-        let c = self.comment;
-        let p = self.pull;
         let payload = JobPayload::Evaluate {
-            pr: PullRequestRef {
-                platform: c.platform,
-                repo: c.repo.clone(),
-                pr: c.pr,
-                head_sha: p.head_sha.clone(),
-                base_sha: p.base_sha.clone(),
-                base_ref: p.base_ref.clone(),
-                head_ref: p.head_ref.clone(),
-                author: Some(p.author.clone()).filter(|a| !a.is_empty()),
-                labels: p.labels.clone(),
-                draft: p.draft,
-                title: None,
-                clone_url: p.clone_url.clone().or_else(|| c.clone_url.clone()),
-                installation_id: c.installation_id,
-                needs_refresh: false,
-            },
+            pr: PullRequestRef::of_comment(self.comment, self.pull),
             reason: reason.to_string(),
         };
         let delivery: DeliveryId = format!("{}#cmd{i}", self.job.delivery)
@@ -104,26 +87,7 @@ impl Run<'_> {
     }
 
     pub(super) async fn explain(&self, rule_id: &str) -> anyhow::Result<String> {
-        let pr = PullRequestRef {
-            platform: self.comment.platform,
-            repo: self.comment.repo.clone(),
-            pr: self.comment.pr,
-            head_sha: self.pull.head_sha.clone(),
-            base_sha: self.pull.base_sha.clone(),
-            base_ref: self.pull.base_ref.clone(),
-            head_ref: self.pull.head_ref.clone(),
-            author: None,
-            labels: Vec::new(),
-            draft: false,
-            title: None,
-            clone_url: self
-                .pull
-                .clone_url
-                .clone()
-                .or_else(|| self.comment.clone_url.clone()),
-            installation_id: self.comment.installation_id,
-            needs_refresh: false,
-        };
+        let pr = PullRequestRef::of_comment(self.comment, self.pull);
         let checkout = match self.forge.checkout(self.ctx, &pr).await {
             Ok(c) => c,
             // Retrying cannot change the answer: say why instead of failing the job.

@@ -19,9 +19,10 @@ use anyhow::Context;
 use async_trait::async_trait;
 use tracing::{info, warn};
 
-use super::{Ack, CommandForge, PrInfo};
+use super::{Ack, CommandForge};
 use crate::checkout::Credentials;
 use crate::config::CommandSettings;
+use crate::event::PullRequest;
 use crate::event::{CommentEvent, PullRequestRef};
 use crate::forge::ForgeError;
 use crate::forge::azure::AzureContext;
@@ -126,18 +127,8 @@ pub(super) async fn confirm(
 
 #[async_trait]
 impl CommandForge for AzureForge<'_> {
-    async fn pull(&self) -> anyhow::Result<PrInfo> {
-        let p = self.azure.client.pull_request(&self.repo, self.pr).await?;
-        Ok(PrInfo {
-            head_sha: p.head_sha,
-            base_sha: p.base_sha,
-            head_ref: p.head_ref,
-            base_ref: p.base_ref,
-            author: p.author.unwrap_or_default(),
-            labels: p.labels,
-            draft: p.draft,
-            clone_url: p.clone_url,
-        })
+    async fn pull(&self) -> anyhow::Result<PullRequest> {
+        Ok(self.azure.client.pull_request(&self.repo, self.pr).await?)
     }
 
     async fn react(&self, _ack: Ack) -> anyhow::Result<bool> {

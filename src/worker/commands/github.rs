@@ -5,9 +5,10 @@
 use async_trait::async_trait;
 use tracing::warn;
 
-use super::{Ack, CommandForge, PrInfo};
+use super::{Ack, CommandForge};
 use crate::checkout::Credentials;
 use crate::config::CommandSettings;
+use crate::event::PullRequest;
 use crate::event::{CommentEvent, PullRequestRef};
 use crate::forge::ForgeError;
 use crate::forge::github::{InstallationClient, Reaction};
@@ -44,19 +45,8 @@ impl GithubForge {
 
 #[async_trait]
 impl CommandForge for GithubForge {
-    async fn pull(&self) -> anyhow::Result<PrInfo> {
-        let p = self.client.pull_request(&self.repo, self.pr).await?;
-        Ok(PrInfo {
-            head_sha: p.head_sha,
-            base_sha: Some(p.base_sha),
-            head_ref: Some(p.head_ref),
-            base_ref: Some(p.base_ref),
-            author: p.author,
-            labels: p.labels,
-            draft: p.draft,
-            // The delivery's clone URL is the one evaluation uses.
-            clone_url: None,
-        })
+    async fn pull(&self) -> anyhow::Result<PullRequest> {
+        Ok(self.client.pull_request(&self.repo, self.pr).await?)
     }
 
     /// Best effort: a comment deleted meanwhile must not undo the command, but a rate limit is
