@@ -1,5 +1,12 @@
-//! Command-line helpers that are more than argument plumbing: the dry-run decision of
+//! The command line: clap types ([`Cli`]), the dispatch ([`run`]), and the helpers that are more
+//! than argument plumbing: the dry-run decision of
 //! `check --decide` and the audit listing of `history`.
+
+mod args;
+mod dispatch;
+
+pub use args::{Cli, Command, Setup};
+pub use dispatch::run;
 
 use std::fmt::Write as _;
 use std::path::Path;

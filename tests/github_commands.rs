@@ -584,25 +584,23 @@ async fn rerun_after_a_dead_job_evaluates_again() {
     // Crash only once the in-progress run is recorded in the PR state, as a real crash mid-clone
     // would find it.
     let jobs = store::open(&db).await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let state = jobs
-            .pr_state(
-                thoth_bot::ids::Platform::GitHub,
-                &REPO.parse::<RepoId>().unwrap(),
-                thoth_bot::ids::PrNumber(7),
-            )
-            .await
-            .unwrap();
-        if state.is_some_and(|s| s.check_run_id.is_some()) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker never started"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let repo = REPO.parse::<RepoId>().unwrap();
+    support::poll(
+        Duration::from_secs(60),
+        || async {
+            let state = jobs
+                .pr_state(
+                    thoth_bot::ids::Platform::GitHub,
+                    &repo,
+                    thoth_bot::ids::PrNumber(7),
+                )
+                .await
+                .unwrap();
+            state.and_then(|s| s.check_run_id)
+        },
+        || "the worker never started".to_string(),
+    )
+    .await;
     first.abort();
     w.repo.server().set_upload_pack_delay(Duration::ZERO);
 

@@ -214,11 +214,10 @@ async fn killed_mid_job_the_job_completes_once_after_restart() {
     let head = w.push_pr(9, &[("main.tf", INSECURE_TF)]);
     let status = w.open_pr(first.addr, "k-1", 9, &head).await;
     assert_eq!(status, 202);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while w.gh.check_runs().is_empty() {
-        assert!(Instant::now() < deadline, "the first worker never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("the first worker's check run", || {
+        (!w.gh.check_runs().is_empty()).then_some(())
+    })
+    .await;
     first.abort();
     w.repo.server().set_upload_pack_delay(Duration::ZERO);
 
@@ -514,24 +513,20 @@ async fn a_silent_git_server_times_out_in_the_binary() {
     let head = w.push_pr(21, &[("main.tf", INSECURE_TF)]);
     let started = Instant::now();
     assert_eq!(w.open_pr(addr, "silent-1", 21, &head).await, 202);
-    let retried = async {
-        loop {
+    // Serve's Drop kills the binary if this times out.
+    support::poll(
+        Duration::from_secs(15),
+        || async {
             let (_, metrics) = request(addr, "GET", "/metrics", &[], b"").await;
-            if metrics
+            metrics
                 .lines()
                 .any(|l| l.starts_with("thoth_jobs_total{outcome=\"retry\"}"))
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    let outcome = tokio::time::timeout(Duration::from_secs(15), retried).await;
+                .then_some(())
+        },
+        || "the fetch was not cut off by the 1 s socket timeout".to_string(),
+    )
+    .await;
     serve.kill();
-    assert!(
-        outcome.is_ok(),
-        "the fetch was not cut off by the 1 s socket timeout"
-    );
     assert!(started.elapsed() < Duration::from_secs(15));
     assert!(w.completed_runs(&head).is_empty());
 }
@@ -566,20 +561,24 @@ async fn sigkilled_replica_job_is_finished_by_another_within_a_minute() {
     assert_eq!(w.open_pr(a.addr, "kill9-1", 31, &head).await, 202);
     // Running, and its lease renewed once by a heartbeat: the kill comes as long after the last
     // renewal as it can.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut first_lease = None;
-    let renewed = loop {
-        assert!(Instant::now() < deadline, "no heartbeat renewed the lease");
-        let running = store.jobs_by_state(JobState::Running, 10).await.unwrap();
-        if let Some(job) = running.into_iter().next() {
-            match (first_lease, job.lease_until) {
-                (None, until) => first_lease = until,
-                (Some(first), Some(until)) if until > first => break job,
-                _ => {}
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let running = || async { store.jobs_by_state(JobState::Running, 10).await.unwrap() };
+    let first_lease = support::poll(
+        Duration::from_secs(60),
+        || async { running().await.into_iter().find_map(|job| job.lease_until) },
+        || "the job never ran".to_string(),
+    )
+    .await;
+    let renewed = support::poll(
+        Duration::from_secs(60),
+        || async {
+            running()
+                .await
+                .into_iter()
+                .find(|job| job.lease_until.is_some_and(|until| until > first_lease))
+        },
+        || "no heartbeat renewed the lease".to_string(),
+    )
+    .await;
     assert_eq!(renewed.attempts, 1);
     assert_eq!(w.gh.check_runs().len(), 1, "in progress while it runs");
     // Worker ids are `host-PID/N`: kill whichever replica claimed the job.
@@ -597,29 +596,29 @@ async fn sigkilled_replica_job_is_finished_by_another_within_a_minute() {
     victim.kill();
     w.repo.server().set_upload_pack_delay(Duration::ZERO);
 
-    let deadline = killed + Duration::from_secs(60);
-    while w.completed_runs(&head).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the check of a killed replica's job is still not complete 60 s after the kill: {:#?}",
-            w.gh.check_runs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    support::poll(
+        Duration::from_secs(60),
+        || std::future::ready((!w.completed_runs(&head).is_empty()).then_some(())),
+        || {
+            format!(
+                "the check of a killed replica's job is still not complete 60 s after the kill: {:#?}",
+                w.gh.check_runs()
+            )
+        },
+    )
+    .await;
     let recovered = killed.elapsed();
     eprintln!("kill -9 to completed check run: {recovered:?}");
     assert!(recovered < Duration::from_secs(60), "{recovered:?}");
-    let done = loop {
-        let done = store.jobs_by_state(JobState::Done, 10).await.unwrap();
-        if !done.is_empty() {
-            break done;
-        }
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(10),
-            "never done"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let done = support::poll(
+        Duration::from_secs(10),
+        || async {
+            let done = store.jobs_by_state(JobState::Done, 10).await.unwrap();
+            (!done.is_empty()).then_some(done)
+        },
+        || "never done".to_string(),
+    )
+    .await;
     assert_eq!(done.len(), 1, "{done:#?}");
     assert_eq!(done[0].attempts, 2);
     // Nothing else is queued or running, so no write can still come: count now.

@@ -5,7 +5,7 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::http::{github_delivery, request};
 use support::world::*;
@@ -62,18 +62,20 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = u16>,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = status().await;
-        if got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: still {got}, want {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let last = std::cell::Cell::new(0);
+    support::poll(
+        Duration::from_secs(30),
+        || {
+            let got = status();
+            let last = &last;
+            async move {
+                last.set(got.await);
+                (last.get() == want).then_some(())
+            }
+        },
+        || format!("{what}: still {}, want {want}", last.get()),
+    )
+    .await;
 }
 
 const HOOK_USER: &str = "hook";
@@ -130,7 +132,7 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
             1,
         )
     };
-    let mut holder = hold().await;
+    let holder = std::cell::RefCell::new(hold().await);
     // Once the stalled request holds the only slot, every other one, on either route, is shed.
     let addr = app.addr;
     let unsigned = move || async move {
@@ -138,25 +140,28 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
             .await
             .0
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = unsigned().await;
-        if got == 503 {
-            break;
-        }
-        // On a busy machine the holder can reach the server while a probe has the slot, and
-        // be shed itself: it then has its answer already, and another one takes its place.
-        let mut buf = [0u8; 64];
-        if !matches!(holder.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-        {
-            holder = hold().await;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "while the slot is held: still {got}, want 503"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::poll(
+        Duration::from_secs(30),
+        || async {
+            if unsigned().await == 503 {
+                return Some(());
+            }
+            // On a busy machine the holder can reach the server while a probe has the slot, and
+            // be shed itself: it then has its answer already, and another one takes its place.
+            let mut buf = [0u8; 64];
+            let answered = !matches!(
+                holder.borrow().try_read(&mut buf),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+            );
+            if answered {
+                let again = hold().await;
+                *holder.borrow_mut() = again;
+            }
+            None
+        },
+        || "while the slot is held: still not 503".to_string(),
+    )
+    .await;
     let (status, _) = request(app.addr, "POST", "/webhooks/github", &[], b"{}").await;
     assert_eq!(status, 503);
     // Health checks are not webhooks: never shed.

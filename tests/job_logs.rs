@@ -6,7 +6,7 @@ mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::TestRepo;
@@ -92,11 +92,15 @@ async fn job_log_lines_carry_delivery_repo_and_pr() {
     let body = serde_json::to_vec(&v).unwrap();
     let status = github_delivery(app.addr, SECRET, "pull_request", "log-delivery-1", &body).await;
     assert_eq!(status, 202);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !gh.check_runs().iter().any(|r| r.status == "completed") {
-        assert!(Instant::now() < deadline, "{:#?}", gh.calls());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    support::poll(
+        Duration::from_secs(60),
+        || {
+            let done = gh.check_runs().iter().any(|r| r.status == "completed");
+            std::future::ready(done.then_some(()))
+        },
+        || format!("no completed check run: {:#?}", gh.calls()),
+    )
+    .await;
     app.stop().await;
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();

@@ -297,16 +297,11 @@ fn serve_stops_cleanly_on_sigterm() {
         while stderr.read_line(&mut all).unwrap_or(0) > 0 {}
         all
     });
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(15),
-            "serve did not stop after SIGTERM"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let status = support::poll_blocking(
+        std::time::Duration::from_secs(15).saturating_sub(started.elapsed()),
+        || child.try_wait().unwrap(),
+        || "serve did not stop after SIGTERM".to_string(),
+    );
     assert!(status.success(), "{status:?}");
     let log = rest.join().unwrap();
     assert!(log.contains("shutting down"), "{log}");

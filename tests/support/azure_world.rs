@@ -1,7 +1,7 @@
 //! An Azure DevOps world for end-to-end tests: a fake Azure DevOps API, a real git repository
 //! served over HTTP with PAT auth, and thoth-bot's real server on a loopback port.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use thoth_bot::config::ServeConfig;
@@ -168,28 +168,29 @@ impl World {
 
     /// Waits until the iteration has a final status and the summary thread was written.
     pub async fn wait_published(&self, n: u64, iteration: u64) -> super::fake_azure::Status {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let done = self.final_statuses(n, iteration).into_iter().next();
-            let writes = self.ado.writes();
-            // The summary thread is the last write of a publish.
-            let summary_written = writes.last().is_some_and(|c| {
-                c.path.contains("/threads")
-                    && (c.body["status"].is_string() && !c.path.ends_with("/threads")
-                        || c.body["comments"][0]["content"]
-                            .as_str()
-                            .is_some_and(|b| b.contains(MARKER)))
-            });
-            if let (Some(status), true) = (done, summary_written) {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "iteration {iteration} of !{n} was not published: {:#?}",
-                self.ado.calls()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        super::poll(
+            Duration::from_secs(60),
+            || {
+                let done = self.final_statuses(n, iteration).into_iter().next();
+                let writes = self.ado.writes();
+                // The summary thread is the last write of a publish.
+                let summary_written = writes.last().is_some_and(|c| {
+                    c.path.contains("/threads")
+                        && (c.body["status"].is_string() && !c.path.ends_with("/threads")
+                            || c.body["comments"][0]["content"]
+                                .as_str()
+                                .is_some_and(|b| b.contains(MARKER)))
+                });
+                std::future::ready(done.filter(|_| summary_written))
+            },
+            || {
+                format!(
+                    "iteration {iteration} of !{n} was not published: {:#?}",
+                    self.ado.calls()
+                )
+            },
+        )
+        .await
     }
 
     /// `author` writes `content` as a new thread on PR `n` (in the fake, so replies can land

@@ -20,37 +20,80 @@ pub mod world;
 pub use git_http::{AuthOutcome, DEFAULT_TOKEN, DEFAULT_USER, GitHttpServer, RecordedRequest};
 pub use test_repo::{TestRepo, git};
 
-/// Polls `f` until it returns `Some`, for at most 60 s (generous for a loaded CI machine; a
-/// passing test returns as soon as the condition holds).
-pub async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+/// How often the poll helpers look again.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Polls the async `f` until it returns `Some`; after `limit` the test fails with `what()`
+/// (computed then, so it can show the state at the deadline). Every wait for a state in these
+/// tests goes through here or [`poll_blocking`]: tests wait for a state, never for a time.
+pub async fn poll<T, Fut>(
+    limit: std::time::Duration,
+    mut f: impl FnMut() -> Fut,
+    what: impl FnOnce() -> String,
+) -> T
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if std::time::Instant::now() >= deadline {
+            panic!("timed out after {limit:?}: {}", what());
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// [`poll`] for tests without a runtime.
+pub fn poll_blocking<T>(
+    limit: std::time::Duration,
+    mut f: impl FnMut() -> Option<T>,
+    what: impl FnOnce() -> String,
+) -> T {
+    let deadline = std::time::Instant::now() + limit;
     loop {
         if let Some(v) = f() {
             return v;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if std::time::Instant::now() >= deadline {
+            panic!("timed out after {limit:?}: {}", what());
+        }
+        std::thread::sleep(POLL_EVERY);
     }
+}
+
+/// Polls `f` until it returns `Some`, for at most 60 s (generous for a loaded CI machine; a
+/// passing test returns as soon as the condition holds).
+pub async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    poll(
+        std::time::Duration::from_secs(60),
+        || std::future::ready(f()),
+        || format!("waiting for {what}"),
+    )
+    .await
 }
 
 /// Opens a store a stopped server used. A sled store stays locked until the last task of that
 /// server has dropped its handle, which can be a moment after `stop()` returns: wait for that.
 #[allow(dead_code)]
 pub async fn reopen_store(url: &str) -> std::sync::Arc<dyn thoth_bot::store::Store> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        match thoth_bot::store::open(url).await {
-            Ok(store) => return store,
-            Err(e) => assert!(
-                std::time::Instant::now() < deadline,
-                "the store {url} stayed locked: {e:#}"
-            ),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let last = std::cell::RefCell::new(String::new());
+    poll(
+        std::time::Duration::from_secs(30),
+        || async {
+            match thoth_bot::store::open(url).await {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    *last.borrow_mut() = format!("{e:#}");
+                    None
+                }
+            }
+        },
+        || format!("the store {url} stayed locked: {}", last.borrow()),
+    )
+    .await
 }
 
 /// Waits until `store` holds no queued and no running job: everything delivered so far has
@@ -66,19 +109,20 @@ pub async fn wait_idle_with_dead(
     store: &std::sync::Arc<dyn thoth_bot::store::Store>,
 ) -> Vec<thoth_bot::store::Job> {
     use thoth_bot::store::JobState;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    loop {
-        let queued = store.jobs_by_state(JobState::Queued, 1).await.unwrap();
-        let running = store.jobs_by_state(JobState::Running, 1).await.unwrap();
-        if queued.is_empty() && running.is_empty() {
-            return store.jobs_by_state(JobState::Dead, 100).await.unwrap();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the store never went idle: queued {queued:#?}, running {running:#?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    poll(
+        std::time::Duration::from_secs(90),
+        || async {
+            let queued = store.jobs_by_state(JobState::Queued, 1).await.unwrap();
+            let running = store.jobs_by_state(JobState::Running, 1).await.unwrap();
+            if queued.is_empty() && running.is_empty() {
+                Some(store.jobs_by_state(JobState::Dead, 100).await.unwrap())
+            } else {
+                None
+            }
+        },
+        || "the store never went idle (jobs still queued or running)".to_string(),
+    )
+    .await
 }
 
 /// The stores of the servers a test world started, so the world can wait for them to go idle;

@@ -2,7 +2,7 @@
 //! over HTTP with token auth, and thoth-bot's real server started on a loopback port.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use thoth_bot::config::ServeConfig;
@@ -187,21 +187,16 @@ impl World {
     }
 
     pub async fn wait_completed(&self, head: &str) -> super::fake_github::CheckRun {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Some(run) = self.completed_runs(head).into_iter().next() {
-                // The comment is the last write of a publish: the job is done once it lands.
-                // Dead jobs are the caller's to judge here (some tests expect one).
-                self.wait_idle_with_dead().await;
-                return run;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no completed check run for {head}: {:#?}",
-                self.gh.calls()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let run = super::poll(
+            Duration::from_secs(90),
+            || std::future::ready(self.completed_runs(head).into_iter().next()),
+            || format!("no completed check run for {head}: {:#?}", self.gh.calls()),
+        )
+        .await;
+        // The comment is the last write of a publish: the job is done once it lands.
+        // Dead jobs are the caller's to judge here (some tests expect one).
+        self.wait_idle_with_dead().await;
+        run
     }
 }
 
