@@ -244,7 +244,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
     };
     let mut gates = Vec::new();
     if opts.gates.contains(&Gate::Structure) {
-        let _timer = crate::metrics::stage_timer("gate_structure");
+        let _timer = crate::metrics::stage_timer(crate::metrics::Stage::GateStructure);
         let mut report = match &structure_err {
             Some(f) => GateReport::new(Gate::Structure, 0, vec![f.clone()]),
             None => structure::run(&ws, &structure_cfg),
@@ -268,7 +268,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
         inputs::Inputs::default()
     };
     if opts.gates.contains(&Gate::Rego) {
-        let _timer = crate::metrics::stage_timer("gate_rego");
+        let _timer = crate::metrics::stage_timer(crate::metrics::Stage::GateRego);
         let (sources, mut extra) = policy_sources(opts, &structure_cfg);
         let mut set = PolicySet::load(&sources, load_options(opts));
         match namespace_filter(&opts.namespaces) {
@@ -293,7 +293,7 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
         gates.push(gate);
     }
     if opts.gates.contains(&Gate::Drift) {
-        let _timer = crate::metrics::stage_timer("gate_drift");
+        let _timer = crate::metrics::stage_timer(crate::metrics::Stage::GateDrift);
         gates.push(match DriftPolicy::load(&config_dir) {
             Ok(policy) => drift::run(&policy.unwrap_or_default(), &parsed.docs),
             Err(e) => GateReport::new(

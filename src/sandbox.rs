@@ -225,8 +225,10 @@ async fn run_child(
             )
         })?;
         for (stage, secs) in response.stages {
-            if secs.is_finite() && secs >= 0.0 {
-                crate::metrics::observe_stage(&stage, Duration::from_secs_f64(secs));
+            // The child names its stages; an unknown name is dropped, never a new series.
+            let stage = crate::metrics::Stage::from_name(&stage);
+            if let Some(stage) = stage.filter(|_| secs.is_finite() && secs >= 0.0) {
+                crate::metrics::observe_stage(stage, Duration::from_secs_f64(secs));
             }
         }
         return Ok(response.report);

@@ -81,9 +81,9 @@ async fn metrics(State(store): State<Arc<dyn Store>>) -> impl axum::response::In
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            crate::metrics::CONTENT_TYPE,
         )],
-        crate::metrics::render(depth) + &crate::metrics::render_scan_ages(&ages),
+        crate::metrics::render(depth, &ages),
     )
 }
 

@@ -54,6 +54,22 @@ pub enum Downgrade {
     BurstLimited,
 }
 
+impl Downgrade {
+    /// A short, bounded name for metrics (the Display text names labels and authors).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Downgrade::Disabled => "disabled",
+            Downgrade::DryRun => "dry_run",
+            Downgrade::EmergencyLabel(_) => "emergency_label",
+            Downgrade::TrustedBot(_) => "trusted_bot",
+            Downgrade::Draft => "draft",
+            Downgrade::DailyLimit { .. } => "daily_limit",
+            Downgrade::Cooldown { .. } => "cooldown",
+            Downgrade::BurstLimited => "burst_limited",
+        }
+    }
+}
+
 impl fmt::Display for Downgrade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -33,7 +33,7 @@ pub(super) async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Res
         org_policy: ctx.policy_repo.clone(),
     };
     let changed = co.changed.clone();
-    let timer = crate::metrics::stage_timer("gates");
+    let timer = crate::metrics::stage_timer(crate::metrics::Stage::Gates);
     let mut report = run_isolated(&request, &ctx.sandbox).await;
     drop(timer);
     // The child's own lines stay in the child; this one carries the job's fields.

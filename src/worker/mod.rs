@@ -24,6 +24,7 @@ use self::azure::AzureForge;
 use self::github::GithubForge;
 use crate::checkout::{CheckoutLimits, MirrorCache};
 use crate::config::CommandSettings;
+use crate::metrics::JobOutcome;
 use crate::decision::safety::BurstLimiter;
 use crate::event::JobPayload;
 use crate::forge::github::GithubApp;
@@ -109,7 +110,7 @@ pub async fn run(ctx: Arc<WorkerContext>, id: String, mut shutdown: watch::Recei
             Ok(Some(Claimed::Run(job))) => {
                 let span = info_span!("job", job = %job.id, repo = %job.repo, pr = %job.pr, delivery = %job.delivery, kind = %job.kind);
                 let job_id = job.id;
-                let timer = crate::metrics::stage_timer("job");
+                let timer = crate::metrics::stage_timer(crate::metrics::Stage::Job);
                 let released = tokio::select! {
                     _ = process(&ctx, &id, job).instrument(span.clone()) => false,
                     _ = grace_over(shutdown.clone(), ctx.shutdown_grace) => true,
@@ -140,7 +141,7 @@ pub async fn run(ctx: Arc<WorkerContext>, id: String, mut shutdown: watch::Recei
 
 /// Tells the pull request that a job was given up without running it again (it is already dead).
 async fn report_exhausted(ctx: &WorkerContext, job: &Job) {
-    crate::metrics::job("dead");
+    crate::metrics::job(JobOutcome::Dead);
     let msg = job
         .last_error
         .clone()
@@ -180,7 +181,7 @@ async fn grace_over(mut shutdown: watch::Receiver<bool>, grace: Duration) {
 async fn release(ctx: &WorkerContext, worker: &str, job: crate::ids::JobId) {
     match ctx.store.release(job, worker).await {
         Ok(true) => {
-            crate::metrics::job("released");
+            crate::metrics::job(JobOutcome::Released);
             warn!("shutdown grace period over: job released to the queue")
         }
         Ok(false) => warn!("shutdown: the job's lease was already lost"),
@@ -216,11 +217,11 @@ pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
     match result {
         Ok(()) => match ctx.store.complete(job.id, worker).await {
             Ok(true) => {
-                crate::metrics::job("done");
+                crate::metrics::job(JobOutcome::Done);
                 info!("job done")
             }
             Ok(false) => {
-                crate::metrics::job("lease_lost");
+                crate::metrics::job(JobOutcome::LeaseLost);
                 warn!("lease lost before completion; another worker owns the job")
             }
             Err(e) => error!(error = %e, "cannot mark the job done; it will run again"),
@@ -238,17 +239,17 @@ pub async fn process(ctx: &WorkerContext, worker: &str, job: Job) {
             .await;
             match outcome {
                 Ok(FailOutcome::Retrying { at }) => {
-                    crate::metrics::job("retry");
+                    crate::metrics::job(JobOutcome::Retry);
                     warn!(error = %msg, retry_at = %at, "job failed, will retry")
                 }
                 Ok(FailOutcome::Dead) => {
-                    crate::metrics::job("dead");
+                    crate::metrics::job(JobOutcome::Dead);
                     error!(error = %msg, "job failed for good");
                     // The pull request gets a short cause; the chain above is for operators.
                     report_dead(ctx, &job, cause::of_error(&e)).await;
                 }
                 Ok(FailOutcome::LeaseLost) => {
-                    crate::metrics::job("lease_lost");
+                    crate::metrics::job(JobOutcome::LeaseLost);
                     warn!(error = %msg, "job failed after its lease was lost")
                 }
                 Err(e) => error!(error = %e, "cannot record the failure; the lease will expire"),

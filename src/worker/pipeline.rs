@@ -103,7 +103,7 @@ pub(super) async fn evaluate<F: Forge>(
         }
     };
     let started = std::time::Instant::now();
-    let checkout_timer = crate::metrics::stage_timer("checkout");
+    let checkout_timer = crate::metrics::stage_timer(crate::metrics::Stage::Checkout);
     let checkout = match checkout(ctx, &pr, credentials).await {
         Ok(c) => c,
         Err(CheckoutFailure::Permanent(e)) => {
@@ -122,7 +122,7 @@ pub(super) async fn evaluate<F: Forge>(
         .summary_comment_id
         .as_deref()
         .and_then(|s| s.parse().ok());
-    let publish_timer = crate::metrics::stage_timer("publish");
+    let publish_timer = crate::metrics::stage_timer(crate::metrics::Stage::Publish);
     let summary = forge
         .publish(&pr, run, &plan, &decision, known_summary)
         .await?;
@@ -133,7 +133,10 @@ pub(super) async fn evaluate<F: Forge>(
     state.check_run_id = None;
     ctx.store.put_pr_state(&state).await?;
     info!(decision = %decision.kind.as_str(), conclusion = plan.conclusion.as_str(), "published");
-    crate::metrics::decision(&decision);
+    crate::metrics::decision(
+        decision.kind.as_str(),
+        decision.downgrade.as_ref().map(|d| d.reason()),
+    );
     Ok(())
 }
 
