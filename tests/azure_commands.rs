@@ -273,7 +273,11 @@ async fn members_of_a_configured_group_may_override() {
         (w.final_states(9) == ["failed", "succeeded"]).then_some(())
     })
     .await;
-    assert_eq!(w.ado.vote(REPO, 9), Some(10));
+    // The vote follows the status: wait for it rather than read it at once.
+    eventually("the approving vote", || {
+        (w.ado.vote(REPO, 9) == Some(10)).then_some(())
+    })
+    .await;
     let lookups: Vec<String> = w
         .ado
         .calls()
