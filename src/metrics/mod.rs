@@ -1,4 +1,5 @@
-//! Prometheus metrics, served as text at `GET /metrics` (the Prometheus text format 0.0.4).
+//! Prometheus metrics, served as text at `GET /metrics` (the Prometheus text format 0.0.4). A
+//! family without a series yet is left out of the text (the crate's encoder does so).
 //!
 //! The families live in a `prometheus-client` registry ([`families`]): each is a typed field
 //! with a typed label set, so an undeclared family or label does not compile.
@@ -15,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::prometheus_text;
 
-pub use families::{JobOutcome, Stage, WaitSource};
 use families::{
     DecisionLabels, DowngradeLabels, Families, ForgeCallLabels, JobLabels, PlatformLabels,
     StageLabels, WaitLabels, WebhookLabels,
 };
+pub use families::{JobOutcome, Stage, WaitSource};
 
 /// The `Content-Type` of [`render`]'s text.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -238,8 +239,8 @@ mod tests {
         };
         assert_eq!(b("0.01"), Some(0.0), "{text}");
         assert_eq!(b("0.025"), Some(1.0));
-        assert_eq!(b("10.0"), Some(2.0));
-        assert_eq!(b("300.0"), Some(2.0));
+        assert_eq!(b("10"), Some(2.0));
+        assert_eq!(b("300"), Some(2.0));
         assert_eq!(b("+Inf"), Some(3.0));
         let count = value(
             &text,

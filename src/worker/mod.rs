@@ -24,11 +24,11 @@ use self::azure::AzureForge;
 use self::github::GithubForge;
 use crate::checkout::{CheckoutLimits, MirrorCache};
 use crate::config::CommandSettings;
-use crate::metrics::JobOutcome;
 use crate::decision::safety::BurstLimiter;
 use crate::event::JobPayload;
 use crate::forge::github::GithubApp;
 use crate::ids::Platform;
+use crate::metrics::JobOutcome;
 use crate::queue::{self, Claimed, FailOutcome};
 use crate::store::{Job, Store};
 

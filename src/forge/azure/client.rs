@@ -266,7 +266,11 @@ impl AzureClient {
                 Next::Fail => return Err(error),
                 Next::Wait(w) if w > self.cfg.max_rate_limit_wait => return Err(error),
                 Next::Wait(w) => {
-                    crate::metrics::rate_limit_wait("azure-devops", crate::metrics::WaitSource::Forge, w);
+                    crate::metrics::rate_limit_wait(
+                        "azure-devops",
+                        crate::metrics::WaitSource::Forge,
+                        w,
+                    );
                     w
                 }
                 Next::Backoff => backoff(self.cfg.base_delay, attempt),

@@ -116,7 +116,11 @@ impl InstallationClient {
                 self.inner.writes.until_ready().await;
                 let waited = start.elapsed();
                 if waited > std::time::Duration::from_millis(1) {
-                    crate::metrics::rate_limit_wait("github", crate::metrics::WaitSource::Budget, waited);
+                    crate::metrics::rate_limit_wait(
+                        "github",
+                        crate::metrics::WaitSource::Budget,
+                        waited,
+                    );
                 }
             }
             let sent = self.send_once(&method, path, body).await;
@@ -145,7 +149,11 @@ impl InstallationClient {
                 Next::Fail => return Err(error),
                 Next::Wait(wait) if wait > policy.max_rate_limit_wait => return Err(error),
                 Next::Wait(wait) => {
-                    crate::metrics::rate_limit_wait("github", crate::metrics::WaitSource::Forge, wait);
+                    crate::metrics::rate_limit_wait(
+                        "github",
+                        crate::metrics::WaitSource::Forge,
+                        wait,
+                    );
                     wait
                 }
                 Next::Backoff => backoff(policy.base_delay, attempt),
