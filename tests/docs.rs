@@ -33,7 +33,7 @@ fn words(text: &str, prefix: &str, extra: char) -> BTreeSet<String> {
 #[test]
 fn configuration_doc_lists_every_variable_and_key() {
     let doc = read("docs/configuration.md");
-    let config = read("src/config.rs");
+    let config = read("src/config.rs") + &read("src/config/forges.rs");
     for name in words(&config, "THOTH_", '_') {
         assert!(
             doc.contains(&name),
