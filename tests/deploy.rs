@@ -279,7 +279,11 @@ fn env_names(text: &str) -> BTreeSet<String> {
 /// Variables the bot reads: the config loader, the CLI and the logger.
 fn known_env() -> BTreeSet<String> {
     let mut known = BTreeSet::new();
-    for f in ["src/config.rs", "src/config/forges.rs", "src/cli/dispatch.rs"] {
+    for f in [
+        "src/config.rs",
+        "src/config/forges.rs",
+        "src/cli/dispatch.rs",
+    ] {
         known.extend(env_names(&std::fs::read_to_string(root().join(f)).unwrap()));
     }
     known
