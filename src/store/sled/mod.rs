@@ -18,6 +18,7 @@
 
 mod counters;
 mod evaluations;
+mod group_commit;
 mod jobs;
 mod keys;
 mod scan;
@@ -73,6 +74,8 @@ pub struct SledStore {
     evaluations_pr: Tree,
     /// Serializes queue changes that choose their job by scanning an index (see module docs).
     queue_lock: Mutex<()>,
+    /// Concurrent writers share flushes (see `group_commit`).
+    commits: group_commit::GroupCommit,
 }
 
 impl SledStore {
@@ -113,6 +116,7 @@ impl SledStore {
             evaluations_at: tree("evaluations_at")?,
             evaluations_pr: tree("evaluations_pr")?,
             queue_lock: Mutex::new(()),
+            commits: group_commit::GroupCommit::default(),
             db,
         })
     }
@@ -125,11 +129,17 @@ impl SledStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Durability point: everything written so far survives a crash once this returns.
-    ///
+    /// Durability point: everything this caller wrote before the call survives a crash once
+    /// this returns. Concurrent callers share one flush (group commit), so a burst of enqueues
+    /// costs a few fsyncs rather than one each.
+    async fn flush(&self) -> Result<(), StoreError> {
+        let ticket = self.commits.written();
+        self.commits.durable(ticket, || self.flush_now()).await
+    }
+
     /// The blocking `flush` on a blocking thread, not `flush_async`: in sled 0.34 concurrent
     /// `flush_async` calls can lose their wake-up and hang forever (spacejam/sled#1308, #1241).
-    async fn flush(&self) -> Result<(), StoreError> {
+    async fn flush_now(&self) -> Result<(), StoreError> {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.flush())
             .await
