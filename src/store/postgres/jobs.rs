@@ -2,9 +2,10 @@
 //!
 //! `claim` takes the front runnable row with `FOR UPDATE SKIP LOCKED`; the other transitions are
 //! single `UPDATE`s guarded by `state = 'running' AND lease_owner = me`, so a worker whose job was
-//! re-claimed changes nothing and learns it from the row count. Enqueue, fail and release of an
-//! `Evaluate` job hold a transaction-scoped advisory lock on the PR, so coalescing sees every
-//! older job of the PR (two enqueues cannot both miss each other).
+//! re-claimed changes nothing and learns it from the row count. Enqueue is one statement that
+//! takes no PR lock (see `enqueue_job`); fail and release of an `Evaluate` job hold a
+//! transaction-scoped advisory lock on the PR, so their "is there a newer job" check cannot miss
+//! a concurrent enqueue.
 
 use super::{PgStore, limit_i64, parse, pr_from_i64, pr_i64};
 use crate::ids::{JobId, Platform, PrNumber, RepoId};
@@ -20,6 +21,24 @@ use std::time::Duration;
 const JOB_COLUMNS: &str = "id, platform, repo, pr, head_sha, kind, delivery, \
      payload::text AS payload, state, attempts, run_after, lease_owner, lease_until, last_error, \
      created_at, updated_at";
+
+/// Enqueue in one statement: `$1` id, `$2` platform, `$3` repo, `$4` pr, `$5` head sha, `$6`
+/// kind, `$7` delivery, `$8` payload (JSON text), `$9` now. Returns the new job's `seq`, or no
+/// row for a duplicate delivery. Public so a test can check its plan stays O(1) for a busy PR.
+pub const ENQUEUE_SQL: &str = "WITH ins AS ( \
+        INSERT INTO jobs (id, platform, repo, pr, head_sha, kind, delivery, payload, \
+            state, attempts, run_after, ready_at, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, 'queued', 0, $9, $9, $9, $9) \
+        ON CONFLICT (delivery) DO NOTHING RETURNING seq), \
+     old AS ( \
+        SELECT id FROM jobs \
+        WHERE platform = $2 AND repo = $3 AND pr = $4 AND kind = 'evaluate' \
+          AND state = 'queued' AND $6 = 'evaluate' AND EXISTS (SELECT 1 FROM ins) \
+        FOR UPDATE SKIP LOCKED), \
+     sup AS ( \
+        UPDATE jobs SET state = 'superseded', updated_at = $9 \
+        FROM old WHERE jobs.id = old.id) \
+     SELECT seq FROM ins";
 
 /// "A newer Evaluate job exists for this job's PR", for a row of `jobs`.
 const NEWER_EVALUATE: &str = "jobs.kind = 'evaluate' AND EXISTS (SELECT 1 FROM jobs n \
@@ -75,50 +94,30 @@ impl PgStore {
         let pr = pr_i64(job.pr)?;
         let payload = serde_json::to_string(&job.payload)
             .map_err(|e| StoreError::Invalid(format!("job payload: {e}")))?;
-        let evaluate = job.kind == JobKind::Evaluate;
-        let mut tx = self.pool.begin().await?;
-        if evaluate {
-            lock_pr(&mut tx, job.platform, &job.repo, job.pr).await?;
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO jobs (id, platform, repo, pr, head_sha, kind, delivery, payload, state, \
-             attempts, run_after, ready_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, 'queued', 0, $9, $9, $9, $9) \
-             ON CONFLICT (delivery) DO NOTHING",
-        )
-        .bind(id.0)
-        .bind(job.platform.as_str())
-        .bind(job.repo.as_str())
-        .bind(pr)
-        .bind(job.head_sha.as_str())
-        .bind(job.kind.as_str())
-        .bind(job.delivery.as_str())
-        .bind(payload)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(EnqueueOutcome::Duplicate);
-        }
-        if evaluate {
-            sqlx::query(
-                "UPDATE jobs SET state = 'superseded', updated_at = $5 \
-                 WHERE platform = $1 AND repo = $2 AND pr = $3 AND kind = 'evaluate' \
-                 AND state = 'queued' AND id <> $4",
-            )
+        // One statement, one commit, no lock held across it: insert the job and supersede the
+        // PR's older queued `Evaluate` jobs (found through `jobs_pr_queued`, so a PR with a long
+        // history costs the same as a new one). Rows another statement holds (a concurrent
+        // enqueue superseding them, a claim) are skipped rather than waited for: two enqueues
+        // of one PR never wait on each other's commit (an fsync). What a skip leaves queued is
+        // superseded when claimed (`claim_job`), so an old head still never runs after a newer
+        // one was enqueued. Durable: the commit waits for the WAL flush (synchronous_commit),
+        // and concurrent commits share that flush.
+        let inserted: Option<i64> = sqlx::query_scalar(ENQUEUE_SQL)
+            .bind(id.0)
             .bind(job.platform.as_str())
             .bind(job.repo.as_str())
             .bind(pr)
-            .bind(id.0)
+            .bind(job.head_sha.as_str())
+            .bind(job.kind.as_str())
+            .bind(job.delivery.as_str())
+            .bind(payload)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_optional(&self.pool)
             .await?;
-        }
-        // Durable: the commit waits for the WAL flush (synchronous_commit).
-        tx.commit().await?;
-        Ok(EnqueueOutcome::Enqueued(id))
+        Ok(match inserted {
+            Some(_) => EnqueueOutcome::Enqueued(id),
+            None => EnqueueOutcome::Duplicate,
+        })
     }
 
     pub(super) async fn claim_job(

@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     migration!(4, "counters", "0004_counters.sql"),
     migration!(5, "scan leases", "0005_scan_leases.sql"),
     migration!(6, "evaluations", "0006_evaluations.sql"),
+    migration!(7, "queued evaluate index", "0007_queued_evaluate_index.sql"),
 ];
 
 /// The embedded migrations up to a version, as a sqlx migration source.

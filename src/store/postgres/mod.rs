@@ -13,6 +13,7 @@
 
 mod evaluations;
 mod jobs;
+pub use jobs::ENQUEUE_SQL;
 mod migrations;
 mod pr;
 mod scan;
