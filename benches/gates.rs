@@ -1,12 +1,24 @@
-//! Throughput of all three gates with the built-in policy library over a generated tree of
-//! 1,000 `.tf` files (plus a drift report). Run: `cargo bench --bench gates`.
+//! Throughput of all three gates with the built-in policy library. Run: `cargo bench --bench
+//! gates [-- CASE]` with CASE `flat` or `module-repo` (default: both).
+//!
+//! - `flat`: a generated tree of 1,000 small `.tf` files (`BENCH_FILES`) plus a drift report.
+//! - `module-repo`: a tree shaped like a public Terraform module repository, 548 `.tf` files and
+//!   about 46k lines (`support/tf_repo.rs`), timed as `thoth-bot check` runs it, then profiled
+//!   stage by stage: workspace and parse, policy load, conversion of the inputs to engine values,
+//!   Rego evaluation (all packages, then each package alone), findings.
+
+#[path = "support/tf_repo.rs"]
+mod tf_repo;
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use thoth_bot::check::{CheckOptions, run_check};
+use thoth_bot::check::{CheckOptions, policy_sources, run_check};
+use thoth_bot::gates::rego::{self, LoadOptions, PolicySet};
+use thoth_bot::inputs::{self, Inputs};
+use thoth_bot::workspace::Workspace;
 
 fn module(i: usize) -> String {
     let mut s = String::new();
@@ -74,7 +86,22 @@ fn generate(root: &Path, files: usize) {
     }
 }
 
-fn main() {
+/// Mean and best wall time of `runs` calls (after one warm-up call whose result is returned).
+fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, f64, f64) {
+    let first = f();
+    let mut best = f64::MAX;
+    let mut total = 0.0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let _ = f();
+        let secs = t.elapsed().as_secs_f64();
+        best = best.min(secs);
+        total += secs;
+    }
+    (first, total / runs as f64, best)
+}
+
+fn flat() {
     let files = std::env::var("BENCH_FILES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -85,26 +112,97 @@ fn main() {
     fs::write(dir.path().join("drift.tfplan.json"), plan).unwrap();
 
     let opts = CheckOptions::new(dir.path());
-    // One warm-up run, then timed runs.
-    let report = run_check(&opts);
+    let (report, mean, best) = timed(5, || run_check(&opts));
     let findings = report.findings().count();
-    let runs = 5;
-    let mut best = f64::MAX;
-    let mut total = 0.0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let r = run_check(&opts);
-        let secs = t.elapsed().as_secs_f64();
-        assert_eq!(r.findings().count(), findings);
-        best = best.min(secs);
-        total += secs;
-    }
-    let mean = total / runs as f64;
+    assert_eq!(run_check(&opts).findings().count(), findings);
     println!(
-        "gates/all: {files} .tf files, {findings} findings, mean {:.3}s, best {:.3}s, {:.0} files/s (mean), {:.0} files/s (best)",
-        mean,
-        best,
+        "gates/flat: {files} .tf files, {findings} findings, mean {mean:.3}s, best {best:.3}s, {:.0} files/s (mean), {:.0} files/s (best)",
         files as f64 / mean,
         files as f64 / best
     );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn module_repo() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = tf_repo::generate(dir.path(), 137, 2);
+    let mut opts = CheckOptions::new(dir.path());
+    opts.with_builtin = true;
+    let (report, mean, best) = timed(5, || run_check(&opts));
+    let findings = report.findings().count();
+    println!(
+        "gates/module-repo: {} .tf files, {} lines, {findings} findings, mean {mean:.3}s, best {best:.3}s",
+        tree.files, tree.lines
+    );
+
+    // Where the time goes, stage by stage (best of 3 each).
+    let best_of = |f: &mut dyn FnMut()| {
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let mut parsed = Inputs::default();
+    let parse = best_of(&mut || {
+        let ws = Workspace::open_with(&opts.project_dir, &[], opts.limits).unwrap();
+        parsed = inputs::parse_workspace(
+            &ws,
+            opts.input_shape,
+            &["policy".to_string()],
+            &opts.parse_limits,
+        );
+    });
+    let (sources, _) = policy_sources(&opts, &Default::default());
+    let mut set = PolicySet::load(&sources, LoadOptions::default());
+    let load = best_of(&mut || set = PolicySet::load(&sources, LoadOptions::default()));
+    let convert = best_of(&mut || {
+        for d in &parsed.docs {
+            std::hint::black_box(regorus::Value::from(d.value.clone()));
+        }
+    });
+    let mut rego_findings = 0;
+    let eval = best_of(&mut || rego_findings = rego::run(&set, &parsed).findings.len());
+    println!(
+        "  stages: workspace+parse {:.0} ms ({} documents), policy load {:.0} ms, JSON->engine values {:.0} ms, rego {:.0} ms ({rego_findings} findings)",
+        ms(parse),
+        parsed.docs.len(),
+        ms(load),
+        ms(convert),
+        ms(eval)
+    );
+    let mut per_package: Vec<(Duration, String, usize)> = set
+        .packages
+        .iter()
+        .map(|p| {
+            let mut one = set.clone();
+            one.packages.retain(|q| q.package == p.package);
+            let mut n = 0;
+            let t = best_of(&mut || n = rego::run(&one, &parsed).findings.len());
+            (t, p.package.clone(), n)
+        })
+        .collect();
+    per_package.sort_by(|a, b| b.0.cmp(&a.0));
+    println!("  rego per package alone (slowest first; each includes the input conversion):");
+    for (t, pkg, n) in per_package.iter().take(10) {
+        println!("    {:>7.1} ms  {pkg} ({n} findings)", ms(*t));
+    }
+}
+
+fn main() {
+    let case = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    match case.as_deref() {
+        Some("flat") => flat(),
+        Some("module-repo") => module_repo(),
+        _ => {
+            flat();
+            module_repo();
+        }
+    }
 }
