@@ -188,7 +188,7 @@ fn module_repo() {
             (t, p.package.clone(), n)
         })
         .collect();
-    per_package.sort_by(|a, b| b.0.cmp(&a.0));
+    per_package.sort_by_key(|p| std::cmp::Reverse(p.0));
     println!("  rego per package alone (slowest first; each includes the input conversion):");
     for (t, pkg, n) in per_package.iter().take(10) {
         println!("    {:>7.1} ms  {pkg} ({n} findings)", ms(*t));
