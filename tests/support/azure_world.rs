@@ -289,9 +289,8 @@ pub async fn hook(addr: std::net::SocketAddr, body: &[u8]) -> u16 {
 /// Every job in a (stopped) server's sled store, whatever its state.
 pub async fn all_jobs(store_dir: &std::path::Path) -> Vec<thoth_bot::store::Job> {
     use thoth_bot::store::JobState;
-    let store = thoth_bot::store::open(&format!("sled:{}", store_dir.display()))
-        .await
-        .unwrap();
+    // The stopped server's last task may still hold the sled lock for a moment.
+    let store = super::reopen_store(&format!("sled:{}", store_dir.display())).await;
     let mut jobs = Vec::new();
     for state in [
         JobState::Queued,
