@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
 use crate::gates::drift::{self, DriftPolicy};
-use crate::gates::rego;
 use crate::gates::rego::conftest_builtins::ConfigAccess;
 use crate::gates::rego::explain::{self, RuleDoc};
-use crate::gates::rego::policy::{self as rego_policy, LoadOptions, PolicySet, PolicySource};
+use crate::gates::rego::layered::LayeredPolicies;
+use crate::gates::rego::levels::{LevelKind, PolicyLevel, sources_for};
+use crate::gates::rego::policy::{self as rego_policy, LoadOptions, PolicySource};
 use crate::gates::structure::{self, StructureConfig};
-use crate::inputs::{self, HclShape, ParseLimits};
+use crate::inputs::{self, HclShape, InputFormat, ParseLimits};
 use crate::workspace::{Limits, Workspace};
 
 /// Everything a check run needs to know.
@@ -29,8 +30,10 @@ pub struct CheckOptions {
     pub policy_dirs: Vec<PathBuf>,
     /// Org policy repository (`--org-policy` / `THOTH_POLICY_REPO`).
     pub org_policy: Option<PathBuf>,
-    /// Also evaluate the built-in library when other policies are configured.
+    /// Evaluate the built-in library even when `.thothcf.toml` says `builtin_policies = false`.
     pub with_builtin: bool,
+    /// Never evaluate the built-in library (`check --no-builtin`).
+    pub no_builtin: bool,
     /// Which gates to run.
     pub gates: Vec<Gate>,
     pub input_shape: HclShape,
@@ -52,6 +55,7 @@ impl CheckOptions {
             policy_dirs: Vec::new(),
             org_policy: None,
             with_builtin: false,
+            no_builtin: false,
             gates: Gate::ALL.to_vec(),
             input_shape: HclShape::Object,
             limits: Limits::default(),
@@ -65,42 +69,29 @@ impl CheckOptions {
     }
 }
 
-/// The policy sources a run evaluates, in order: project `policy/`, `--policy` dirs, org
-/// folders selected by governance; the built-in library when none of those exist (or asked).
-pub fn policy_sources(
+/// The policy levels a run evaluates, in resolution order: the built-in library, the org
+/// folders the governance selectors pick (shared, layer, workload, domain, compliance),
+/// `--policy` folders, the project's `policy/`. The built-in library is a level like the others:
+/// it runs unless `[thothcf] builtin_policies = false` (org or project) or `--no-builtin`.
+pub fn policy_levels(
     opts: &CheckOptions,
     cfg: &StructureConfig,
-) -> (Vec<PolicySource>, Vec<Finding>) {
-    let mut sources = Vec::new();
+) -> (Vec<PolicyLevel>, Vec<Finding>) {
+    let mut levels = Vec::new();
     let mut findings = Vec::new();
-    let project_policy = opts.config_dir().join("policy");
-    if project_policy.is_dir() {
-        sources.push(PolicySource::Dir {
-            path: project_policy,
-            label: "policy".into(),
-        });
-    }
-    for dir in &opts.policy_dirs {
-        if dir.is_dir() {
-            sources.push(rego_policy::dir_source(dir));
-        } else {
-            findings.push(Finding::error(
-                Gate::Rego,
-                "policy-error",
-                format!("policy directory {} does not exist", dir.display()),
-            ));
-        }
-    }
     if let Some(org) = &opts.org_policy {
         if org.is_dir() {
-            let (dirs, errs) = cfg.governance.org_policy_dirs(org);
+            let (dirs, errs) = cfg.governance.org_policy_levels(org);
             findings.extend(errs);
-            for d in dirs {
+            for (selector, d) in dirs {
                 let label = d
                     .strip_prefix(org)
                     .map(|r| format!("org:{}", r.display()))
                     .unwrap_or_else(|_| d.display().to_string());
-                sources.push(PolicySource::Dir { path: d, label });
+                levels.push(PolicyLevel::new(
+                    LevelKind::Org { selector },
+                    PolicySource::Dir { path: d, label },
+                ));
             }
         } else {
             findings.push(Finding::error(
@@ -110,8 +101,64 @@ pub fn policy_sources(
             ));
         }
     }
-    if sources.is_empty() || opts.with_builtin {
-        sources.push(rego_policy::builtin_library());
+    for dir in &opts.policy_dirs {
+        if dir.is_dir() {
+            levels.push(PolicyLevel::new(
+                LevelKind::Extra,
+                rego_policy::dir_source(dir),
+            ));
+        } else {
+            findings.push(Finding::error(
+                Gate::Rego,
+                "policy-error",
+                format!("policy directory {} does not exist", dir.display()),
+            ));
+        }
+    }
+    let project_policy = opts.config_dir().join("policy");
+    if project_policy.is_dir() {
+        levels.push(PolicyLevel::new(
+            LevelKind::Project,
+            PolicySource::Dir {
+                path: project_policy,
+                label: "policy".into(),
+            },
+        ));
+    }
+    let builtin = !opts.no_builtin && (opts.with_builtin || cfg.builtin_policies != Some(false));
+    if builtin {
+        levels.insert(
+            0,
+            PolicyLevel::new(LevelKind::Builtin, rego_policy::builtin_library()),
+        );
+    }
+    (levels, findings)
+}
+
+/// Every policy source of [`policy_levels`], whatever input format it judges (format folders
+/// included), in resolution order.
+pub fn policy_sources(
+    opts: &CheckOptions,
+    cfg: &StructureConfig,
+) -> (Vec<PolicySource>, Vec<Finding>) {
+    let (levels, findings) = policy_levels(opts, cfg);
+    let mut sources = Vec::new();
+    for level in &levels {
+        let mut seen = Vec::new();
+        for format in InputFormat::ALL {
+            if let Some(src) = level.source_for(format) {
+                let key = match &src {
+                    PolicySource::Dir { label, .. } | PolicySource::Data { label, .. } => {
+                        label.clone()
+                    }
+                    PolicySource::Embedded(_) => String::new(),
+                };
+                if !seen.contains(&key) {
+                    seen.push(key);
+                    sources.push(src);
+                }
+            }
+        }
     }
     (sources, findings)
 }
@@ -125,8 +172,11 @@ pub fn explain_rule(opts: &CheckOptions, rule_id: &str) -> Option<RuleDoc> {
         opts.org_policy.as_deref(),
     )
     .unwrap_or_default();
-    let (sources, _) = policy_sources(opts, &cfg);
-    explain::explain(&sources, rule_id)
+    let (levels, _) = policy_levels(opts, &cfg);
+    // Each input format has its own policies and data: look in each, as the gate loads them.
+    InputFormat::ALL
+        .into_iter()
+        .find_map(|f| explain::explain(&sources_for(&levels, f), rule_id))
         .or_else(|| explain::explain(&[rego_policy::builtin_library()], rule_id))
 }
 
@@ -147,8 +197,8 @@ pub fn rego_inputs_timed(opts: &CheckOptions, repeat: u32) -> anyhow::Result<ser
         &["policy".to_string()],
         &opts.parse_limits,
     );
-    let (sources, _) = policy_sources(opts, &cfg);
-    let set = PolicySet::load(&sources, load_options(opts));
+    let (levels, _) = policy_levels(opts, &cfg);
+    let set = LayeredPolicies::load(&levels, &load_options(opts));
     let mut docs = Vec::new();
     for doc in &parsed.docs {
         let one = inputs::Inputs {
@@ -158,7 +208,7 @@ pub fn rego_inputs_timed(opts: &CheckOptions, repeat: u32) -> anyhow::Result<ser
         let mut best = std::time::Duration::MAX;
         for _ in 0..repeat.max(1) {
             let start = std::time::Instant::now();
-            let _ = rego::run(&set, &one);
+            let _ = set.run(&one);
             best = best.min(start.elapsed());
         }
         docs.push(serde_json::json!({
@@ -195,9 +245,17 @@ fn namespace_filter(globs: &[String]) -> Result<Option<globset::GlobSet>, Findin
 /// How the gate loads policies for this run: conftest's `parse_config*` builtins parse as the
 /// gate's inputs are parsed (same HCL shape and limits).
 fn load_options(opts: &CheckOptions) -> LoadOptions {
+    // conftest's builtins read files relative to the project's own policies (then the first
+    // `--policy` folder), whatever the resolution order puts first.
+    let project_policy = opts.config_dir().join("policy");
+    let base = if project_policy.is_dir() {
+        Some(project_policy)
+    } else {
+        opts.policy_dirs.iter().find(|d| d.is_dir()).cloned()
+    };
     LoadOptions {
         config: ConfigAccess {
-            base: None,
+            base,
             shape: opts.input_shape,
             parse_limits: opts.parse_limits,
             max_file_bytes: opts.limits.max_file_bytes,
@@ -250,11 +308,15 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
             None => structure::run(&ws, &structure_cfg),
         };
         report.findings.extend(workspace_findings(&ws));
-        gates.push(GateReport::new(
-            Gate::Structure,
-            report.checked,
-            report.findings,
-        ));
+        let mut gate = GateReport::new(Gate::Structure, report.checked, report.findings);
+        if let Some(org) = opts.org_policy.as_deref() {
+            gate.config_files = structure_cfg
+                .sources
+                .iter()
+                .map(|p| shown_config_path(p, &config_dir, org))
+                .collect();
+        }
+        gates.push(gate);
     }
     let need_inputs = opts.gates.contains(&Gate::Rego) || opts.gates.contains(&Gate::Drift);
     let parsed = if need_inputs {
@@ -269,33 +331,41 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
     };
     if opts.gates.contains(&Gate::Rego) {
         let _timer = crate::metrics::stage_timer(crate::metrics::Stage::GateRego);
-        let (sources, mut extra) = policy_sources(opts, &structure_cfg);
-        let mut set = PolicySet::load(&sources, load_options(opts));
+        let (levels, mut extra) = policy_levels(opts, &structure_cfg);
+        let mut set = LayeredPolicies::load(&levels, &load_options(opts));
         match namespace_filter(&opts.namespaces) {
-            Ok(Some(filter)) => set
-                .packages
-                .retain(|p| filter.is_match(p.package.trim_start_matches("data."))),
+            Ok(Some(filter)) => {
+                set.retain_packages(|p| filter.is_match(p.package.trim_start_matches("data.")))
+            }
             Ok(None) => {}
             Err(f) => {
                 extra.push(f);
-                set.packages.clear();
+                set.retain_packages(|_| false);
             }
         }
-        let report = rego::run(&set, &parsed);
+        let report = set.run(&parsed);
         extra.extend(report.findings);
         let mut gate = GateReport::new(Gate::Rego, report.checked, extra);
-        gate.namespaces = set
-            .packages
-            .iter()
-            .filter(|p| !p.rules.is_empty())
-            .map(|p| p.package.trim_start_matches("data.").to_string())
-            .collect();
+        gate.namespaces = set.namespaces();
+        gate.policy_sets = set.policy_sets(&levels);
         gates.push(gate);
     }
     if opts.gates.contains(&Gate::Drift) {
         let _timer = crate::metrics::stage_timer(crate::metrics::Stage::GateDrift);
-        gates.push(match DriftPolicy::load(&config_dir) {
-            Ok(policy) => drift::run(&policy.unwrap_or_default(), &parsed.docs),
+        let resolved = DriftPolicy::resolve(
+            &config_dir,
+            opts.org_policy.as_deref(),
+            structure_cfg.governance.domain.as_deref(),
+        );
+        gates.push(match resolved {
+            Ok((policy, from)) => {
+                let mut gate = drift::run(&policy, &parsed.docs);
+                // Named when an org repository could have supplied it.
+                if opts.org_policy.is_some() {
+                    gate.config_files = from.into_iter().collect();
+                }
+                gate
+            }
             Err(e) => GateReport::new(
                 Gate::Drift,
                 0,
@@ -313,6 +383,18 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
         "gates done"
     );
     report
+}
+
+/// A config file as the summary names it: `org domains/fintech/.thothcf.toml` in the org
+/// repository, else relative to the project's config directory.
+fn shown_config_path(path: &Path, config_dir: &Path, org: &Path) -> String {
+    if let Ok(rel) = path.strip_prefix(org) {
+        return format!("org {}", rel.display());
+    }
+    path.strip_prefix(config_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// What the walk itself found: symlinks out of the tree, oversized inputs, a truncated walk.

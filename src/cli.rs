@@ -27,7 +27,31 @@ pub fn decide_dry_run(
     config_dir: &Path,
     ctx: &PrContext,
 ) -> anyhow::Result<Decision> {
-    let cfg = DecisionConfig::load(config_dir)?;
+    decide_dry_run_with(report, DecisionConfig::load(config_dir)?, ctx)
+}
+
+/// [`decide_dry_run`] with the org policy repository's defaults: the project's decision
+/// config, else the selected domain's, else the org's `shared/ai_decision_config.yaml`. Also
+/// returns the file it came from.
+pub fn decide_dry_run_in_org(
+    report: &CheckReport,
+    config_dir: &Path,
+    org: Option<&Path>,
+    ctx: &PrContext,
+) -> anyhow::Result<(Decision, Option<String>)> {
+    let domain = crate::gates::structure::load_config(config_dir, None, org)
+        .ok()
+        .and_then(|c| c.governance.domain);
+    let (cfg, from) =
+        crate::decision::org_default::decision_config(config_dir, org, domain.as_deref())?;
+    Ok((decide_dry_run_with(report, cfg, ctx)?, from))
+}
+
+fn decide_dry_run_with(
+    report: &CheckReport,
+    cfg: DecisionConfig,
+    ctx: &PrContext,
+) -> anyhow::Result<Decision> {
     let proposed = evaluate(report, &cfg);
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     rt.block_on(guard(

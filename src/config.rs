@@ -94,6 +94,8 @@ pub struct ServeConfig {
     pub commands: CommandSettings,
     /// Azure DevOps settings.
     pub azure: AzureSettings,
+    /// The AI review (off by default; see docs/ai-review.md).
+    pub ai: crate::ai::AiSettings,
 }
 
 /// `[commands]`: authorization of `/thoth override`.
@@ -171,6 +173,7 @@ impl Default for ServeConfig {
             github: GithubSettings::default(),
             commands: CommandSettings::default(),
             azure: AzureSettings::default(),
+            ai: crate::ai::AiSettings::default(),
         }
     }
 }
@@ -367,6 +370,7 @@ impl ServeConfig {
         {
             bail!("details_key must be at least 32 characters");
         }
+        self.ai.apply_env(&get)?;
         if let Some(v) = get("THOTH_GITHUB_WRITES_PER_MINUTE") {
             self.github.writes_per_minute = v
                 .parse()

@@ -204,6 +204,14 @@ pub struct GateReport {
     /// Rego packages (namespaces) that were evaluated, for the Rego gate; empty for the others.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
+    /// The policy sets that ran, with their rule counts (`built-in (34 rules)`,
+    /// `org layer=networking (2 rules)`), for the Rego gate; empty for the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_sets: Vec<String>,
+    /// The config files the gate read, as the summary names them (`.thothcf.toml`,
+    /// `org shared/.driftpolicy`): where each setting came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_files: Vec<String>,
 }
 
 impl GateReport {
@@ -216,6 +224,8 @@ impl GateReport {
             checked,
             findings,
             namespaces: Vec::new(),
+            policy_sets: Vec::new(),
+            config_files: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! thoth-bot: gates infrastructure-as-code pull requests with policy as code.
 
+pub mod ai;
 pub mod builtin;
 pub mod check;
 pub mod checkout;

@@ -2,6 +2,8 @@
 //! text, JSON or markdown) and `thoth-bot stats` (decisions by action and safety-guard
 //! downgrades by reason, like ThothCTL's `configure-decisions --stats`).
 
+pub mod costs;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

@@ -268,6 +268,9 @@ pub async fn start(
         shutdown_grace: std::time::Duration::from_secs(cfg.shutdown_grace_secs),
         wake: wake.clone(),
         links,
+        ai: crate::ai::Reviewer::from_settings(&cfg.ai)
+            .context("cannot set up the AI review client")?
+            .map(Arc::new),
     });
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();

@@ -43,7 +43,7 @@ fn insecure_terraform_fails_with_located_findings() {
         dir.path(),
         &[("main.tf", INSECURE_TF), ("policy/s3.rego", S3_POLICY)],
     );
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["passed"], false);
     assert_eq!(
@@ -82,7 +82,7 @@ fn clean_terraform_passes_and_warnings_do_not_fail() {
             ("policy/s3.rego", S3_POLICY),
         ],
     );
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(
         findings(&v, "rego"),
@@ -118,7 +118,7 @@ deny[msg] {
             ),
         ],
     );
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 1);
     assert_eq!(
         findings(&v, "rego"),
@@ -155,7 +155,7 @@ deny contains {"msg": "runs as root", "id": "D-1", "line": i.Line} if {
             ),
         ],
     );
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 1);
     assert_eq!(
         findings(&v, "rego"),
@@ -182,7 +182,7 @@ fn broken_policy_exits_2_naming_file_and_line() {
             ),
         ],
     );
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 2, "{v}");
     let f = findings(&v, "rego");
     assert_eq!(f.len(), 1, "a broken set is not half-evaluated: {f:?}");
@@ -209,7 +209,7 @@ fn unparsable_terraform_is_a_finding_not_a_crash() {
             ("policy/s3.rego", S3_POLICY),
         ],
     );
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 1);
     let f = findings(&v, "rego");
     assert!(
@@ -279,7 +279,7 @@ fn hostile_inputs_are_limit_findings_not_crashes() {
         ],
     );
     let started = std::time::Instant::now();
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     let elapsed = started.elapsed();
     assert_eq!(code, 1, "{v}");
     let limited: Vec<_> = findings(&v, "rego")

@@ -699,6 +699,7 @@ fn plan_fails_the_check_on_blocking_findings_and_maps_levels() {
         head_sha: Some(sha()),
         notes: vec![],
         overridden: None,
+        ai: None,
     };
     let plan = plan_from(&r, &d, &ctx);
 
@@ -788,6 +789,7 @@ async fn publish_completes_the_check_reviews_and_keeps_one_comment() {
             head_sha: Some(sha()),
             notes: vec![],
             overridden: None,
+            ai: None,
         },
     );
 

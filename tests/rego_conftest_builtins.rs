@@ -148,7 +148,7 @@ fn check_policies_can_parse_their_own_fixtures() {
             ),
         ],
     );
-    let (code, v) = check_json(root.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(root.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 0, "{v}");
     let msgs: Vec<_> = v["findings"]
         .as_array()

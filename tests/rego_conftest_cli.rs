@@ -56,7 +56,7 @@ fn import_alias_used_from_a_second_file_of_the_package() {
             ),
         ],
     );
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(
         messages(&v),
@@ -90,7 +90,7 @@ deny_never := ["not reported"] if { input.kind == "Service" }
             ),
         ],
     );
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(
         messages(&v),
@@ -126,7 +126,7 @@ fn conftest_kubernetes(input: &str) -> (tempfile::TempDir, i32, Value) {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     write_tree(dir.path(), &refs);
-    let (code, v) = check_json(dir.path(), &["--gates", "rego"]);
+    let (code, v) = check_json(dir.path(), &["--gates", "rego", "--no-builtin"]);
     (dir, code, v)
 }
 
@@ -202,18 +202,19 @@ fn namespaces_select_packages_and_are_shown() {
         (m, v)
     };
     // Default: every package.
-    let (all, v) = msgs(&["--gates", "rego"]);
+    let (all, v) = msgs(&["--gates", "rego", "--no-builtin"]);
     assert_eq!(all, ["images", "labels", "main"]);
     assert_eq!(
         v["gates"][0]["namespaces"],
         serde_json::json!(["k8s.images", "k8s.labels", "main"])
     );
-    let (same, _) = msgs(&["--gates", "rego", "--all-namespaces"]);
+    let (same, _) = msgs(&["--gates", "rego", "--no-builtin", "--all-namespaces"]);
     assert_eq!(same, all);
     // Repeatable, with globs.
     let (some, v) = msgs(&[
         "--gates",
         "rego",
+        "--no-builtin",
         "--namespace",
         "main",
         "--namespace",
@@ -224,10 +225,18 @@ fn namespaces_select_packages_and_are_shown() {
         v["gates"][0]["namespaces"],
         serde_json::json!(["k8s.labels", "main"])
     );
-    let (k8s, _) = msgs(&["--gates", "rego", "--namespace", "k8s.*"]);
+    let (k8s, _) = msgs(&["--gates", "rego", "--no-builtin", "--namespace", "k8s.*"]);
     assert_eq!(k8s, ["images", "labels"]);
     // The text output names them.
-    let (code, out, _) = thoth(&["check", d, "--gates", "rego", "--namespace", "k8s.*"]);
+    let (code, out, _) = thoth(&[
+        "check",
+        d,
+        "--gates",
+        "rego",
+        "--no-builtin",
+        "--namespace",
+        "k8s.*",
+    ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("namespaces: k8s.images, k8s.labels"), "{out}");
     // Both flags at once is a usage error.

@@ -115,6 +115,7 @@ fn summary_comment_and_check_run_of_the_insecure_example() {
             head_sha: Some("0123456789abcdef0123456789abcdef01234567".parse().unwrap()),
             notes: Vec::new(),
             overridden: None,
+            ai: None,
         },
     );
     insta::assert_snapshot!("insecure_terraform_comment", plan.comment_body);

@@ -218,6 +218,8 @@ contract_tests!(
     concurrent_scan_lease_claims_have_one_winner,
     scan_cursor_round_trips,
     evaluations_by_id_pr_and_time_bounded_and_pruned,
+    ai_usage_adds_per_key_and_reads_since,
+    concurrent_ai_usage_adds_all_count,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1309,6 +1311,100 @@ async fn concurrent_counter_bumps_all_count(s: Stores) {
     }
     seen.sort_unstable();
     assert_eq!(seen, (1..=20).collect::<Vec<u32>>());
+}
+
+fn usage(day: &str, repo_name: &str, model: &str, cost: u64) -> store::AiUsage {
+    store::AiUsage {
+        day: day.parse().unwrap(),
+        owner: repo_name.split('/').next().unwrap().to_string(),
+        repo: repo_name.to_string(),
+        model: model.to_string(),
+        requests: 1,
+        input_tokens: 1000,
+        output_tokens: 200,
+        cost_micro_usd: cost,
+    }
+}
+
+async fn ai_usage_adds_per_key_and_reads_since(s: Stores) {
+    s.a.add_ai_usage(&usage("2026-11-30", "acme/infra", "gpt-4o", 10))
+        .await
+        .unwrap();
+    s.a.add_ai_usage(&usage("2026-12-01", "acme/infra", "gpt-4o", 1500))
+        .await
+        .unwrap();
+    // Same key from another replica: added, not replaced.
+    s.b.add_ai_usage(&usage("2026-12-01", "acme/infra", "gpt-4o", 500))
+        .await
+        .unwrap();
+    s.b.add_ai_usage(&usage("2026-12-01", "acme/infra", "llama3", 0))
+        .await
+        .unwrap();
+    s.a.add_ai_usage(&usage("2026-12-01", "other/app", "gpt-4o", 7))
+        .await
+        .unwrap();
+    let rows = s.b.ai_usage("2026-12-01".parse().unwrap()).await.unwrap();
+    let mut got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.day.to_string(),
+                r.repo.clone(),
+                r.model.clone(),
+                r.requests,
+                r.input_tokens,
+                r.output_tokens,
+                r.cost_micro_usd,
+            )
+        })
+        .collect();
+    got.sort();
+    let row = |repo: &str, model: &str, n: u64, cost: u64| {
+        (
+            "2026-12-01".to_string(),
+            repo.to_string(),
+            model.to_string(),
+            n,
+            1000 * n,
+            200 * n,
+            cost,
+        )
+    };
+    assert_eq!(
+        got,
+        [
+            row("acme/infra", "gpt-4o", 2, 2000),
+            row("acme/infra", "llama3", 1, 0),
+            row("other/app", "gpt-4o", 1, 7),
+        ]
+    );
+    assert_eq!(rows.iter().filter(|r| r.owner == "acme").count(), 2);
+    assert_eq!(
+        s.a.ai_usage("2026-11-01".parse().unwrap())
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+async fn concurrent_ai_usage_adds_all_count(s: Stores) {
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = if i % 2 == 0 { s.a.clone() } else { s.b.clone() };
+        tasks.push(tokio::spawn(async move {
+            store
+                .add_ai_usage(&usage("2026-12-01", "acme/infra", "gpt-4o", 3))
+                .await
+                .expect("add")
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let rows = s.a.ai_usage("2026-12-01".parse().unwrap()).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].requests, rows[0].cost_micro_usd), (20, 60));
 }
 
 async fn scan_lease_has_one_holder_until_it_expires(s: Stores) {

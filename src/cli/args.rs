@@ -32,9 +32,13 @@ pub enum Command {
         /// Org policy repository (governance selectors in .thothcf.toml pick its folders).
         #[arg(long, value_name = "DIR", env = "THOTH_POLICY_REPO")]
         org_policy: Option<PathBuf>,
-        /// Also evaluate the built-in policy library when other policies are configured.
-        #[arg(long)]
+        /// Evaluate the built-in policy library even when `.thothcf.toml` says
+        /// `builtin_policies = false` (it runs beside the other policies by default).
+        #[arg(long, conflicts_with = "no_builtin")]
         with_builtin: bool,
+        /// Do not evaluate the built-in policy library.
+        #[arg(long)]
+        no_builtin: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -89,6 +93,8 @@ pub enum Command {
     Report(crate::reports::ReportArgs),
     /// Decisions by action and safety-guard downgrades by reason.
     Stats(crate::reports::ReportArgs),
+    /// AI model usage and cost by day or month and by repository.
+    Costs(crate::reports::costs::CostArgs),
     /// Run the bot: webhooks in, workers evaluating pull requests, results posted back.
     Serve {
         /// Config file (TOML); every key can also come from a `THOTH_*` variable.

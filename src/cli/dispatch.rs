@@ -68,6 +68,7 @@ pub fn run(cli: Cli) -> ExitCode {
             policy,
             org_policy,
             with_builtin,
+            no_builtin,
             format,
             gates,
             input_shape,
@@ -86,6 +87,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 opts.policy_dirs = policy;
                 opts.org_policy = org_policy;
                 opts.with_builtin = with_builtin;
+                opts.no_builtin = no_builtin;
                 opts.gates = gates;
                 opts.input_shape = input_shape;
                 if !all_namespaces {
@@ -102,16 +104,25 @@ pub fn run(cli: Cli) -> ExitCode {
                         labels,
                         draft,
                     };
-                    match super::decide_dry_run(&report, &opts.project_dir, &ctx) {
-                        Ok(d) if format == Format::Json => {
+                    match super::decide_dry_run_in_org(
+                        &report,
+                        &opts.project_dir,
+                        opts.org_policy.as_deref(),
+                        &ctx,
+                    ) {
+                        Ok((d, from)) if format == Format::Json => {
                             let mut v: serde_json::Value =
                                 serde_json::from_str(&render(&report, format)).unwrap_or_default();
                             v["decision"] = serde_json::to_value(&d).unwrap_or_default();
+                            v["decision_config"] = serde_json::json!(from);
                             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                         }
-                        Ok(d) => {
+                        Ok((d, from)) => {
                             print!("{}", render(&report, format));
                             print!("\n{}", super::render_decision(&d));
+                            if let Some(from) = from {
+                                println!("decision config from {from}");
+                            }
                         }
                         Err(e) => {
                             eprintln!("error: decision config: {e:#}");
@@ -165,6 +176,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Stats(a) => {
             crate::run::print_or_fail(crate::reports::stats(&a.store, a.days, a.format))
         }
+        Command::Costs(a) => crate::run::print_or_fail(crate::reports::costs::costs(&a)),
         Command::Setup(Setup::Github {
             org,
             url,

@@ -58,6 +58,10 @@ pub struct DecisionConfig {
     /// `[hardcoded_secrets, public_s3_buckets, unencrypted_databases, overly_permissive_iam]`.
     #[serde(deserialize_with = "null_as_default")]
     pub blocking_patterns: Vec<String>,
+    /// Whether the AI review runs for this repository (when the server has `[ai] enabled`).
+    /// Unset: the server's `[ai] default_on` decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_review: Option<bool>,
 }
 
 impl Default for DecisionConfig {
@@ -76,6 +80,7 @@ impl Default for DecisionConfig {
             ]
             .map(String::from)
             .to_vec(),
+            ai_review: None,
         }
     }
 }
@@ -266,9 +271,19 @@ impl DecisionConfig {
     /// Reads `<config_dir>/.thothctl/ai_decision_config.yaml`; a missing file means the
     /// defaults. Symlinks are not followed: the file comes from a checkout.
     pub fn load(config_dir: &Path) -> Result<DecisionConfig, DecisionConfigError> {
-        let path = config_dir.join(CONFIG_FILE);
         let dir = config_dir.join(".thothctl");
-        for p in [&dir, &path] {
+        Ok(Self::load_file(&config_dir.join(CONFIG_FILE), Some(&dir))?.unwrap_or_default())
+    }
+
+    /// Reads the config at `path` (`dir`, its folder inside the checkout, when there is one);
+    /// `Ok(None)` when it does not exist. Neither may be a symlink.
+    pub fn load_file(
+        path: &Path,
+        dir: Option<&Path>,
+    ) -> Result<Option<DecisionConfig>, DecisionConfigError> {
+        let path = path.to_path_buf();
+        for p in dir.iter().map(|d| d.to_path_buf()).chain([path.clone()]) {
+            let p = &p;
             match std::fs::symlink_metadata(p) {
                 Ok(meta) if meta.file_type().is_symlink() => {
                     return Err(DecisionConfigError::Symlink { path: p.clone() });
@@ -281,7 +296,7 @@ impl DecisionConfig {
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Ok(DecisionConfig::default());
+                    return Ok(None);
                 }
                 Err(source) => {
                     return Err(DecisionConfigError::Read {
@@ -295,10 +310,12 @@ impl DecisionConfig {
             path: path.clone(),
             source,
         })?;
-        DecisionConfig::parse(&text).map_err(|e| DecisionConfigError::InFile {
-            path,
-            error: Box::new(e),
-        })
+        DecisionConfig::parse(&text)
+            .map(Some)
+            .map_err(|e| DecisionConfigError::InFile {
+                path,
+                error: Box::new(e),
+            })
     }
 
     /// The daily limit for one kind of automatic action (`approve`, `reject`,

@@ -39,8 +39,10 @@
 //! [`findings_digest`] fingerprints the failing findings so an override can stay sticky only
 //! while they are unchanged.
 
+pub mod ai;
 pub mod config;
 pub mod human;
+pub mod org_default;
 mod patterns;
 pub mod safety;
 

@@ -9,8 +9,11 @@
 //! fails the check even when the review was downgraded to a comment, and a draft pull request
 //! still gets a real conclusion (design §3).
 
+pub mod ai_section;
 pub mod azure;
 pub mod github;
+
+pub use ai_section::AiSection;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -175,6 +178,8 @@ pub struct PlanContext {
     pub notes: Vec<String>,
     /// A human override's conclusion, replacing the one the gates call for.
     pub overridden: Option<CheckConclusion>,
+    /// The AI review, when one ran and answered.
+    pub ai: Option<AiSection>,
 }
 
 /// The check conclusion the gates call for.
@@ -188,13 +193,22 @@ pub fn conclusion_of(report: &CheckReport) -> CheckConclusion {
 
 /// Builds the plan. Pure: rendering only.
 pub fn plan_from(report: &CheckReport, decision: &Decision, ctx: &PlanContext) -> PublishPlan {
-    let conclusion = ctx.overridden.unwrap_or_else(|| conclusion_of(report));
+    let conclusion = ctx.overridden.unwrap_or_else(|| {
+        if ctx.ai.as_ref().is_some_and(AiSection::blocks) {
+            CheckConclusion::Failure
+        } else {
+            conclusion_of(report)
+        }
+    });
     let blocking = report.findings().filter(|f| f.level.is_blocking()).count();
     let warnings = report
         .findings()
         .filter(|f| f.level == Level::Warning)
         .count();
     let title = match conclusion {
+        CheckConclusion::Failure if blocking == 0 && ctx.overridden.is_none() => {
+            "Blocked by AI findings".to_owned()
+        }
         CheckConclusion::Failure => format!("{blocking} blocking finding(s)"),
         _ if warnings > 0 => format!("Passed with {warnings} warning(s)"),
         _ => "Passed".to_owned(),
@@ -207,6 +221,7 @@ pub fn plan_from(report: &CheckReport, decision: &Decision, ctx: &PlanContext) -
     let annotations = report
         .findings()
         .filter_map(annotation_of)
+        .chain(ctx.ai.iter().flat_map(AiSection::annotations))
         .take(MAX_ANNOTATIONS)
         .collect();
 
@@ -332,6 +347,31 @@ fn render_summary(
         );
     }
 
+    let sets: Vec<String> = report
+        .gates
+        .iter()
+        .flat_map(|g| g.policy_sets.iter().map(|s| escape_text(s)))
+        .collect();
+    if !sets.is_empty() {
+        let _ = writeln!(out, "\nPolicy sets: {}", sets.join(", "));
+    }
+    let config: Vec<String> = report
+        .gates
+        .iter()
+        .filter(|g| !g.config_files.is_empty())
+        .map(|g| {
+            let files: Vec<String> = g
+                .config_files
+                .iter()
+                .map(|f| format!("`{}`", escape_text(f)))
+                .collect();
+            format!("{} from {}", g.gate, files.join(", "))
+        })
+        .collect();
+    if !config.is_empty() {
+        let _ = writeln!(out, "\nConfig: {}", config.join("; "));
+    }
+
     let total = report.findings().count();
     if total > 0 {
         out.push_str("\n### Findings\n");
@@ -366,6 +406,9 @@ fn render_summary(
         if total > shown {
             let _ = writeln!(out, "\n_…and {} more finding(s) not shown._", total - shown);
         }
+    }
+    if let Some(ai) = &ctx.ai {
+        ai.render(&mut out);
     }
     out
 }

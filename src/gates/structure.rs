@@ -20,6 +20,7 @@
 
 mod config;
 mod governance;
+mod keys;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +42,7 @@ pub mod rule_ids {
     pub const CONFIG: &str = "structure.config";
     pub const NOT_CONFIGURED: &str = "structure.not-configured";
     pub const GOVERNANCE: &str = "structure.governance";
+    pub const UNKNOWN_KEY: &str = "structure.unknown-key";
 }
 
 /// Checks the workspace against the effective `[project_structure]`.
@@ -57,10 +59,12 @@ pub fn run(ws: &Workspace, cfg: &StructureConfig) -> GateReport {
             "no project structure is configured: no [project_structure] in the org, space or \
              project config, so nothing was checked",
         );
-        return GateReport::new(Gate::Structure, 0, vec![finding]);
+        let mut findings = cfg.warnings.clone();
+        findings.push(finding);
+        return GateReport::new(Gate::Structure, 0, findings);
     };
     let ignore = cfg.ignore_folders();
-    let mut findings = Vec::new();
+    let mut findings = cfg.warnings.clone();
 
     for name in &ps.root_files {
         let name = normalize(name);

@@ -6,6 +6,7 @@
 //! that asks the parsers for more than [`ParseLimits`] allows becomes an `input-limit` finding
 //! before any recursive parse starts (see [`limits`]).
 
+pub mod cloudformation;
 mod depth;
 pub mod dockerfile;
 pub mod hcl;
@@ -42,6 +43,37 @@ pub enum InputKind {
     Dockerfile,
 }
 
+/// The input formats a policy level may keep apart in `policy/hcl/` and
+/// `policy/cloudformation/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InputFormat {
+    /// Terraform / OpenTofu / Terragrunt sources (`*.tf`, `*.hcl`).
+    Hcl,
+    /// CloudFormation templates (YAML or JSON).
+    CloudFormation,
+    /// Everything else (plans, Kubernetes YAML, plain JSON, Dockerfiles).
+    Other,
+}
+
+impl InputFormat {
+    /// Every format, in a fixed order.
+    pub const ALL: [InputFormat; 3] = [
+        InputFormat::Hcl,
+        InputFormat::CloudFormation,
+        InputFormat::Other,
+    ];
+
+    /// The policy subfolder that holds this format's policies (`None`: only a level's
+    /// top-level policies see it).
+    pub fn folder(self) -> Option<&'static str> {
+        match self {
+            InputFormat::Hcl => Some("hcl"),
+            InputFormat::CloudFormation => Some("cloudformation"),
+            InputFormat::Other => None,
+        }
+    }
+}
+
 /// The JSON shape `.tf` files are converted to (design.md §2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum HclShape {
@@ -68,6 +100,18 @@ pub struct InputDoc {
 }
 
 impl InputDoc {
+    /// Which policy folder of a level judges this document (`hcl/`, `cloudformation/`, or
+    /// neither).
+    pub fn format(&self) -> InputFormat {
+        match self.kind {
+            InputKind::Hcl => InputFormat::Hcl,
+            InputKind::Yaml | InputKind::Json if cloudformation::is_template(&self.value) => {
+                InputFormat::CloudFormation
+            }
+            _ => InputFormat::Other,
+        }
+    }
+
     /// The line of a resource the finding names, else the document's first line.
     pub fn line_of(&self, resource: Option<&str>, message: &str) -> u32 {
         if let Some(l) = resource.and_then(|r| self.lookup(r)) {
@@ -238,6 +282,8 @@ pub fn parse_text_with(
             };
             let locations = if kind == InputKind::Plan {
                 HashMap::new()
+            } else if cloudformation::is_template(&value) {
+                cloudformation::resource_lines(text, 1, &value)
             } else {
                 json_locations(text)
             };

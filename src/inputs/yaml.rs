@@ -59,8 +59,16 @@ pub(super) fn parse_yaml(
             }
             parse_error(rel, line, &e.to_string())
         })?;
-        let value = yaml_to_json(value);
+        let template = super::cloudformation::is_yaml_template(&value);
+        let value = if template {
+            super::cloudformation::yaml_template_to_json(value)
+        } else {
+            yaml_to_json(value)
+        };
         let mut locations = HashMap::new();
+        if template {
+            locations = super::cloudformation::resource_lines(chunk, start, &value);
+        }
         if let Some(kind) = value.get("kind").and_then(Value::as_str) {
             let name = value
                 .pointer("/metadata/name")

@@ -138,6 +138,21 @@ pub struct ForgeCallLabels {
     pub status: String,
 }
 
+label_enum!(
+    /// Which side of an AI call tokens were counted on (`thoth_ai_tokens_total{direction}`).
+    TokenDirection {
+        /// The prompt.
+        Input => "input",
+        /// The answer.
+        Output => "output",
+    }
+);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    pub direction: TokenDirection,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WaitLabels {
     pub platform: String,
@@ -180,6 +195,10 @@ pub struct Families {
     pub rate_limit_wait_seconds: Family<WaitLabels, SecondsCounter>,
     pub redeliveries: Counter,
     pub reconciled: Family<PlatformLabels, Counter>,
+    pub ai_requests: Counter,
+    pub ai_tokens: Family<TokenLabels, Counter>,
+    pub ai_cost_usd: Counter<f64, AtomicU64>,
+    pub ai_skipped_budget: Counter,
     pub registry: Registry,
 }
 
@@ -210,6 +229,10 @@ impl Families {
             rate_limit_wait_seconds: Family::default(),
             redeliveries: Counter::default(),
             reconciled: Family::default(),
+            ai_requests: Counter::default(),
+            ai_tokens: Family::default(),
+            ai_cost_usd: Counter::default(),
+            ai_skipped_budget: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -271,6 +294,26 @@ impl Families {
             "thoth_reconciled",
             "Evaluation jobs created by reconciliation for pull requests without a thoth result, by platform",
             f.reconciled.clone(),
+        );
+        registry.register(
+            "thoth_ai_requests",
+            "HTTP requests sent to the AI model API",
+            f.ai_requests.clone(),
+        );
+        registry.register(
+            "thoth_ai_tokens",
+            "Tokens the AI model reported in its usage, by direction (input, output)",
+            f.ai_tokens.clone(),
+        );
+        registry.register(
+            "thoth_ai_cost_usd",
+            "US dollars the AI model calls cost, priced from the [ai.pricing] table",
+            f.ai_cost_usd.clone(),
+        );
+        registry.register(
+            "thoth_ai_reviews_skipped_over_budget",
+            "AI reviews skipped because the owner's daily or monthly budget was spent",
+            f.ai_skipped_budget.clone(),
         );
         Families { registry, ..f }
     }

@@ -181,6 +181,36 @@ pub fn reconciled(platform_name: &str) {
         .inc();
 }
 
+/// One HTTP request to the AI model API.
+pub fn ai_request() {
+    FAMILIES.ai_requests.inc();
+}
+
+/// Tokens one AI review used.
+pub fn ai_tokens(usage: crate::ai::Usage) {
+    use families::{TokenDirection, TokenLabels};
+    for &direction in TokenDirection::ALL {
+        let n = match direction {
+            TokenDirection::Input => usage.input_tokens,
+            TokenDirection::Output => usage.output_tokens,
+        };
+        FAMILIES
+            .ai_tokens
+            .get_or_create(&TokenLabels { direction })
+            .inc_by(n);
+    }
+}
+
+/// What one AI review cost, priced from the `[ai.pricing]` table (0 for an unpriced model).
+pub fn ai_cost_usd(micro_usd: u64) {
+    FAMILIES.ai_cost_usd.inc_by(micro_usd as f64 / 1e6);
+}
+
+/// An AI review skipped because its owner's budget was spent (or could not be read).
+pub fn ai_skipped_over_budget() {
+    FAMILIES.ai_skipped_budget.inc();
+}
+
 /// The text exposition of everything counted so far, plus the gauges the caller reads from the
 /// store at scrape time (shared by all replicas): `queue_depth` (`None` when the store did not
 /// answer: the gauge is left out rather than reported as zero) and the seconds since each

@@ -38,6 +38,14 @@ fn gate_value(gate: &GateReport) -> Value {
     if !gate.namespaces.is_empty() {
         v["namespaces"] = json!(gate.namespaces);
     }
+    // The policy sets that ran, with rule counts (only the Rego gate has them).
+    if !gate.policy_sets.is_empty() {
+        v["policy_sets"] = json!(gate.policy_sets);
+    }
+    // Where the gate's settings came from (project or org defaults).
+    if !gate.config_files.is_empty() {
+        v["config_files"] = json!(gate.config_files);
+    }
     v
 }
 

@@ -46,6 +46,23 @@ pub(super) fn render(report: &CheckReport) -> String {
         out.push_str(&gate_summary(gate));
         out.push('\n');
     }
+    let sets: Vec<String> = report
+        .gates
+        .iter()
+        .flat_map(|g| g.policy_sets.iter().map(|s| clean(s)))
+        .collect();
+    if !sets.is_empty() {
+        let _ = writeln!(out, "Policy sets: {}", sets.join(", "));
+    }
+    let config: Vec<String> = report
+        .gates
+        .iter()
+        .filter(|g| !g.config_files.is_empty())
+        .map(|g| format!("{} from {}", g.gate, clean(&g.config_files.join(", "))))
+        .collect();
+    if !config.is_empty() {
+        let _ = writeln!(out, "Config: {}", config.join("; "));
+    }
     out.push_str(verdict(report));
     out.push('\n');
     out

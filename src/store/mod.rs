@@ -12,6 +12,7 @@
 //! cut to whole microseconds, the precision of PostgreSQL's `timestamptz`, so both backends give
 //! back exactly the same values.
 
+pub mod ai_usage;
 pub mod evaluation;
 pub mod ledger;
 pub mod postgres;
@@ -21,6 +22,7 @@ pub use scan::{ScanCursor, lease_is_free};
 
 mod rules;
 mod scan;
+pub use ai_usage::AiUsage;
 pub use evaluation::{EvaluationId, EvaluationRecord};
 pub(crate) use rules::{action_verdict, clean_text, lease_deadline, micros, redact};
 
@@ -423,6 +425,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<EvaluationRecord>, StoreError>;
     /// Forgets evaluations made before `before`; returns how many.
     async fn prune_evaluations(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Adds `usage` to the row with its key (day, owner, repository, model); durable on return.
+    async fn add_ai_usage(&self, usage: &AiUsage) -> Result<(), StoreError>;
+    /// Usage rows of days at or after `since`, by day, owner, repository and model.
+    async fn ai_usage(&self, since: chrono::NaiveDate) -> Result<Vec<AiUsage>, StoreError>;
 }
 
 /// Opens the store named by `url`: `sled:PATH` or `postgres://...` / `postgresql://...`.

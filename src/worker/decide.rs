@@ -8,9 +8,11 @@ use chrono::Utc;
 use tracing::{info, warn};
 
 use super::WorkerContext;
+use super::ai::AiOutcome;
 use super::checkout::Checkout;
 use super::details::{Evaluated, Recorded, record};
 use crate::config::OverrideAfterPush;
+use crate::decision::ai::tighten;
 use crate::decision::config::DecisionConfig;
 use crate::decision::human::OverrideDecision;
 use crate::decision::safety::{PrContext, guard};
@@ -80,14 +82,26 @@ pub(super) async fn decide_with_guard(
     pr: &PullRequestRef,
     co: &Checkout,
     report: &CheckReport,
+    ai: &AiOutcome,
 ) -> anyhow::Result<Decided> {
-    let mut notes = Vec::new();
+    let mut notes = ai.notes.clone();
     let cfg_dir = co
         .base
         .clone()
         .unwrap_or_else(|| co.head.with_file_name("no-base"));
-    let cfg = match DecisionConfig::load(&cfg_dir) {
-        Ok(c) => c,
+    let org = ctx.policy_repo.as_deref();
+    let domain = crate::gates::structure::load_config(&cfg_dir, None, org)
+        .ok()
+        .and_then(|c| c.governance.domain);
+    let cfg = match crate::decision::org_default::decision_config(&cfg_dir, org, domain.as_deref())
+    {
+        Ok((c, from)) => {
+            // Say so when the thresholds are the org's default, not the repository's own.
+            if let Some(from) = from.filter(|f| f.starts_with("org ")) {
+                notes.push(format!("decision config from {from}"));
+            }
+            c
+        }
         Err(e) => {
             // A broken decision config must not approve anything: the defaults only comment.
             // The note names the file as the repository does, not where the bot checked it out.
@@ -99,7 +113,10 @@ pub(super) async fn decide_with_guard(
             DecisionConfig::default()
         }
     };
-    let proposed = decide(report, &cfg);
+    let mut proposed = decide(report, &cfg);
+    if let Some(section) = &ai.section {
+        proposed = tighten(proposed, &section.answer, &cfg, section.findings_block);
+    }
     match ctx.store.get_override(pr.platform, &pr.repo, pr.pr).await? {
         Some(mut o)
             if override_holds(
@@ -216,23 +233,35 @@ pub(super) async fn decide_with_guard(
     })
 }
 
-/// Decides on the gates' report and plans what to publish. The lease is checked after the
-/// (slow) decision so a worker that lost its job to another never publishes.
+/// What the gates and the AI review found, with the time each stage took.
+pub(super) struct Evidence<'a> {
+    pub(super) report: &'a CheckReport,
+    pub(super) stages: Vec<StageTime>,
+    pub(super) ai: AiOutcome,
+}
+
+/// Decides on the gates' report (tightened by the AI review) and plans what to publish. The
+/// lease is checked after the (slow) decision so a worker that lost its job to another never
+/// publishes.
 pub(super) async fn decide_and_plan(
     ctx: &WorkerContext,
     worker: &str,
     job: &Job,
     pr: &PullRequestRef,
     co: &Checkout,
-    report: &CheckReport,
-    mut stages: Vec<StageTime>,
+    evidence: Evidence<'_>,
 ) -> anyhow::Result<(Decision, PublishPlan, Option<Recorded>)> {
+    let Evidence {
+        report,
+        mut stages,
+        ai,
+    } = evidence;
     let started = std::time::Instant::now();
     let Decided {
         decision,
         notes,
         applied_override,
-    } = decide_with_guard(ctx, job, pr, co, report).await?;
+    } = decide_with_guard(ctx, job, pr, co, report, &ai).await?;
     if !ctx
         .store
         .heartbeat(job.id, worker, ctx.lease, Utc::now())
@@ -247,6 +276,7 @@ pub(super) async fn decide_and_plan(
             head_sha: Some(pr.head_sha.clone()),
             notes: notes.clone(),
             overridden: applied_override.as_ref().map(override_conclusion),
+            ai: ai.section,
         },
     );
     if let Some(o) = &applied_override {

@@ -1,6 +1,7 @@
 //! Workers: claim jobs from the durable queue, keep their lease alive, run them, and record the
 //! outcome (done, retry with backoff, or dead with the error kept).
 
+mod ai;
 mod azure;
 mod cause;
 pub mod checkout;
@@ -63,6 +64,8 @@ pub struct WorkerContext {
     pub wake: Arc<tokio::sync::Notify>,
     /// Makes the signed links to details pages; `None` without `public_url` (no link posted).
     pub links: Option<crate::web::links::LinkMaker>,
+    /// The AI reviewer; `None` unless `[ai] enabled`.
+    pub ai: Option<Arc<crate::ai::Reviewer>>,
 }
 
 impl WorkerContext {

@@ -8,7 +8,7 @@ use tracing::{error, info, warn};
 
 use super::WorkerContext;
 use super::checkout::{CheckoutFailure, checkout};
-use super::decide::decide_and_plan;
+use super::decide::{Evidence, decide_and_plan};
 use crate::checkout::Credentials;
 use crate::decision::Decision;
 use crate::event::{JobPayload, PullRequestRef};
@@ -115,9 +115,23 @@ pub(super) async fn evaluate<F: Forge>(
     };
     drop(checkout_timer);
 
-    let (report, stages) = super::details::timed_gates(ctx, &checkout, started).await?;
+    let (report, mut stages) = super::details::timed_gates(ctx, &checkout, started).await?;
+    // After the gates, so the model sees their findings; it can only tighten the decision.
+    let ai_started = std::time::Instant::now();
+    let ai = super::ai::review(ctx, &pr, &checkout, &report).await;
+    if ai.section.is_some() || !ai.notes.is_empty() {
+        stages.push(crate::store::evaluation::StageTime {
+            stage: "ai_review".into(),
+            seconds: ai_started.elapsed().as_secs_f64(),
+        });
+    }
+    let evidence = Evidence {
+        report: &report,
+        stages,
+        ai,
+    };
     let (decision, plan, recorded) =
-        decide_and_plan(ctx, worker, job, &pr, &checkout, &report, stages).await?;
+        decide_and_plan(ctx, worker, job, &pr, &checkout, evidence).await?;
     let known_summary = state
         .summary_comment_id
         .as_deref()

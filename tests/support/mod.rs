@@ -12,6 +12,7 @@
 pub mod azure_world;
 pub mod fake_azure;
 pub mod fake_github;
+pub mod fake_openai;
 pub mod git_http;
 pub mod http;
 pub mod test_repo;

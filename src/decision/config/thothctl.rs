@@ -35,6 +35,8 @@ pub(super) struct NestedDecision {
     /// `blocking_patterns`. Default: the four documented patterns.
     #[serde(deserialize_with = "null_as_default")]
     blocking_patterns: Vec<String>,
+    /// `ai_review` (thoth-bot's): the AI review for this repository.
+    ai_review: Option<bool>,
 }
 
 impl Default for NestedDecision {
@@ -46,6 +48,7 @@ impl Default for NestedDecision {
             thresholds: NestedThresholds::default(),
             safety: NestedSafety::default(),
             blocking_patterns: d.blocking_patterns,
+            ai_review: None,
         }
     }
 }
@@ -78,6 +81,7 @@ impl NestedDecision {
                 trusted_bots: o.trusted_bots,
             },
             blocking_patterns: self.blocking_patterns,
+            ai_review: self.ai_review,
         })
     }
 }

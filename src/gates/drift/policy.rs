@@ -63,10 +63,11 @@ impl DriftAction {
 /// One `rules:` entry. The first rule whose globs match a drifted resource decides its fate.
 #[derive(Debug, Clone)]
 pub struct DriftRule {
-    /// Glob over the full resource address (`*aws_security_group.*` also matches module ones).
+    /// Glob over the resource address; unless it starts with `module.` it also matches the
+    /// address inside modules (`aws_security_group.*` matches `module.net.aws_security_group.w`).
     pub resource: String,
-    /// Optional glob over changed attribute paths (`tags.*`); the rule matches only if at least
-    /// one changed path matches.
+    /// Optional glob over changed attribute paths (`tags.*`): an accepting rule matches only
+    /// when every changed path matches, `alert` / `block_deploy` when any one does.
     pub attribute: Option<String>,
     /// Replaces the severity derived from the resource type.
     pub severity_override: Option<Severity>,
@@ -78,13 +79,60 @@ pub struct DriftRule {
 
 impl DriftRule {
     /// Whether this rule applies to a resource with the given changed attribute paths.
+    ///
+    /// With an `attribute` glob, a rule that accepts drift (`auto_accept`, `ignore`) applies
+    /// only when *every* changed path matches (`tags.*`: tag-only drift), while `alert` and
+    /// `block_deploy` apply when any one does.
     pub fn matches(&self, address: &str, changed_paths: &[String]) -> bool {
-        self.resource_glob.is_match(address)
-            && self
-                .attribute_glob
-                .as_ref()
-                .is_none_or(|g| changed_paths.iter().any(|p| g.is_match(p)))
+        self.matches_address(address)
+            && self.attribute_glob.as_ref().is_none_or(|g| {
+                if matches!(self.action, DriftAction::AutoAccept | DriftAction::Ignore) {
+                    !changed_paths.is_empty() && changed_paths.iter().all(|p| g.is_match(p))
+                } else {
+                    changed_paths.iter().any(|p| g.is_match(p))
+                }
+            })
     }
+
+    /// The resource glob over the full address; a pattern that does not itself start with
+    /// `module.` also matches resources inside modules (`aws_security_group.*` matches
+    /// `module.net.aws_security_group.web`).
+    fn matches_address(&self, address: &str) -> bool {
+        if self.resource_glob.is_match(address) {
+            return true;
+        }
+        !self.resource.starts_with("module.")
+            && address.starts_with("module.")
+            && self.resource_glob.is_match(strip_modules(address))
+    }
+}
+
+/// The address without its `module.NAME.` prefixes (`NAME` may carry an index such as
+/// `["a.b"]` or `[0]`).
+fn strip_modules(address: &str) -> &str {
+    let mut rest = address;
+    while let Some(after) = rest.strip_prefix("module.") {
+        let mut depth = 0usize;
+        let mut quoted = false;
+        let mut end = None;
+        for (i, c) in after.char_indices() {
+            match c {
+                '"' => quoted = !quoted,
+                '[' if !quoted => depth += 1,
+                ']' if !quoted => depth = depth.saturating_sub(1),
+                '.' if !quoted && depth == 0 => {
+                    end = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match end {
+            Some(i) => rest = &after[i + 1..],
+            None => break,
+        }
+    }
+    rest
 }
 
 /// A parsed `.driftpolicy`. Build it with [`DriftPolicy::parse`], [`DriftPolicy::load`] or
@@ -244,6 +292,25 @@ impl DriftPolicy {
             }
         })?;
         DriftPolicy::parse(&text, POLICY_FILE).map(Some)
+    }
+
+    /// The drift policy of a project: `<config_dir>/.driftpolicy`, else the selected domain's,
+    /// else the org's `shared/.driftpolicy` (see [`crate::decision::org_default`]); with the
+    /// file it came from (`None`: no file anywhere, the default policy).
+    pub fn resolve(
+        config_dir: &Path,
+        org: Option<&Path>,
+        domain: Option<&str>,
+    ) -> Result<(DriftPolicy, Option<String>), DriftConfigError> {
+        if let Some(p) = DriftPolicy::load(config_dir)? {
+            return Ok((p, Some(POLICY_FILE.to_string())));
+        }
+        for (dir, shown) in crate::decision::org_default::org_folders(org, domain) {
+            if let Some(p) = DriftPolicy::load(&dir)? {
+                return Ok((p, Some(format!("{shown}{POLICY_FILE}"))));
+            }
+        }
+        Ok((DriftPolicy::default(), None))
     }
 
     /// Whether a relative, `/`-separated path is a drift report under this policy.

@@ -207,7 +207,7 @@ fn attribute_rule_is_skipped_when_no_changed_path_matches() {
                 json!({"tags": {"Name": "b"}}),
             ),
             update("aws_instance.ami", json!({"ami": "a"}), json!({"ami": "b"})),
-            // One matching path is enough for the attribute rule.
+            // Tags and ami drifted: not tag-only, so `tags.*` does not accept it.
             update(
                 "aws_instance.both",
                 json!({"ami": "a", "tags": {"Name": "a"}}),
@@ -218,14 +218,40 @@ fn attribute_rule_is_skipped_when_no_changed_path_matches() {
     let (findings, stats) = evaluate_plan(&p, "drift.json", &plan);
     assert_eq!(
         summary(&findings),
-        [(
-            "drift.block_deploy",
-            Level::Failure,
-            Severity::Low,
-            Some("aws_instance.ami")
-        )]
+        [
+            (
+                "drift.block_deploy",
+                Level::Failure,
+                Severity::Low,
+                Some("aws_instance.ami")
+            ),
+            (
+                "drift.block_deploy",
+                Level::Failure,
+                Severity::Low,
+                Some("aws_instance.both")
+            )
+        ]
     );
-    assert_eq!(stats.accepted, 2);
+    assert_eq!(stats.accepted, 1);
+}
+
+#[test]
+fn an_alerting_attribute_rule_applies_when_any_changed_path_matches() {
+    let p = policy(
+        "rules:\n  - resource: \"aws_security_group.*\"\n    attribute: \"ingress*\"\n    action: block_deploy\n",
+    );
+    let plan = plan_with(
+        &["aws_security_group.web"],
+        vec![update(
+            "aws_security_group.web",
+            json!({"ingress": [1], "tags": {"N": "a"}}),
+            json!({"ingress": [2], "tags": {"N": "b"}}),
+        )],
+    );
+    let (findings, _) = evaluate_plan(&p, "drift.json", &plan);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].rule_id, "drift.block_deploy");
 }
 
 #[test]
@@ -252,17 +278,36 @@ fn resource_glob_matches_the_full_address_with_star_across_dots() {
         ],
     );
     let (findings, stats) = evaluate_plan(&p, "drift.json", &plan);
-    // The anchored `aws_security_group.*` does not match a module address: the resource alerts.
+    // `aws_security_group.*` also matches the resource inside its module.
     assert_eq!(
         summary(&findings),
         [(
-            "drift.alert",
-            Level::Warning,
+            "drift.block_deploy",
+            Level::Failure,
             Severity::High,
             Some("module.net.aws_security_group.web")
         )]
     );
     assert_eq!(stats.ignored, 1);
+
+    // An explicit `module.x.` prefix still narrows the match.
+    let narrow = policy(
+        "rules:\n  - resource: \"module.app.aws_security_group.*\"\n    action: block_deploy\n",
+    );
+    let (findings, _) = evaluate_plan(&narrow, "drift.json", &plan);
+    assert!(
+        findings.iter().all(|f| f.rule_id != "drift.block_deploy"),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn module_prefixes_with_indexes_are_stripped() {
+    let p = policy("rules:\n  - resource: \"aws_s3_bucket.*\"\n    action: ignore\n");
+    let nested = "module.a[\"x.y\"].module.b[0].aws_s3_bucket.l";
+    assert!(p.matching_rule(nested, &["acl".into()]).is_some());
+    assert!(p.matching_rule("aws_s3_bucket.l", &[]).is_some());
+    assert!(p.matching_rule("module.a.aws_instance.l", &[]).is_none());
 }
 
 #[test]

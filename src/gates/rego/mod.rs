@@ -10,6 +10,8 @@
 
 pub mod conftest_builtins;
 pub mod explain;
+pub mod layered;
+pub mod levels;
 pub mod policy;
 pub mod verify;
 
@@ -28,14 +30,15 @@ pub fn run(policies: &PolicySet, inputs: &Inputs) -> GateReport {
     findings.extend(inputs.errors.iter().cloned());
     // A broken policy set fails closed; evaluating the rest would give a false sense of coverage.
     if policies.errors.is_empty() && !policies.packages.is_empty() {
-        findings.extend(evaluate_all(policies, &inputs.docs));
+        let docs: Vec<&InputDoc> = inputs.docs.iter().collect();
+        findings.extend(evaluate_all(policies, &docs));
     }
     let checked = inputs.docs.len() * policies.packages.len();
     GateReport::new(Gate::Rego, checked, findings)
 }
 
 /// Evaluates documents on all cores; each thread has its own engine clone.
-fn evaluate_all(policies: &PolicySet, docs: &[InputDoc]) -> Vec<Finding> {
+fn evaluate_all(policies: &PolicySet, docs: &[&InputDoc]) -> Vec<Finding> {
     tracing::debug!(target: crate::inputs::PROGRESS_TARGET, total = docs.len() as u64, "evaluating");
     let threads = thread::available_parallelism()
         .map(|n| n.get())

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use regorus::Engine;
 use regorus::utils::limits::ExecutionTimerConfig;
+use serde_json::Value as Json;
 
 use super::conftest_builtins::{self, ConfigAccess};
 use crate::finding::{Finding, Gate, Level, Severity};
@@ -105,7 +106,7 @@ pub struct LoadOptions {
 }
 
 /// A rule head at the start of a line: `deny`, `warn_x`, `violation[...]`, `exception ...`.
-fn rule_heads(source: &str) -> (Vec<String>, bool) {
+pub(crate) fn rule_heads(source: &str) -> (Vec<String>, bool) {
     let mut rules = Vec::new();
     let mut exception = false;
     for line in source.lines() {
@@ -205,18 +206,39 @@ impl PolicySet {
             ));
         }
         let mut packages: BTreeMap<String, PackageRules> = BTreeMap::new();
-        let mut user_files = 0;
+        let mut user_files = Vec::new();
+        // `config.yaml` / `config.json` of every source, merged in source order.
+        let mut config = Json::Null;
         for source in sources {
             let user = matches!(source, PolicySource::Dir { .. });
+            let before = set.files.len();
             for (path, text) in set.read_source(source, opts.include_tests) {
+                if is_config_file(&path) {
+                    match parse_data(&path, &text) {
+                        Ok(v) => merge_config(&mut config, v),
+                        Err(msg) => set.errors.push(data_error(&path, &msg)),
+                    }
+                    continue;
+                }
                 set.add_file(path, text, opts.include_tests, &mut packages);
             }
             if user {
-                user_files = set.files.len();
+                user_files.extend(set.files[before..].iter().cloned());
             }
         }
+        if !config.is_null()
+            && let Err(e) = set.engine.add_data(regorus::Value::from(
+                serde_json::json!({ "config": config }),
+            ))
+        {
+            set.errors.push(Finding::error(
+                Gate::Rego,
+                "policy-data-error",
+                format!("config.yaml / config.json cannot be loaded as data.config: {e}"),
+            ));
+        }
         set.packages = packages.into_values().collect();
-        set.warnings = ignored_packages(&set.files[..user_files], &set.files, &set.packages);
+        set.warnings = ignored_packages(&user_files, &set.files, &set.packages);
         set
     }
 
@@ -318,14 +340,7 @@ impl PolicySet {
                 Err(f) => self.errors.push(*f),
             }
         } else if let Err(msg) = self.add_data(&name, &text) {
-            self.errors.push(
-                Finding::error(
-                    Gate::Rego,
-                    "policy-data-error",
-                    format!("{path}: bad data file: {msg}"),
-                )
-                .at(path, None),
-            );
+            self.errors.push(data_error(&path, &msg));
         }
     }
 
@@ -358,15 +373,7 @@ impl PolicySet {
     }
 
     fn add_data(&mut self, name: &str, text: &str) -> Result<(), String> {
-        let json: serde_json::Value = if name.ends_with(".json") {
-            serde_json::from_str(text).map_err(|e| e.to_string())?
-        } else {
-            let y: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
-            crate::inputs::yaml_to_json(y)
-        };
-        if !json.is_object() {
-            return Err("top level must be an object".into());
-        }
+        let json = parse_data(name, text)?;
         self.engine
             .add_data(regorus::Value::from(json))
             .map_err(|e| e.to_string())
@@ -432,6 +439,54 @@ fn ignored_packages(
         }
     }
     out
+}
+
+/// A data file's text as a JSON object (`.json` as JSON, anything else as YAML).
+fn parse_data(name: &str, text: &str) -> Result<Json, String> {
+    let json: Json = if name.to_ascii_lowercase().ends_with(".json") {
+        serde_json::from_str(text).map_err(|e| e.to_string())?
+    } else {
+        let y: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        crate::inputs::yaml_to_json(y)
+    };
+    if !json.is_object() {
+        return Err("top level must be an object".into());
+    }
+    Ok(json)
+}
+
+fn data_error(path: &str, msg: &str) -> Finding {
+    Finding::error(
+        Gate::Rego,
+        "policy-data-error",
+        format!("{path}: bad data file: {msg}"),
+    )
+    .at(path, None)
+}
+
+/// `config.yaml`, `config.yml` or `config.json`: ThothCTL passes it to conftest as
+/// `data.config`, so it is not merged into `data` like other data files.
+fn is_config_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    matches!(name.as_str(), "config.yaml" | "config.yml" | "config.json")
+}
+
+/// Merges a later level's config into the merged one: objects merge key by key, anything else
+/// (scalars, lists) replaces the earlier value.
+pub fn merge_config(into: &mut Json, later: Json) {
+    match (into, later) {
+        (Json::Object(a), Json::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) => merge_config(existing, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
 }
 
 fn is_policy_or_data(rel: &str) -> bool {

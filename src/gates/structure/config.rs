@@ -10,15 +10,18 @@
 //!   compliance policy set chosen above it.
 //!
 //! Only `[project_structure]` and `[thothcf.governance]` are read; ThothCTL writes many other
-//! sections into the same file and those are ignored. Inside the two sections, unknown keys are
-//! errors: a misspelt `mandatory` must not silently turn a rule off.
+//! sections into the same file and those are ignored. Inside the two sections, descriptive keys
+//! (`description`, `owner`, ...) are accepted, an unknown key close to a known one is an error
+//! with a suggestion (a misspelt `mandatory` must not silently turn a rule off), and any other
+//! unknown key is a warning (see [`super::keys`]).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::{has_parent_component, normalize};
+use super::{has_parent_component, keys, normalize};
+use crate::finding::{Finding, Gate, Level, Severity};
 use crate::workspace::{DEFAULT_IGNORE_FOLDERS, WorkspaceError, read_bounded};
 
 /// The project-level file, also the org-level file inside the org directory.
@@ -28,9 +31,9 @@ pub const SPACE_FILE: &str = ".thothcf_project.toml";
 /// Config files larger than this are refused rather than parsed.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
-/// `[project_structure]`: what a project must contain.
+/// `[project_structure]`: what a project must contain. Unknown keys are found by
+/// [`super::keys`] before this is deserialized.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ProjectStructure {
     /// Files (or folders) that must exist at the project root.
     #[serde(default)]
@@ -49,7 +52,6 @@ pub struct ProjectStructure {
 
 /// One `[[project_structure.folders]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FolderRule {
     /// Folder path relative to the root, or relative to `parent` for a child folder.
     pub name: String,
@@ -80,7 +82,6 @@ pub enum FolderType {
 
 /// `[thothcf.governance]`: selectors that pick org policy folders.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Governance {
     /// Selects `domains/<domain>/policy`.
     #[serde(default)]
@@ -105,6 +106,11 @@ pub struct StructureConfig {
     pub governance: Governance,
     /// The files read, from least to most specific.
     pub sources: Vec<PathBuf>,
+    /// Unknown keys that were ignored: structure-gate warnings naming file and line.
+    pub warnings: Vec<Finding>,
+    /// `[thothcf] builtin_policies` of the most specific level that sets it (`false`: the
+    /// built-in library does not run).
+    pub builtin_policies: Option<bool>,
 }
 
 impl StructureConfig {
@@ -163,6 +169,9 @@ fn at_line(line: Option<usize>) -> String {
 /// The parts of a ThothCTL config file this gate reads; everything else is ignored.
 #[derive(Debug, Default, Deserialize)]
 struct RawFile {
+    /// Warnings of the unknown-key scan (not part of the file's schema).
+    #[serde(skip)]
+    warnings: Vec<Finding>,
     /// `[project_structure]`.
     #[serde(default)]
     project_structure: Option<ProjectStructure>,
@@ -171,12 +180,27 @@ struct RawFile {
     thothcf: Option<RawThothcf>,
 }
 
+impl RawFile {
+    /// `[thothcf.governance] domain`, when this file sets it.
+    fn domain(&self) -> Option<&str> {
+        self.thothcf
+            .as_ref()?
+            .governance
+            .as_ref()?
+            .domain
+            .as_deref()
+    }
+}
+
 /// `[thothcf]`: ThothCTL keeps its own keys here too, so unknown keys are allowed.
 #[derive(Debug, Default, Deserialize)]
 struct RawThothcf {
     /// `[thothcf.governance]`.
     #[serde(default)]
     governance: Option<Governance>,
+    /// Whether the built-in policy library runs (default `true`).
+    #[serde(default)]
+    builtin_policies: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +250,31 @@ pub fn load_config(
             layers.push((level, path, raw));
         }
     }
+    // The selected domain's `.thothcf.toml` (ThothCTL's template keeps structure rules for a
+    // domain's projects there) applies between the org's and the space's.
+    if let Some(org) = org_dir {
+        let domain = layers
+            .iter()
+            .rev()
+            .find_map(|(_, _, raw)| raw.domain().map(str::to_string));
+        if let Some(d) = domain.filter(|d| is_plain_name(d)) {
+            let path = org.join("domains").join(&d).join(PROJECT_FILE);
+            if let Some(raw) = read_file(&path, org)? {
+                validate(&path, ConfigLevel::Space, &raw)?;
+                let at = layers
+                    .iter()
+                    .position(|(l, _, _)| *l != ConfigLevel::Org)
+                    .unwrap_or(layers.len());
+                layers.insert(at, (ConfigLevel::Space, path, raw));
+            }
+        }
+    }
     Ok(merge(layers))
+}
+
+/// A governance selector is one folder name.
+fn is_plain_name(value: &str) -> bool {
+    !value.is_empty() && value != "." && value != ".." && !value.contains(['/', '\\'])
 }
 
 /// The nearest `.thothcf_project.toml` from `project_dir` up to and including `stop_at`.
@@ -278,19 +326,42 @@ fn read_file(path: &Path, root: &Path) -> Result<Option<RawFile>, StructureConfi
 /// Parses a config file's text. Syntax errors are told apart from schema errors by parsing
 /// twice; the files are small.
 fn parse_text(path: &Path, text: &str) -> Result<RawFile, StructureConfigError> {
-    if let Err(e) = text.parse::<toml::Table>() {
-        return Err(StructureConfigError::Syntax {
+    let table: toml::Table =
+        text.parse()
+            .map_err(|e: toml::de::Error| StructureConfigError::Syntax {
+                path: path.to_path_buf(),
+                line: line_of(text, e.span()),
+                message: one_line(e.message()),
+            })?;
+    let keys = keys::scan(&table, text);
+    if let Some((key, suggestion, line)) = keys.typo {
+        return Err(StructureConfigError::Invalid {
             path: path.to_path_buf(),
-            line: line_of(text, e.span()),
-            message: one_line(e.message()),
+            line,
+            message: format!("{key}, did you mean `{suggestion}`?"),
         });
     }
     // The message, never the error's own Display: that quotes the offending source line.
-    toml::from_str::<RawFile>(text).map_err(|e| StructureConfigError::Invalid {
+    let mut raw = toml::from_str::<RawFile>(text).map_err(|e| StructureConfigError::Invalid {
         path: path.to_path_buf(),
         line: line_of(text, e.span()),
         message: one_line(e.message()),
-    })
+    })?;
+    raw.warnings = keys
+        .warnings
+        .into_iter()
+        .map(|(message, line)| {
+            Finding::new(
+                Gate::Structure,
+                super::rule_ids::UNKNOWN_KEY,
+                Level::Warning,
+                Severity::Low,
+                format!("{}{}: {message}", path.display(), at_line(line)),
+            )
+            .at(path.display().to_string(), line.map(|l| l as u32))
+        })
+        .collect();
+    Ok(raw)
 }
 
 /// Parser messages may span lines ("invalid array\nexpected `]`"); findings show one.
@@ -378,15 +449,20 @@ fn is_relative_path(p: &str) -> bool {
 fn merge(layers: Vec<(ConfigLevel, PathBuf, RawFile)>) -> StructureConfig {
     let mut cfg = StructureConfig::default();
     let mut org_structure = None;
-    for (level, path, raw) in layers {
+    for (level, path, mut raw) in layers {
         cfg.sources.push(path);
+        cfg.warnings.append(&mut raw.warnings);
         if let Some(ps) = raw.project_structure {
             if level == ConfigLevel::Org {
                 org_structure = Some(ps.clone());
             }
             cfg.structure = Some(ps);
         }
-        if let Some(gov) = raw.thothcf.and_then(|t| t.governance) {
+        let thothcf = raw.thothcf.unwrap_or_default();
+        if thothcf.builtin_policies.is_some() {
+            cfg.builtin_policies = thothcf.builtin_policies;
+        }
+        if let Some(gov) = thothcf.governance {
             let merged = &mut cfg.governance;
             merged.domain = gov.domain.or(merged.domain.take());
             merged.workload = gov.workload.or(merged.workload.take());

@@ -1,9 +1,9 @@
 //! Picks the org policy folders a project's `[thothcf.governance]` selectors ask for.
 //!
-//! Org policy repository layout (design.md §2.1): `shared/policy` (always), and
-//! `domains/<domain>/policy`, `workloads/<workload>/policy`, `layers/<layer>/policy`,
-//! `compliance/<name>/policy` when selected. A repository with none of those top-level folders
-//! is one flat policy folder.
+//! Org policy repository layout (design.md §2.1, ThothCTL's org policy template), in resolution
+//! order: `shared/policy` (always), then `layers/<layer>/policy`, `workloads/<workload>/policy`,
+//! `domains/<domain>/policy` and `compliance/<name>/policy` when selected. A repository with
+//! none of those top-level folders is one flat policy folder.
 
 use std::path::{Path, PathBuf};
 
@@ -19,14 +19,24 @@ impl Governance {
     /// finding for each selected folder that does not exist. That fails closed: a misspelt
     /// `domain` must not silently disable the domain's policies.
     pub fn org_policy_dirs(&self, org_root: &Path) -> (Vec<PathBuf>, Vec<Finding>) {
+        let (levels, findings) = self.org_policy_levels(org_root);
+        (levels.into_iter().map(|(_, d)| d).collect(), findings)
+    }
+
+    /// Like [`Governance::org_policy_dirs`], each folder with the selector that picked it
+    /// (`shared`, `layer=network`, `compliance=pci`; `repository` for a flat org folder).
+    pub fn org_policy_levels(&self, org_root: &Path) -> (Vec<(String, PathBuf)>, Vec<Finding>) {
         if !LAYOUT_FOLDERS.iter().any(|d| org_root.join(d).is_dir()) {
-            return (vec![org_root.to_path_buf()], Vec::new());
+            return (
+                vec![("repository".to_string(), org_root.to_path_buf())],
+                Vec::new(),
+            );
         }
-        let mut dirs = Vec::new();
+        let mut dirs: Vec<(String, PathBuf)> = Vec::new();
         let mut findings = Vec::new();
         let shared = org_root.join("shared").join("policy");
         if shared.is_dir() {
-            dirs.push(shared);
+            dirs.push(("shared".to_string(), shared));
         }
         for (key, folder, value) in self.selections() {
             if !is_plain_name(value) {
@@ -50,24 +60,24 @@ impl Governance {
                          which does not exist in the org policy repository"
                     ),
                 ));
-            } else if !dirs.contains(&dir) {
-                dirs.push(dir);
+            } else if !dirs.iter().any(|(_, d)| *d == dir) {
+                dirs.push((format!("{key}={value}"), dir));
             }
         }
         (dirs, findings)
     }
 
-    /// `(selector key, layout folder, value)` for every selector set.
+    /// `(selector key, layout folder, value)` for every selector set, in resolution order.
     fn selections(&self) -> Vec<(&'static str, &'static str, &str)> {
         let mut out = Vec::new();
-        if let Some(d) = &self.domain {
-            out.push(("domain", "domains", d.as_str()));
+        if let Some(l) = &self.layer {
+            out.push(("layer", "layers", l.as_str()));
         }
         if let Some(w) = &self.workload {
             out.push(("workload", "workloads", w.as_str()));
         }
-        if let Some(l) = &self.layer {
-            out.push(("layer", "layers", l.as_str()));
+        if let Some(d) = &self.domain {
+            out.push(("domain", "domains", d.as_str()));
         }
         for c in &self.compliance {
             out.push(("compliance", "compliance", c.as_str()));

@@ -612,17 +612,17 @@ fn unknown_keys_in_our_sections_are_errors_naming_the_key() {
     let cases = [
         (
             "[project_structure]\nroot_file = [\"a\"]\n",
-            "unknown field `root_file`",
+            "unknown key `root_file`",
             2,
         ),
         (
             "[project_structure]\n\n[[project_structure.folders]]\nname = \"m\"\nmandatry = false\n",
-            "unknown field `mandatry`",
+            "unknown key `mandatry`",
             5,
         ),
         (
             "[thothcf]\nproject_id = \"ok\"\n[thothcf.governance]\ndomian = \"payments\"\n",
-            "unknown field `domian`",
+            "unknown key `domian`",
             4,
         ),
     ];
@@ -773,8 +773,8 @@ fn governance_selects_org_policy_dirs_and_fails_closed_on_missing_ones() {
         dirs,
         [
             org.join("shared/policy"),
-            org.join("domains/payments/policy"),
             org.join("workloads/api/policy"),
+            org.join("domains/payments/policy"),
             org.join("compliance/pci/policy"),
         ]
     );

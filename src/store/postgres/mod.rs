@@ -11,6 +11,7 @@
 //! of sqlx). They are applied by [`PgStore::connect`], under sqlx's migration lock, so replicas
 //! starting together do not race.
 
+mod ai_usage;
 mod evaluations;
 mod jobs;
 pub use jobs::ENQUEUE_SQL;
@@ -408,6 +409,14 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn add_ai_usage(&self, usage: &super::AiUsage) -> Result<(), StoreError> {
+        self.add_usage_row(usage).await
+    }
+
+    async fn ai_usage(&self, since: chrono::NaiveDate) -> Result<Vec<super::AiUsage>, StoreError> {
+        self.usage_rows(since).await
     }
 }
 

@@ -16,6 +16,7 @@
 //! and its indexes disagreeing; queue operations that pick a job by scanning an index first also
 //! hold `queue_lock`, since sled transactions cannot iterate.
 
+mod ai_usage;
 mod counters;
 mod evaluations;
 mod group_commit;
@@ -72,6 +73,8 @@ pub struct SledStore {
     evaluations: Tree,
     evaluations_at: Tree,
     evaluations_pr: Tree,
+    /// `day \0 owner \0 repo \0 model -> AiUsage` (JSON): AI costs (see `ai_usage`).
+    ai_usage: Tree,
     /// Serializes queue changes that choose their job by scanning an index (see module docs).
     queue_lock: Mutex<()>,
     /// Concurrent writers share flushes (see `group_commit`).
@@ -115,6 +118,7 @@ impl SledStore {
             evaluations: tree("evaluations")?,
             evaluations_at: tree("evaluations_at")?,
             evaluations_pr: tree("evaluations_pr")?,
+            ai_usage: tree("ai_usage")?,
             queue_lock: Mutex::new(()),
             commits: group_commit::GroupCommit::default(),
             db,
@@ -490,5 +494,13 @@ impl Store for SledStore {
 
     async fn prune_evaluations(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.prune_evaluations_before(before).await
+    }
+
+    async fn add_ai_usage(&self, usage: &super::AiUsage) -> Result<(), StoreError> {
+        self.add_usage(usage).await
+    }
+
+    async fn ai_usage(&self, since: chrono::NaiveDate) -> Result<Vec<super::AiUsage>, StoreError> {
+        self.usage_since(since)
     }
 }
