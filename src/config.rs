@@ -22,8 +22,14 @@ pub struct ServeConfig {
     pub store: String,
     /// Worker tasks per process (`THOTH_WORKERS`).
     pub workers: usize,
-    /// Org policy repository checked out on disk (`THOTH_POLICY_REPO`).
-    pub policy_repo: Option<PathBuf>,
+    /// Org policy repository (`THOTH_POLICY_REPO`): a directory on disk, or an `https://` git
+    /// URL fetched with the forge's credentials (same host only) at `policy_repo_ref`.
+    pub policy_repo: Option<String>,
+    /// Tag, branch or full commit id of a git `policy_repo` (`THOTH_POLICY_REPO_REF`).
+    pub policy_repo_ref: String,
+    /// Seconds a fetched `policy_repo` ref is used before it is fetched again
+    /// (`THOTH_POLICY_REPO_REFRESH_SECS`); each evaluation is pinned to one commit.
+    pub policy_repo_refresh_secs: u64,
     /// Where per-repository git mirrors and checkouts live (`THOTH_CACHE_DIR`).
     pub cache_dir: PathBuf,
     /// Job lease in seconds: a job whose worker died is re-claimed after this
@@ -151,6 +157,8 @@ impl Default for ServeConfig {
             store: "sled:./thoth-data".into(),
             workers: 2,
             policy_repo: None,
+            policy_repo_ref: "main".into(),
+            policy_repo_refresh_secs: 300,
             cache_dir: PathBuf::from("./thoth-data/git"),
             lease_secs: crate::queue::DEFAULT_LEASE.as_secs(),
             max_attempts: crate::queue::MAX_ATTEMPTS,
@@ -206,7 +214,15 @@ impl ServeConfig {
             self.workers = v.parse().context("THOTH_WORKERS must be a number")?;
         }
         if let Some(v) = get("THOTH_POLICY_REPO") {
-            self.policy_repo = Some(v.into());
+            self.policy_repo = Some(v);
+        }
+        if let Some(v) = get("THOTH_POLICY_REPO_REF") {
+            self.policy_repo_ref = v;
+        }
+        if let Some(v) = get("THOTH_POLICY_REPO_REFRESH_SECS") {
+            self.policy_repo_refresh_secs = v
+                .parse()
+                .context("THOTH_POLICY_REPO_REFRESH_SECS must be a number of seconds")?;
         }
         if let Some(v) = get("THOTH_CACHE_DIR") {
             self.cache_dir = v.into();
@@ -400,6 +416,16 @@ impl ServeConfig {
         }
         if self.lease_secs == 0 {
             bail!("lease_secs must be at least 1");
+        }
+        let reference = self.policy_repo_ref.trim();
+        if reference.is_empty()
+            || reference.starts_with('-')
+            || reference.contains("..")
+            || reference
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+        {
+            bail!("policy_repo_ref `{reference}` is not a valid tag, branch or commit id");
         }
         Ok(())
     }

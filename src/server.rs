@@ -249,7 +249,19 @@ pub async fn start(
             cfg.cache_dir.join("mirrors"),
         )?),
         work_dir,
-        policy_repo: cfg.policy_repo.clone(),
+        policy_repo: cfg.policy_repo.as_deref().map(|p| {
+            use crate::checkout::policy_repo::{GitPolicyRepo, PolicyRepo, is_git_url};
+            Arc::new(if is_git_url(p) {
+                PolicyRepo::Git(GitPolicyRepo::new(
+                    p,
+                    &cfg.policy_repo_ref,
+                    std::time::Duration::from_secs(cfg.policy_repo_refresh_secs),
+                    cfg.cache_dir.join("policy"),
+                ))
+            } else {
+                PolicyRepo::Local(p.into())
+            })
+        }),
         sandbox: crate::sandbox::SandboxLimits {
             exe: crate::sandbox::gate_exe(cfg.gate_exe.as_deref())
                 .context("cannot find the thoth-bot executable to run the gates")?,

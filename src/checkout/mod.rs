@@ -18,6 +18,7 @@
 mod fetch;
 mod lock;
 mod materialize;
+pub mod policy_repo;
 
 use std::fmt;
 use std::fs;
@@ -267,6 +268,13 @@ impl MirrorCache {
             return false;
         };
         is_hex(sha) && resolve_commit(&repo, sha).is_ok()
+    }
+
+    /// The full id of the commit `spec` (a commit id or a ref name starting with `refs/`) names
+    /// in the mirror of `repo_key`.
+    pub fn commit_id(&self, repo_key: &str, spec: &str) -> Result<String, CheckoutError> {
+        let repo = self.open(repo_key)?;
+        Ok(resolve_commit(&repo, spec)?.id().to_string())
     }
 
     /// Writes the tree of commit `sha` (a commit id, or a ref name starting with `refs/`) into

@@ -77,7 +77,7 @@ pub(super) async fn review(
         }
     };
     let model = settings.for_repo(repo_cfg.as_ref());
-    let (diff, docs) = match prompt_material(ctx, co, report, settings.max_diff_bytes).await {
+    let (diff, docs) = match prompt_material(co, report, settings.max_diff_bytes).await {
         Ok(m) => m,
         Err(e) => {
             warn!(error = %e, "AI review input could not be built");
@@ -189,7 +189,6 @@ async fn over_budget(
 
 /// The capped diff and the docs of the rules that fired (blocking I/O, off the runtime).
 async fn prompt_material(
-    ctx: &WorkerContext,
     co: &Checkout,
     report: &CheckReport,
     max_diff_bytes: usize,
@@ -203,7 +202,7 @@ async fn prompt_material(
     rules.dedup();
     rules.truncate(MAX_DOCS);
     let (base, head, changed) = (co.base.clone(), co.head.clone(), co.changed.clone());
-    let org = ctx.policy_repo.clone();
+    let org = co.org_dir();
     let material = tokio::task::spawn_blocking(move || {
         let diff = crate::ai::diff::changed_hunks(base.as_deref(), &head, &changed, max_diff_bytes);
         let mut opts = CheckOptions::new(&head);

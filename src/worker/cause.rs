@@ -21,6 +21,9 @@ pub(super) fn of_checkout(e: &CheckoutError) -> &'static str {
     }
 }
 
+/// The org policy repository could not be fetched: the check fails closed.
+pub(super) const POLICY_REPO: &str = "the org policy repository could not be fetched, and the pull request is not judged with fewer policies than the org set; fix its URL, ref or access, then comment `/thoth rerun`";
+
 /// Why a job gave up, for the pull request: the first error of a known kind in the chain.
 pub(super) fn of_error(e: &anyhow::Error) -> &'static str {
     for cause in e.chain() {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::WorkerContext;
+use crate::checkout::policy_repo::PinnedPolicy;
 use crate::checkout::{CheckoutError, CheckoutLimits, Credentials, MaterializeStats, MirrorCache};
 use crate::event::PullRequestRef;
 use crate::ids::Platform;
@@ -18,12 +19,24 @@ pub(super) struct Checkout {
     pub(super) changed: Vec<String>,
     /// What writing the head skipped (large files, submodules).
     pub(super) head_stats: MaterializeStats,
+    /// The org policies this job is judged with, pinned for its whole run.
+    pub(super) org_policy: Option<PinnedPolicy>,
+}
+
+impl Checkout {
+    /// The org policy tree, for [`crate::check::CheckOptions::org_policy`].
+    pub(super) fn org_dir(&self) -> Option<PathBuf> {
+        self.org_policy.as_ref().map(|p| p.dir.clone())
+    }
 }
 
 pub(super) enum CheckoutFailure {
     /// Will not get better by retrying (bad credentials, missing ref, too large, unsafe tree).
     Permanent(CheckoutError),
     Transient(anyhow::Error),
+    /// The org policy repository could not be fetched: the job fails closed rather than judge
+    /// with fewer policies than the org set.
+    Policy(CheckoutError),
 }
 
 impl CheckoutFailure {
@@ -31,6 +44,7 @@ impl CheckoutFailure {
         match self {
             CheckoutFailure::Permanent(e) => anyhow::Error::new(e).context("checkout"),
             CheckoutFailure::Transient(e) => e,
+            CheckoutFailure::Policy(e) => anyhow::Error::new(e).context("org policy repository"),
         }
     }
 }
@@ -90,25 +104,36 @@ pub(super) async fn checkout(
     let mirrors = ctx.mirrors.clone();
     let limits = ctx.checkout_limits;
     let root = dir.path().to_path_buf();
+    let policy = ctx.policy_repo.clone();
     let span = tracing::Span::current(); // log lines of the blocking work keep the job's fields
     let result = tokio::task::spawn_blocking(move || {
         let _span = span.enter();
-        fetch_and_materialize(&mirrors, &target, &creds, &root, &limits)
+        let m = fetch_and_materialize(&mirrors, &target, &creds, &root, &limits)?;
+        let pinned = policy
+            .map(|p| p.pin(&mirrors, Some(&target.url), Some(&creds), &limits))
+            .transpose()
+            .map_err(PolicyFetch);
+        Ok((m, pinned))
     })
     .await
     .map_err(|e| CheckoutFailure::Transient(e.into()))?;
     match result {
-        Ok(Materialized {
-            head,
-            base,
-            changed,
-            head_stats,
-        }) => Ok(Checkout {
+        Ok((_, Err(PolicyFetch(e)))) => Err(CheckoutFailure::Policy(e)),
+        Ok((
+            Materialized {
+                head,
+                base,
+                changed,
+                head_stats,
+            },
+            Ok(org_policy),
+        )) => Ok(Checkout {
             _dir: dir,
             head,
             base,
             changed,
             head_stats,
+            org_policy,
         }),
         Err(
             e @ (CheckoutError::Auth(_)
@@ -122,6 +147,9 @@ pub(super) async fn checkout(
         )),
     }
 }
+
+/// A failed fetch of the org policy repository, kept apart from the PR's own checkout errors.
+struct PolicyFetch(CheckoutError);
 
 /// What to fetch from where, and which commits to materialise.
 struct Target {

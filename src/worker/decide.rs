@@ -89,7 +89,8 @@ pub(super) async fn decide_with_guard(
         .base
         .clone()
         .unwrap_or_else(|| co.head.with_file_name("no-base"));
-    let org = ctx.policy_repo.as_deref();
+    let org_dir = co.org_dir();
+    let org = org_dir.as_deref();
     let domain = crate::gates::structure::load_config(&cfg_dir, None, org)
         .ok()
         .and_then(|c| c.governance.domain);

@@ -138,7 +138,8 @@ async fn build(ctx: &WorkerContext, ev: &Evaluated<'_>, plan: &PublishPlan) -> E
     let d = ev.decision;
     let mut opts = CheckOptions::new(&ev.co.head);
     opts.config_dir = ev.co.base.clone();
-    opts.org_policy = ctx.policy_repo.clone();
+    opts.org_policy = ev.co.org_dir();
+    let org_commit = ev.co.org_policy.as_ref().and_then(|p| p.commit.clone());
     let rules: Vec<String> = {
         let mut seen = std::collections::BTreeSet::new();
         ev.report
@@ -149,7 +150,7 @@ async fn build(ctx: &WorkerContext, ev: &Evaluated<'_>, plan: &PublishPlan) -> E
             .collect()
     };
     let (policy_sets, explained) =
-        tokio::task::spawn_blocking(move || policies_and_explanations(&opts, &rules))
+        tokio::task::spawn_blocking(move || policies_and_explanations(&opts, org_commit, &rules))
             .await
             .unwrap_or_default();
     let findings = ev
@@ -211,6 +212,7 @@ fn stored(f: &Finding, explained: &BTreeMap<String, String>) -> StoredFinding {
 /// `rules`, from those sets, else from the built-in library.
 fn policies_and_explanations(
     opts: &CheckOptions,
+    org_commit: Option<String>,
     rules: &[String],
 ) -> (Vec<PolicySetRun>, BTreeMap<String, String>) {
     let cfg = crate::gates::structure::load_config(
@@ -220,7 +222,8 @@ fn policies_and_explanations(
     )
     .unwrap_or_default();
     let (sources, _) = policy_sources(opts, &cfg);
-    let org_commit = opts.org_policy.as_deref().and_then(head_commit);
+    // A pinned git policy repository names its commit; a local one may be a git work tree.
+    let org_commit = org_commit.or_else(|| opts.org_policy.as_deref().and_then(head_commit));
     let sets = sources
         .iter()
         .filter_map(|s| match s {

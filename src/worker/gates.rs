@@ -30,12 +30,18 @@ pub(super) async fn run_gates(ctx: &WorkerContext, co: &Checkout) -> anyhow::Res
     let request = GateRequest {
         project_dir: co.head.clone(),
         config_dir: Some(config_dir),
-        org_policy: ctx.policy_repo.clone(),
+        org_policy: co.org_dir(),
     };
     let changed = co.changed.clone();
     let timer = crate::metrics::stage_timer(crate::metrics::Stage::Gates);
     let mut report = run_isolated(&request, &ctx.sandbox).await;
     drop(timer);
+    // Name the org policies' source and commit beside the sets they made up.
+    if let Some(p) = &co.org_policy
+        && let Some(rego) = report.gates.iter_mut().find(|g| g.gate == Gate::Rego)
+    {
+        rego.policy_sets.insert(0, p.describe());
+    }
     // The child's own lines stay in the child; this one carries the job's fields.
     tracing::debug!(
         findings = report.findings().count(),

@@ -45,8 +45,8 @@ pub struct WorkerContext {
     pub mirrors: Arc<MirrorCache>,
     /// Scratch space for materialised checkouts (one temp dir per job inside).
     pub work_dir: PathBuf,
-    /// Org policy repository on disk.
-    pub policy_repo: Option<PathBuf>,
+    /// Org policy repository: a directory, or a git repository pinned per evaluation.
+    pub policy_repo: Option<Arc<crate::checkout::policy_repo::PolicyRepo>>,
     /// How each job's gates run: a child process under these limits.
     pub sandbox: crate::sandbox::SandboxLimits,
     pub burst: BurstLimiter,

@@ -112,6 +112,10 @@ pub(super) async fn evaluate<F: Forge>(
             return fail(ctx, forge, &pr, run, &mut state, cause).await;
         }
         Err(CheckoutFailure::Transient(e)) => return Err(e),
+        Err(CheckoutFailure::Policy(e)) => {
+            error!(error = %e, "org policy repository could not be fetched");
+            return fail(ctx, forge, &pr, run, &mut state, super::cause::POLICY_REPO).await;
+        }
     };
     drop(checkout_timer);
 

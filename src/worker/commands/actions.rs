@@ -100,7 +100,7 @@ impl Run<'_> {
         // Rules are documented by the policies the PR is judged by: the base branch's.
         let mut opts = CheckOptions::new(&checkout.head);
         opts.config_dir = checkout.base.clone();
-        opts.org_policy = self.ctx.policy_repo.clone();
+        opts.org_policy = checkout.org_dir();
         let id = rule_id.to_string();
         let doc = tokio::task::spawn_blocking(move || explain_rule(&opts, &id)).await?;
         Ok(match doc {
