@@ -376,6 +376,17 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
             ),
         });
     }
+    if let Some(org) = opts.org_policy.as_deref().filter(|o| o.is_dir()) {
+        let (maps, errors) =
+            crate::gates::compliance::load(org, &structure_cfg.governance.compliance);
+        crate::gates::compliance::annotate(&mut gates, &maps);
+        if !errors.is_empty()
+            && let Some(rego) = gates.iter_mut().find(|g| g.gate == Gate::Rego)
+        {
+            rego.findings.extend(errors);
+            rego.passed = false;
+        }
+    }
     let report = CheckReport::new(gates);
     tracing::debug!(
         findings = report.findings().count(),

@@ -146,6 +146,9 @@ pub struct Finding {
     pub resource: Option<String>,
     /// Blocking pattern (`hardcoded_secrets`, `public_s3_buckets`, ...), used by the decision engine.
     pub pattern: Option<String>,
+    /// Controls of the selected compliance frameworks the rule maps to (`SOC2 CC6.1`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<String>,
 }
 
 impl Finding {
@@ -167,6 +170,7 @@ impl Finding {
             line: None,
             resource: None,
             pattern: None,
+            controls: Vec::new(),
         }
     }
 

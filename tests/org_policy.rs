@@ -480,3 +480,78 @@ fn org_default_drift_policy_and_decision_config_apply_when_the_project_has_none(
         "{text}"
     );
 }
+
+#[test]
+fn findings_carry_the_controls_of_selected_frameworks_and_count_as_violations() {
+    let dir = project("layer = \"networking\"\ncompliance = [\"soc2\"]", &[]);
+    let (_, v) = run(dir.path(), &["--gates", "rego"]);
+    let controls = |rule: &str| -> Vec<Value> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == rule)
+            .map(|f| f["controls"].clone())
+            .collect()
+    };
+    assert_eq!(
+        controls("SOC2-S3-PUBLIC"),
+        [serde_json::json!(["SOC2 CC6.1"])]
+    );
+    // A pattern (`ORG-NET-*`) maps too; an unmapped rule has no `controls` key.
+    assert_eq!(controls("ORG-NET-001"), [serde_json::json!(["SOC2 CC6.1"])]);
+    assert!(controls("ORG-TAG-001").iter().all(Value::is_null), "{v:#}");
+
+    // SARIF carries them as tags.
+    let org = org();
+    let (code, out, err) = thoth(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        "--org-policy",
+        &org,
+        "--gates",
+        "rego",
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let sarif: Value = serde_json::from_str(&out).unwrap();
+    let tagged: Vec<&Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["properties"]["tags"] == serde_json::json!(["SOC2 CC6.1"]))
+        .collect();
+    assert_eq!(tagged.len(), 2, "{sarif:#}");
+
+    // Without the framework selected, nothing is mapped.
+    let plain = project("layer = \"networking\"", &[]);
+    let (_, v) = run(plain.path(), &["--gates", "rego"]);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["controls"].is_null()),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn mapped_findings_count_as_compliance_violations() {
+    use thoth_bot::decision::count_findings;
+    let dir = project("compliance = [\"soc2\"]", &[]);
+    let mut opts = CheckOptions::new(dir.path());
+    opts.org_policy = Some(org().into());
+    opts.gates = vec![Gate::Rego];
+    let report = run_check(&opts);
+    let mapped = report
+        .findings()
+        .filter(|f| !f.controls.is_empty() && f.level == Level::Failure)
+        .count();
+    assert!(mapped >= 1);
+    assert_eq!(
+        count_findings(&report).compliance_violations as usize,
+        mapped
+    );
+}

@@ -18,8 +18,9 @@
 //!   reported an Error-level finding) − 0.05 × (parse-error findings)`, floored at 0. It is
 //!   computed in hundredths, so `0.90` compares exactly with a configured `0.90`.
 //! - **Compliance violations**: failing findings of the structure gate (the project layout is
-//!   the organisation's compliance baseline) plus failing findings of any gate whose rule id or
-//!   `pattern` mentions `compliance`.
+//!   the organisation's compliance baseline), failing findings mapped to a control of a
+//!   selected framework (`compliance/<framework>/mapping.yaml`), and failing findings of any
+//!   gate whose rule id or `pattern` mentions `compliance`.
 //! - **Blocking patterns** ([`blocking_pattern`]): only failing findings (Failure / Error). The
 //!   finding's `pattern` metadata decides when set (it must name a configured pattern).
 //!   Otherwise its rule id maps to a configured pattern when it contains the pattern's name
@@ -313,6 +314,7 @@ pub fn count_findings(report: &CheckReport) -> SeverityCounts {
 fn is_compliance_violation(f: &Finding) -> bool {
     f.level.is_blocking()
         && (f.gate == Gate::Structure
+            || !f.controls.is_empty()
             || f.rule_id.to_lowercase().contains("compliance")
             || f.pattern
                 .as_deref()

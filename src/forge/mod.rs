@@ -24,6 +24,19 @@ use crate::decision::{Decision, DecisionKind};
 use crate::finding::{CheckReport, Finding, Gate, Level};
 use crate::ids::CommitSha;
 
+/// The message cell: the message, then the compliance controls its rule maps to.
+fn with_controls(f: &Finding) -> String {
+    if f.controls.is_empty() {
+        escape_text(&f.message)
+    } else {
+        format!(
+            "{} <br>**Controls:** {}",
+            escape_text(&f.message),
+            escape_text(&f.controls.join(", "))
+        )
+    }
+}
+
 /// Hidden marker that identifies the bot's summary comment, so it is edited in place instead of
 /// a new comment being posted per push.
 pub const SUMMARY_MARKER: &str = "<!-- thoth-bot:summary -->";
@@ -398,7 +411,7 @@ fn render_summary(
                     f.severity,
                     code(&f.rule_id),
                     location(f),
-                    escape_text(&f.message)
+                    with_controls(f)
                 );
                 shown += 1;
             }
@@ -502,6 +515,23 @@ mod tests {
         assert!(capped.len() <= MAX_BODY_BYTES);
         assert!(capped.ends_with("size limit._\n"));
         assert_eq!(cap_markdown("short".into(), 10), "short");
+    }
+
+    #[test]
+    fn controls_follow_the_message_escaped() {
+        let mut f = Finding::new(
+            Gate::Rego,
+            "R",
+            Level::Failure,
+            crate::finding::Severity::High,
+            "m|x",
+        );
+        assert_eq!(with_controls(&f), "m\\|x");
+        f.controls = vec!["SOC2 CC6.1".into(), "PCI <1.2>".into()];
+        assert_eq!(
+            with_controls(&f),
+            "m\\|x <br>**Controls:** SOC2 CC6.1, PCI &lt;1.2&gt;"
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn gate_value(gate: &GateReport) -> Value {
 }
 
 fn finding_value(f: &Finding) -> Value {
-    json!({
+    let mut v = json!({
         "gate": f.gate.as_str(),
         "rule_id": f.rule_id,
         "level": f.level.as_str(),
@@ -60,7 +60,11 @@ fn finding_value(f: &Finding) -> Value {
         "line": f.line,
         "resource": f.resource,
         "pattern": f.pattern,
-    })
+    });
+    if !f.controls.is_empty() {
+        v["controls"] = json!(f.controls);
+    }
+    v
 }
 
 #[cfg(test)]

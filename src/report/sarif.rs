@@ -167,6 +167,10 @@ fn result_value(f: &Finding, rule_index: usize) -> Value {
     if let Some(pattern) = &f.pattern {
         properties.insert("pattern".into(), json!(pattern));
     }
+    // SARIF's place for classifications (code scanning shows them as tags).
+    if !f.controls.is_empty() {
+        properties.insert("tags".into(), json!(f.controls));
+    }
     result.insert("properties".into(), Value::Object(properties));
     Value::Object(result)
 }

@@ -84,6 +84,9 @@ fn finding_line(out: &mut String, f: &Finding) {
     if let Some(resource) = &f.resource {
         let _ = write!(out, "  [{}]", clean(resource));
     }
+    if !f.controls.is_empty() {
+        let _ = write!(out, "  ({})", clean(&f.controls.join(", ")));
+    }
     out.push('\n');
 }
 
