@@ -4,6 +4,8 @@
 //! worker points at the **base** checkout, so a pull request cannot weaken its own gates; the
 //! judged files come from `project_dir` (the head). The CLI uses one directory for both.
 
+pub mod projects;
+
 use std::path::{Path, PathBuf};
 
 use crate::finding::{CheckReport, Finding, Gate, GateReport, Level, Severity};
@@ -43,6 +45,11 @@ pub struct CheckOptions {
     /// Rego packages to evaluate (`--namespace`, globs such as `main` or `terraform.*`);
     /// empty: every package (the bot's default).
     pub namespaces: Vec<String>,
+    /// Judge every folder with a `.thothcf.toml` as a project of its own (`check
+    /// --recursive`; the bot always does).
+    pub recursive: bool,
+    /// Folders (relative to `project_dir`) left out of the walk: nested projects.
+    pub exclude: Vec<String>,
 }
 
 impl CheckOptions {
@@ -61,6 +68,8 @@ impl CheckOptions {
             limits: Limits::default(),
             parse_limits: ParseLimits::default(),
             namespaces: Vec::new(),
+            recursive: false,
+            exclude: Vec::new(),
         }
     }
 
@@ -266,6 +275,12 @@ fn load_options(opts: &CheckOptions) -> LoadOptions {
 
 /// Runs the selected gates. Never fails: anything that cannot run is an error finding.
 pub fn run_check(opts: &CheckOptions) -> CheckReport {
+    if opts.recursive {
+        let projects = projects::discover(opts.config_dir());
+        if !projects.is_empty() {
+            return projects::run_projects(opts, &projects);
+        }
+    }
     let config_dir = opts.config_dir().to_path_buf();
     let structure_cfg = structure::load_config(
         &config_dir,
@@ -283,11 +298,9 @@ pub fn run_check(opts: &CheckOptions) -> CheckReport {
             )),
         ),
     };
-    let ws = match Workspace::open_with(
-        &opts.project_dir,
-        &structure_cfg.ignore_folders(),
-        opts.limits,
-    ) {
+    let mut ignore = structure_cfg.ignore_folders();
+    ignore.extend(opts.exclude.iter().cloned());
+    let ws = match Workspace::open_with(&opts.project_dir, &ignore, opts.limits) {
         Ok(ws) => ws,
         Err(e) => {
             let gates = opts

@@ -44,7 +44,12 @@ pub fn decide_dry_run_in_org(
         .and_then(|c| c.governance.domain);
     let (cfg, from) =
         crate::decision::org_default::decision_config(config_dir, org, domain.as_deref())?;
-    Ok((decide_dry_run_with(report, cfg, ctx)?, from))
+    // Several projects (`check --recursive`): each with its own config, the worst decides.
+    let (proposed, cfg) = crate::decision::projects::evaluate_projects(report, &|p| {
+        crate::decision::projects::project_config(config_dir, p, org)
+    })
+    .unwrap_or_else(|| (evaluate(report, &cfg), cfg));
+    Ok((guarded(proposed, cfg, ctx)?, from))
 }
 
 fn decide_dry_run_with(
@@ -52,7 +57,10 @@ fn decide_dry_run_with(
     cfg: DecisionConfig,
     ctx: &PrContext,
 ) -> anyhow::Result<Decision> {
-    let proposed = evaluate(report, &cfg);
+    guarded(evaluate(report, &cfg), cfg, ctx)
+}
+
+fn guarded(proposed: Decision, cfg: DecisionConfig, ctx: &PrContext) -> anyhow::Result<Decision> {
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     rt.block_on(guard(
         proposed,

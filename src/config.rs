@@ -118,7 +118,7 @@ pub struct CommandSettings {
     pub allow_self_override: bool,
     /// How long a user's repository permission is cached, in seconds.
     pub permission_cache_secs: u64,
-    /// `rerun`, `explain` and `help` commands one user may give on one pull request per hour
+    /// `rerun`, `review`, `explain` and `help` commands one user may give on one pull request per hour
     /// (kept in the store, so replicas share it); the first command over it gets one reply,
     /// later ones in the hour are ignored.
     pub commands_per_hour: u32,

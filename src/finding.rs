@@ -149,6 +149,10 @@ pub struct Finding {
     /// Controls of the selected compliance frameworks the rule maps to (`SOC2 CC6.1`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub controls: Vec<String>,
+    /// The project (folder with a `.thothcf.toml`, `.` for the root) of a repository that
+    /// holds several; `None` when it holds one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 impl Finding {
@@ -171,6 +175,7 @@ impl Finding {
             resource: None,
             pattern: None,
             controls: Vec::new(),
+            project: None,
         }
     }
 
@@ -243,12 +248,38 @@ impl GateReport {
 pub struct CheckReport {
     pub passed: bool,
     pub gates: Vec<GateReport>,
+    /// The projects of a repository that holds several (`.` is the root), in walk order;
+    /// empty for one project. Findings name theirs in [`Finding::project`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<String>,
 }
 
 impl CheckReport {
     pub fn new(gates: Vec<GateReport>) -> Self {
         let passed = gates.iter().all(|g| g.passed);
-        CheckReport { passed, gates }
+        CheckReport {
+            passed,
+            gates,
+            projects: Vec::new(),
+        }
+    }
+
+    /// The part of a several-project report that belongs to `project`, as its own report.
+    pub fn of_project(&self, project: &str) -> CheckReport {
+        let gates = self
+            .gates
+            .iter()
+            .map(|g| {
+                let findings = g
+                    .findings
+                    .iter()
+                    .filter(|f| f.project.as_deref() == Some(project))
+                    .cloned()
+                    .collect();
+                GateReport::new(g.gate, g.checked, findings)
+            })
+            .collect();
+        CheckReport::new(gates)
     }
 
     /// Every finding of every gate, in gate order.

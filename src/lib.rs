@@ -14,6 +14,7 @@ pub mod finding;
 pub mod forge;
 pub mod gates;
 pub mod housekeeping;
+pub mod https;
 pub mod ids;
 pub mod inputs;
 pub mod metrics;

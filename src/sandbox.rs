@@ -46,6 +46,7 @@ impl GateRequest {
         let mut opts = CheckOptions::new(&self.project_dir);
         opts.config_dir = self.config_dir.clone();
         opts.org_policy = self.org_policy.clone();
+        opts.recursive = true;
         opts
     }
 }

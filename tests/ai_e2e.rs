@@ -288,3 +288,160 @@ async fn usage_is_priced_stored_and_a_spent_budget_skips_the_review() {
     assert!((v["total"]["cost_usd"].as_f64().unwrap() - 0.0045).abs() < 1e-9);
     assert_eq!(v["repositories"][0]["model"], "gpt-4o");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thoth_review_runs_the_ai_review_now_and_help_lists_it() {
+    use support::fake_github::{Author, PullSpec};
+    let mut w = World::new().await;
+    world_on(&mut w);
+    let fake = FakeOpenai::start().await;
+    fake.always(Reply::review(30, 0.9, json!([])));
+    // A model on the server, but the repository did not opt in.
+    let mut ai = ai_on(&fake);
+    ai.default_on = false;
+    let app = w.start(&config(&w, &w.sled(), ai)).await;
+    let head = w.push_pr(7, &[("main.tf", &BASE_TF.replace("alerts", "alarms"))]);
+    w.gh.add_pull(
+        REPO,
+        7,
+        PullSpec {
+            head_sha: head.clone(),
+            base_sha: w.base_sha.clone(),
+            head_ref: "feature".into(),
+            base_ref: "main".into(),
+            author: "Codertocat".into(),
+            ..PullSpec::default()
+        },
+    );
+    assert_eq!(w.open_pr(app.addr, "d-review-0", 7, &head).await, 202);
+    let (_, _, _, comment) = outcome(&w, 7, &head).await;
+    assert!(!comment.contains("🤖"), "{comment}");
+    assert_eq!(fake.calls().len(), 0);
+
+    let comment_on = |id_body: (&str, &str)| {
+        let id =
+            w.gh.add_comment(REPO, 7, id_body.1, Author::User("dev1".into()));
+        (id, w.comment_event("created", 7, id, "dev1", id_body.1))
+    };
+    let (_, help) = comment_on(("h", "/thoth help"));
+    let (_, review) = comment_on(("r", "/thoth review"));
+    assert_eq!(
+        support::http::github_delivery(app.addr, SECRET, "issue_comment", "c-help", &help).await,
+        202
+    );
+    assert_eq!(
+        support::http::github_delivery(app.addr, SECRET, "issue_comment", "c-review", &review)
+            .await,
+        202
+    );
+    let summary = support::poll(
+        std::time::Duration::from_secs(60),
+        || {
+            std::future::ready(
+                marked_comments(&w, 7)
+                    .into_iter()
+                    .map(|c| c.body)
+                    .find(|b| b.contains("🤖 AI review")),
+            )
+        },
+        || format!("no AI review after /thoth review: {:#?}", w.gh.calls()),
+    )
+    .await;
+    assert!(summary.contains("Risk:"), "{summary}");
+    w.wait_idle().await;
+    assert_eq!(fake.calls().len(), 1);
+    let replies: Vec<String> =
+        w.gh.comments(REPO, 7)
+            .into_iter()
+            .map(|c| c.body)
+            .filter(|b| b.contains("thoth-bot:reply:"))
+            .collect();
+    assert!(
+        replies.iter().any(|b| b.contains("`/thoth review`")),
+        "help lists review when a model is configured: {replies:#?}"
+    );
+    app.stop().await;
+}
+
+/// Runs `thoth-bot ARGS` with `env` on a blocking thread (the fake model answers meanwhile).
+async fn thoth_with_env(
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_thoth-bot"))
+            .args(&args)
+            .env_remove("THOTH_AI_API_KEY")
+            .envs(env)
+            .output()
+            .expect("run thoth-bot");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_ai_reviews_a_local_project_with_the_server_settings() {
+    let fake = FakeOpenai::start().await;
+    fake.always(Reply::review(
+        40,
+        0.8,
+        json!([{"file": "main.tf", "line": 2, "severity": "high",
+                "title": "Open SSH", "explanation": "Restrict the CIDR."}]),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.tf"), INSECURE_TF).unwrap();
+    let config = dir.path().join("thoth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\n[ai]\nbase_url = \"{}\"\nmodel = \"gpt-4o\"\napi_key_env = \"MY_MODEL_KEY\"\n",
+            fake.v1_url()
+        ),
+    )
+    .unwrap();
+    let project = dir.path().to_str().unwrap().to_string();
+    let cfg = config.to_str().unwrap().to_string();
+    let args = |format: &str| -> Vec<String> {
+        [
+            "check", &project, "--ai", "--config", &cfg, "--format", format,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+
+    let (code, out, err) = thoth_with_env(args("json"), vec![("MY_MODEL_KEY", KEY.into())]).await;
+    assert_eq!(code, 1, "the gates' exit code: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ai"]["model"], "gpt-4o", "{v:#}");
+    assert_eq!(v["ai"]["answer"]["risk_score"], 40);
+    assert_eq!(v["ai"]["answer"]["findings"][0]["title"], "Open SSH");
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].authorization.as_deref(),
+        Some(&*format!("Bearer {KEY}"))
+    );
+    assert!(calls[0].user_message().contains("aws_security_group"));
+
+    let (_, out, _) = thoth_with_env(args("text"), vec![("MY_MODEL_KEY", KEY.into())]).await;
+    assert!(
+        out.contains("AI review (gpt-4o): risk 40/100, confidence 0.80"),
+        "{out}"
+    );
+    assert!(
+        out.contains("AI  high  main.tf:2  Open SSH: Restrict the CIDR."),
+        "{out}"
+    );
+
+    // No key: a clear error, exit 2, nothing sent.
+    let (code, _, err) = thoth_with_env(args("json"), vec![]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("no key is set"), "{err}");
+    assert_eq!(fake.calls().len(), 2);
+}

@@ -396,7 +396,7 @@ async fn floods_are_capped_per_comment_and_budgeted_per_user() {
     assert_eq!(over.len(), 1, "{over:?}");
     assert!(over[0].contains("@flooder"), "{}", over[0]);
     assert!(
-        over[0].contains("2 `rerun`, `explain` and `help`"),
+        over[0].contains("2 `rerun`, `review`, `explain` and `help`"),
         "{}",
         over[0]
     );

@@ -77,6 +77,11 @@ fn help_text() {
     insta::assert_snapshot!(thoth_bot::command::help_text());
 }
 
+#[test]
+fn help_text_with_an_ai_model() {
+    insta::assert_snapshot!(thoth_bot::command::help_text_for(true));
+}
+
 fn insecure_terraform() -> thoth_bot::finding::CheckReport {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/insecure-terraform");
     run_check(&CheckOptions::new(dir))

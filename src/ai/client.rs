@@ -7,10 +7,6 @@ use std::time::{Duration, Instant};
 use http::{HeaderValue, Method, Request, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use thiserror::Error;
 
@@ -66,7 +62,7 @@ enum Attempt {
 }
 
 pub struct ChatClient {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: crate::https::HttpsClient,
     url: String,
     auth: Option<(header::HeaderName, HeaderValue)>,
     timeout: Duration,
@@ -82,15 +78,7 @@ impl std::fmt::Debug for ChatClient {
 
 impl ChatClient {
     pub fn new(s: &AiSettings) -> anyhow::Result<ChatClient> {
-        let provider = rustls::crypto::CryptoProvider::get_default()
-            .cloned()
-            .unwrap_or_else(|| std::sync::Arc::new(rustls::crypto::ring::default_provider()));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let http = Client::builder(TokioExecutor::new()).build(https);
+        let http = crate::https::client()?;
         let base = s.base_url.trim_end_matches('/');
         let url = match s.provider {
             Provider::Azure => format!(

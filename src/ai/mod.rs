@@ -7,6 +7,7 @@ pub mod answer;
 pub mod client;
 pub mod config;
 pub mod diff;
+pub mod local;
 pub mod review;
 
 pub use answer::{AiAnswer, AiFinding, AiFix};

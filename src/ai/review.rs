@@ -24,6 +24,28 @@ pub struct ReviewInput<'a> {
     pub policy_docs: &'a [(String, String)],
 }
 
+/// The rules of failing findings whose docs the prompt carries: sorted, each once, at most
+/// `max` (each lookup loads the policies).
+pub fn failing_rules(report: &CheckReport, max: usize) -> Vec<String> {
+    let mut rules: Vec<String> = report
+        .findings()
+        .filter(|f| f.level.is_blocking())
+        .map(|f| f.rule_id.clone())
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules.truncate(max);
+    rules
+}
+
+/// The `explain` docs of `rules` from the policies `opts` loads, as markdown (blocking).
+pub fn policy_docs(opts: &crate::check::CheckOptions, rules: Vec<String>) -> Vec<(String, String)> {
+    rules
+        .into_iter()
+        .filter_map(|id| crate::check::explain_rule(opts, &id).map(|d| (id, d.to_markdown())))
+        .collect()
+}
+
 /// A review that produced a valid answer.
 #[derive(Debug, Clone)]
 pub struct AiReview {

@@ -39,6 +39,17 @@ pub enum Command {
         /// Do not evaluate the built-in policy library.
         #[arg(long)]
         no_builtin: bool,
+        /// Judge every folder holding a `.thothcf.toml` as a project of its own (files belong
+        /// to the nearest one above them), as the bot does.
+        #[arg(long)]
+        recursive: bool,
+        /// Also run the AI review, with the `[ai]` settings of `--config` and `THOTH_AI_*`
+        /// (it can only add findings and risk; the exit code stays the gates').
+        #[arg(long)]
+        ai: bool,
+        /// Server config file whose `[ai]` table `--ai` uses.
+        #[arg(long, value_name = "FILE", env = "THOTH_CONFIG", requires = "ai")]
+        config: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,

@@ -69,6 +69,9 @@ pub fn run(cli: Cli) -> ExitCode {
             org_policy,
             with_builtin,
             no_builtin,
+            recursive,
+            ai,
+            config,
             format,
             gates,
             input_shape,
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 opts.org_policy = org_policy;
                 opts.with_builtin = with_builtin;
                 opts.no_builtin = no_builtin;
+                opts.recursive = recursive;
                 opts.gates = gates;
                 opts.input_shape = input_shape;
                 if !all_namespaces {
@@ -97,6 +101,34 @@ pub fn run(cli: Cli) -> ExitCode {
                 if let Some(bar) = &bar {
                     bar.finish_and_clear();
                 }
+                let ai_review = if ai {
+                    match crate::ai::local::settings(config.as_deref())
+                        .and_then(|s| crate::ai::local::review(&s, &opts, &report))
+                    {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            eprintln!("error: AI review: {e:#}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                } else {
+                    None
+                };
+                if let Some(r) = &ai_review
+                    && format == Format::Json
+                    && !decide
+                {
+                    let mut v: serde_json::Value =
+                        serde_json::from_str(&render(&report, format)).unwrap_or_default();
+                    v["ai"] = crate::ai::local::to_json(r);
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    return ExitCode::from(report.exit_code() as u8);
+                }
+                // After the report, on the text output only (the other formats are documents).
+                let ai_text = match (&ai_review, format) {
+                    (Some(r), Format::Text) => crate::ai::local::render_text(r),
+                    _ => String::new(),
+                };
                 if decide {
                     let ctx = PrContext {
                         repo: "local/project".into(),
@@ -119,6 +151,7 @@ pub fn run(cli: Cli) -> ExitCode {
                         }
                         Ok((d, from)) => {
                             print!("{}", render(&report, format));
+                            print!("{ai_text}");
                             print!("\n{}", super::render_decision(&d));
                             if let Some(from) = from {
                                 println!("decision config from {from}");
@@ -131,6 +164,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     }
                 } else {
                     print!("{}", render(&report, format));
+                    print!("{ai_text}");
                 }
                 report.exit_code()
             }

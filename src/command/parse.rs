@@ -26,6 +26,7 @@ pub use crate::decision::human::OverrideDecision;
 pub enum Command {
     Help,
     Rerun,
+    Review,
     Override {
         decision: OverrideDecision,
         reason: String,
@@ -42,14 +43,16 @@ pub enum CommandKind {
     Rerun,
     Override,
     Explain,
+    Review,
 }
 
 impl CommandKind {
-    pub const ALL: [CommandKind; 4] = [
+    pub const ALL: [CommandKind; 5] = [
         CommandKind::Help,
         CommandKind::Rerun,
         CommandKind::Override,
         CommandKind::Explain,
+        CommandKind::Review,
     ];
 
     /// The word after `/thoth`.
@@ -59,13 +62,14 @@ impl CommandKind {
             CommandKind::Rerun => "rerun",
             CommandKind::Override => "override",
             CommandKind::Explain => "explain",
+            CommandKind::Review => "review",
         }
     }
 
     /// Arguments, as shown in the usage.
     fn args(self) -> String {
         match self {
-            CommandKind::Help | CommandKind::Rerun => String::new(),
+            CommandKind::Help | CommandKind::Rerun | CommandKind::Review => String::new(),
             CommandKind::Override => {
                 let decisions: Vec<&str> =
                     OverrideDecision::ALL.iter().map(|d| d.as_str()).collect();
@@ -83,6 +87,9 @@ impl CommandKind {
                 "replace the bot's decision for the head you saw (repository writers or configured users, not the PR's authors; the reason is required and recorded). A push ends it unless the server keeps overrides while the failing findings stay the same"
             }
             CommandKind::Explain => "what a rule checks and how to fix a finding of it",
+            CommandKind::Review => {
+                "evaluate the head again now with the AI review, within the AI budget (a repository with `ai_review: false` is never sent to the model)"
+            }
         }
     }
 
@@ -97,6 +104,7 @@ impl CommandKind {
             Command::Rerun => CommandKind::Rerun,
             Command::Override { .. } => CommandKind::Override,
             Command::Explain { .. } => CommandKind::Explain,
+            Command::Review => CommandKind::Review,
         }
     }
 }
@@ -107,11 +115,19 @@ impl Command {
     }
 }
 
-/// The markdown help text.
+/// The markdown help text of a server without an AI model.
 pub fn help_text() -> String {
+    help_text_for(false)
+}
+
+/// The markdown help text; `review` is listed only when the server has an AI model.
+pub fn help_text_for(ai: bool) -> String {
     let mut out =
         String::from("**thoth-bot commands** (one per line, at the start of a line):\n\n");
-    for kind in CommandKind::ALL {
+    for kind in CommandKind::ALL
+        .into_iter()
+        .filter(|k| ai || *k != CommandKind::Review)
+    {
         out.push_str(&format!("- `{}`: {}\n", kind.usage(), kind.summary()));
     }
     out
@@ -263,14 +279,14 @@ pub fn parse_line(line: &str) -> Result<Command, CommandError> {
     };
     let bad = |m: String| Err(err(m, Some(kind)));
     match kind {
-        CommandKind::Help | CommandKind::Rerun => {
+        CommandKind::Help | CommandKind::Rerun | CommandKind::Review => {
             if !args.is_empty() {
                 return bad(format!("`{}` takes no arguments.", kind.name()));
             }
-            Ok(if kind == CommandKind::Help {
-                Command::Help
-            } else {
-                Command::Rerun
+            Ok(match kind {
+                CommandKind::Help => Command::Help,
+                CommandKind::Rerun => Command::Rerun,
+                _ => Command::Review,
             })
         }
         CommandKind::Explain => {

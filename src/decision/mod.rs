@@ -45,6 +45,7 @@ pub mod config;
 pub mod human;
 pub mod org_default;
 mod patterns;
+pub mod projects;
 pub mod safety;
 
 use std::fmt;

@@ -24,6 +24,34 @@ use crate::decision::{Decision, DecisionKind};
 use crate::finding::{CheckReport, Finding, Gate, Level};
 use crate::ids::CommitSha;
 
+/// How a project is named in the summary: its folder, or `(root)`.
+fn project_name(p: &str) -> &str {
+    if p == "." { "(root)" } else { p }
+}
+
+/// The projects table of a repository that holds several: each one's result and counts.
+fn render_projects(out: &mut String, report: &CheckReport) {
+    out.push_str(
+        "\n### Projects\n\n| Project | Result | Failures | Warnings |\n|---|---|---:|---:|\n",
+    );
+    for p in &report.projects {
+        let of = |level: fn(Level) -> bool| {
+            report
+                .findings()
+                .filter(|f| f.project.as_deref() == Some(p.as_str()) && level(f.level))
+                .count()
+        };
+        let failures = of(Level::is_blocking);
+        let warnings = of(|l| l == Level::Warning);
+        let result = if failures > 0 { "**failed**" } else { "passed" };
+        let _ = writeln!(
+            out,
+            "| {} | {result} | {failures} | {warnings} |",
+            code(project_name(p))
+        );
+    }
+}
+
 /// The message cell: the message, then the compliance controls its rule maps to.
 fn with_controls(f: &Finding) -> String {
     if f.controls.is_empty() {
@@ -386,34 +414,51 @@ fn render_summary(
     }
 
     let total = report.findings().count();
+    if report.projects.len() > 1 {
+        render_projects(&mut out, report);
+    }
     if total > 0 {
         out.push_str("\n### Findings\n");
         let mut shown = 0;
-        for gate in Gate::ALL {
-            let mut findings: Vec<&Finding> =
-                report.findings().filter(|f| f.gate == gate).collect();
-            if findings.is_empty() || shown >= MAX_TABLE_ROWS {
-                continue;
-            }
-            // Blocking first, then by severity, so a capped table still shows what matters.
-            findings.sort_by_key(|f| (f.level, f.severity));
-            let _ = write!(
-                out,
-                "\n#### {gate} ({})\n\n| Level | Severity | Rule | Location | Message |\n\
-                 |---|---|---|---|---|\n",
-                findings.len()
-            );
-            for f in findings.into_iter().take(MAX_TABLE_ROWS - shown) {
-                let _ = writeln!(
+        // One group per gate; with several projects, per project and gate.
+        let projects: Vec<Option<&str>> = if report.projects.is_empty() {
+            vec![None]
+        } else {
+            report.projects.iter().map(|p| Some(p.as_str())).collect()
+        };
+        for project in projects {
+            for gate in Gate::ALL {
+                let mut findings: Vec<&Finding> = report
+                    .findings()
+                    .filter(|f| f.gate == gate && f.project.as_deref() == project)
+                    .collect();
+                if findings.is_empty() || shown >= MAX_TABLE_ROWS {
+                    continue;
+                }
+                // Blocking first, then by severity, so a capped table still shows what matters.
+                findings.sort_by_key(|f| (f.level, f.severity));
+                let heading = match project {
+                    Some(p) => format!("{} · {gate}", code(project_name(p))),
+                    None => gate.to_string(),
+                };
+                let _ = write!(
                     out,
-                    "| {} | {} | {} | {} | {} |",
-                    f.level,
-                    f.severity,
-                    code(&f.rule_id),
-                    location(f),
-                    with_controls(f)
+                    "\n#### {heading} ({})\n\n| Level | Severity | Rule | Location | Message |\n\
+                     |---|---|---|---|---|\n",
+                    findings.len()
                 );
-                shown += 1;
+                for f in findings.into_iter().take(MAX_TABLE_ROWS - shown) {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} |",
+                        f.level,
+                        f.severity,
+                        code(&f.rule_id),
+                        location(f),
+                        with_controls(f)
+                    );
+                    shown += 1;
+                }
             }
         }
         if total > shown {

@@ -30,8 +30,8 @@ use crate::finding::{Finding, Gate, GateReport, Level, Severity};
 use crate::workspace::Workspace;
 
 pub use config::{
-    FolderRule, FolderType, Governance, ProjectStructure, StructureConfig, StructureConfigError,
-    load_config,
+    FolderRule, FolderType, Governance, PROJECT_FILE, ProjectStructure, StructureConfig,
+    StructureConfigError, load_config,
 };
 
 /// Rule ids of the findings this gate produces.

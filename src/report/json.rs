@@ -17,12 +17,26 @@ pub(super) fn render(report: &CheckReport) -> String {
 
 /// The document as a [`Value`]; keys keep insertion order (`preserve_order` is enabled).
 fn to_value(report: &CheckReport) -> Value {
-    json!({
+    let mut v = json!({
         "passed": report.passed,
         "exit_code": report.exit_code(),
         "gates": report.gates.iter().map(gate_value).collect::<Vec<_>>(),
         "findings": report.findings().map(finding_value).collect::<Vec<_>>(),
-    })
+    });
+    // Only a repository of several projects (`check --recursive`) has them.
+    if !report.projects.is_empty() {
+        v["projects"] = json!(
+            report
+                .projects
+                .iter()
+                .map(|p| {
+                    let part = report.of_project(p);
+                    json!({"project": p, "passed": part.passed})
+                })
+                .collect::<Vec<_>>()
+        );
+    }
+    v
 }
 
 fn gate_value(gate: &GateReport) -> Value {
@@ -63,6 +77,9 @@ fn finding_value(f: &Finding) -> Value {
     });
     if !f.controls.is_empty() {
         v["controls"] = json!(f.controls);
+    }
+    if let Some(p) = &f.project {
+        v["project"] = json!(p);
     }
     v
 }

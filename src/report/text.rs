@@ -28,20 +28,39 @@ pub(super) fn render(report: &CheckReport) -> String {
     if findings.is_empty() {
         out.push_str("No findings.\n");
     }
-    let mut current_group: Option<Option<&str>> = None;
+    let mut current_group: Option<String> = None;
     for f in &findings {
-        let group = f.file.as_deref();
-        if current_group != Some(group) {
+        let group = match (&f.file, &f.project) {
+            (Some(file), _) => file.clone(),
+            (None, Some(p)) => format!("(project {p})"),
+            (None, None) => PROJECT_HEADING.to_string(),
+        };
+        if current_group.as_ref() != Some(&group) {
             if current_group.is_some() {
                 out.push('\n');
             }
-            out.push_str(&clean(group.unwrap_or(PROJECT_HEADING)));
+            out.push_str(&clean(&group));
             out.push('\n');
             current_group = Some(group);
         }
         finding_line(&mut out, f);
     }
     out.push('\n');
+    if !report.projects.is_empty() {
+        let projects: Vec<String> = report
+            .projects
+            .iter()
+            .map(|p| {
+                let state = if report.of_project(p).passed {
+                    "passed"
+                } else {
+                    "FAILED"
+                };
+                format!("{} {state}", clean(p))
+            })
+            .collect();
+        let _ = writeln!(out, "Projects: {}", projects.join(", "));
+    }
     for gate in &report.gates {
         out.push_str(&gate_summary(gate));
         out.push('\n');

@@ -10,13 +10,17 @@ use tracing::{info, warn};
 use super::WorkerContext;
 use super::checkout::Checkout;
 use crate::ai::{AiSettings, RepoAiConfig, ReviewInput};
-use crate::check::{CheckOptions, explain_rule};
+use crate::check::CheckOptions;
 use crate::decision::config::DecisionConfig;
 use crate::event::PullRequestRef;
 use crate::finding::CheckReport;
 use crate::forge::AiSection;
 use crate::store::AiUsage;
 use crate::store::ai_usage::{month_start, spent};
+
+/// The reason of an evaluation `/thoth review` asked for: it gets the AI review even where the
+/// repository did not opt in (never where it opted out).
+pub(super) const REVIEW_REASON: &str = "comment.review";
 
 /// Rules whose docs are looked up for the prompt, at most (each lookup loads the policies).
 const MAX_DOCS: usize = 5;
@@ -36,19 +40,24 @@ pub(super) async fn review(
     pr: &PullRequestRef,
     co: &Checkout,
     report: &CheckReport,
+    asked: bool,
 ) -> AiOutcome {
     let mut out = AiOutcome::default();
     let Some(reviewer) = ctx.ai.clone() else {
         return out;
     };
     let settings = &reviewer.settings;
-    let repo_on = co
+    let repo_setting = co
         .base
         .as_deref()
         .and_then(|b| DecisionConfig::load(b).ok())
-        .and_then(|c| c.ai_review)
-        .unwrap_or(settings.default_on);
+        .and_then(|c| c.ai_review);
+    let repo_on = repo_setting.unwrap_or(settings.default_on || asked);
     if !repo_on {
+        if asked {
+            out.notes
+                .push("AI review not run: this repository opts out (`ai_review: false`).".into());
+        }
         return out;
     }
     let owner = pr.repo.as_str().split('/').next().unwrap_or_default();
@@ -193,14 +202,7 @@ async fn prompt_material(
     report: &CheckReport,
     max_diff_bytes: usize,
 ) -> anyhow::Result<(String, Vec<(String, String)>)> {
-    let mut rules: Vec<String> = report
-        .findings()
-        .filter(|f| f.level.is_blocking())
-        .map(|f| f.rule_id.clone())
-        .collect();
-    rules.sort();
-    rules.dedup();
-    rules.truncate(MAX_DOCS);
+    let rules = crate::ai::review::failing_rules(report, MAX_DOCS);
     let (base, head, changed) = (co.base.clone(), co.head.clone(), co.changed.clone());
     let org = co.org_dir();
     let material = tokio::task::spawn_blocking(move || {
@@ -208,11 +210,7 @@ async fn prompt_material(
         let mut opts = CheckOptions::new(&head);
         opts.config_dir = base;
         opts.org_policy = org;
-        let docs = rules
-            .into_iter()
-            .filter_map(|id| explain_rule(&opts, &id).map(|d| (id, d.to_markdown())))
-            .collect();
-        (diff, docs)
+        (diff, crate::ai::review::policy_docs(&opts, rules))
     })
     .await?;
     Ok(material)

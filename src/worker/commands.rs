@@ -10,7 +10,7 @@
 //! GitHub, and audit records get ids derived from the job.
 //!
 //! Anyone who can comment may try to flood the bot or get a PR approved: an edit runs only when
-//! its author made it, `rerun`, `explain` and `help` count against a per-user, per-PR hourly
+//! its author made it, `rerun`, `review`, `explain` and `help` count against a per-user, per-PR hourly
 //! budget kept in the store, and an override binds to the evaluation the overrider saw.
 
 mod actions;
@@ -31,7 +31,7 @@ use tracing::{info, warn};
 use super::WorkerContext;
 use super::checkout::Checkout;
 use crate::command::{
-    Command, OverrideDecision, ParsedLine, help_text, limit_commands, new_commands,
+    Command, OverrideDecision, ParsedLine, help_text_for, limit_commands, new_commands,
 };
 use crate::config::{CommandSettings, OverrideAfterPush};
 use crate::event::{CommentEvent, PullRequest, PullRequestRef};
@@ -191,12 +191,29 @@ impl Run<'_> {
         match cmd {
             Command::Help => {
                 self.react(Ack::Done).await?;
-                self.reply(i, &help_text()).await
+                self.reply(i, &help_text_for(self.ctx.ai.is_some())).await
             }
             Command::Rerun => {
                 self.enqueue_evaluation(i, "comment.rerun").await?;
                 self.ack_only(i, Ack::Started, "Evaluating the head commit again.")
                     .await
+            }
+            Command::Review if self.ctx.ai.is_none() => {
+                self.react(Ack::Refused).await?;
+                let text = format!(
+                    "> {}\n\nNo AI model is configured on this thoth-bot server, so there is no AI review to run.",
+                    self.line(i)
+                );
+                self.reply(i, &text).await
+            }
+            Command::Review => {
+                self.enqueue_evaluation(i, super::ai::REVIEW_REASON).await?;
+                self.ack_only(
+                    i,
+                    Ack::Started,
+                    "Evaluating the head commit again, with the AI review.",
+                )
+                .await
             }
             Command::Explain { rule_id } => {
                 let text = self.explain(rule_id).await?;

@@ -114,7 +114,13 @@ pub(super) async fn decide_with_guard(
             DecisionConfig::default()
         }
     };
-    let mut proposed = decide(report, &cfg);
+    // Several projects: each with its own decision config, the worst one decides.
+    let (mut proposed, cfg) = match crate::decision::projects::evaluate_projects(report, &|p| {
+        crate::decision::projects::project_config(&cfg_dir, p, org)
+    }) {
+        Some((d, c)) => (d, c),
+        None => (decide(report, &cfg), cfg),
+    };
     if let Some(section) = &ai.section {
         proposed = tighten(proposed, &section.answer, &cfg, section.findings_block);
     }

@@ -122,7 +122,8 @@ pub(super) async fn evaluate<F: Forge>(
     let (report, mut stages) = super::details::timed_gates(ctx, &checkout, started).await?;
     // After the gates, so the model sees their findings; it can only tighten the decision.
     let ai_started = std::time::Instant::now();
-    let ai = super::ai::review(ctx, &pr, &checkout, &report).await;
+    let asked = reason == super::ai::REVIEW_REASON;
+    let ai = super::ai::review(ctx, &pr, &checkout, &report, asked).await;
     if ai.section.is_some() || !ai.notes.is_empty() {
         stages.push(crate::store::evaluation::StageTime {
             stage: "ai_review".into(),

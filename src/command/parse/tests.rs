@@ -175,16 +175,19 @@ fn identical_lines_run_once_and_a_comment_runs_at_most_ten() {
 
 #[test]
 fn help_lists_every_command_with_its_usage() {
-    let help = help_text();
+    let help = help_text_for(true);
     for kind in CommandKind::ALL {
         assert!(help.contains(&kind.usage()), "{kind:?}");
     }
+    // `review` only where a model is configured.
+    assert!(!help_text().contains("/thoth review"));
     // Every kind in the table is reachable through the parser.
     let samples = [
         "/thoth help",
         "/thoth rerun",
         "/thoth override approve --reason r",
         "/thoth explain R",
+        "/thoth review",
     ];
     let kinds: Vec<CommandKind> = samples
         .iter()

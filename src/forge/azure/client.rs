@@ -8,10 +8,6 @@ use std::time::Duration;
 use http::{HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -147,7 +143,7 @@ impl ThreadComment {
 pub struct AzureClient {
     cfg: AzureConfig,
     auth: HeaderValue,
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: crate::https::HttpsClient,
     /// The PAT owner's identity id: the reviewer the bot votes as. Asked once.
     bot_id: tokio::sync::OnceCell<String>,
 }
@@ -184,15 +180,7 @@ pub(crate) fn pr_path(repo: &RepoId, pr: PrNumber) -> Result<String, ForgeError>
 
 impl AzureClient {
     pub fn new(cfg: AzureConfig) -> anyhow::Result<AzureClient> {
-        let provider = rustls::crypto::CryptoProvider::get_default()
-            .cloned()
-            .unwrap_or_else(|| std::sync::Arc::new(rustls::crypto::ring::default_provider()));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let http = Client::builder(TokioExecutor::new()).build(https);
+        let http = crate::https::client()?;
         // Any user name goes with a PAT.
         let mut auth =
             HeaderValue::from_str(&basic_header("thoth-bot", cfg.token.expose_secret()))?;

@@ -1,4 +1,4 @@
-//! The hourly budget of `rerun`, `explain` and `help` per user and pull request, counted in the
+//! The hourly budget of `rerun`, `review`, `explain` and `help` per user and pull request, counted in the
 //! store so replicas share it. Every attempt counts; the first one over the budget is answered,
 //! the later ones in the same hour are ignored, so a flood of comments gets one reply.
 
@@ -53,7 +53,7 @@ impl Run<'_> {
                 warn!(author = %c.author, limit, "command budget spent");
                 self.react(Ack::Refused).await?;
                 let text = format!(
-                    "> {}\n\n{}, you have used your {limit} `rerun`, `explain` and `help` commands on this pull request for this hour; more are ignored until {} UTC.",
+                    "> {}\n\n{}, you have used your {limit} `rerun`, `review`, `explain` and `help` commands on this pull request for this hour; more are ignored until {} UTC.",
                     self.line(i),
                     self.forge.mention(&c.author),
                     (window + TimeDelta::hours(1)).format("%H:%M"),
