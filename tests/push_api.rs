@@ -45,7 +45,11 @@ fn create_token(store: &str, scope: &[&str]) -> String {
         .args(scope)
         .output()
         .expect("run thoth-bot");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     let token = stdout.lines().next().expect("a token line").to_string();
     assert!(token.starts_with("thp_"), "{stdout}");
@@ -58,7 +62,10 @@ async fn push(addr: std::net::SocketAddr, path: &str, token: &str, body: &str) -
         addr,
         "POST",
         path,
-        &[("authorization", &auth), ("content-type", "application/json")],
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
         body.as_bytes(),
     )
     .await
@@ -89,7 +96,10 @@ async fn wait_next_run(w: &World, head: &str, seen: usize) -> support::fake_gith
 async fn pushed_plan_reevaluates_the_head_and_drift_is_used_next_time() {
     let mut w = World::new().await;
     w.base_sha = w.repo.commit(
-        &[("policy/plan.rego", PLAN_REGO), (".driftpolicy", DRIFT_POLICY)],
+        &[
+            ("policy/plan.rego", PLAN_REGO),
+            (".driftpolicy", DRIFT_POLICY),
+        ],
         "plan policy",
     );
     let cfg = w.config(&w.sled(), 1);
@@ -114,7 +124,13 @@ async fn pushed_plan_reevaluates_the_head_and_drift_is_used_next_time() {
     let first = w.wait_completed(&head).await;
     assert_eq!(first.conclusion.as_deref(), Some("action_required"));
     assert_eq!(first.title.as_deref(), Some("Waiting for plan"));
-    assert!(first.summary.as_deref().unwrap_or_default().contains("waiting for plan"));
+    assert!(
+        first
+            .summary
+            .as_deref()
+            .unwrap_or_default()
+            .contains("waiting for plan")
+    );
     assert!(w.gh.reviews().iter().all(|r| r.event != "APPROVE"));
 
     let plan_path = format!("/api/v1/plans/{REPO}/{head}");
@@ -123,7 +139,12 @@ async fn pushed_plan_reevaluates_the_head_and_drift_is_used_next_time() {
     assert_eq!(status, 401);
     let forged = format!("{}0", &token[..token.len() - 1]);
     assert_eq!(push(app.addr, &plan_path, &forged, PLAN).await.0, 401);
-    assert_eq!(push(app.addr, &plan_path, "thp_0123456789abcdef_00", PLAN).await.0, 401);
+    assert_eq!(
+        push(app.addr, &plan_path, "thp_0123456789abcdef_00", PLAN)
+            .await
+            .0,
+        401
+    );
     let (status, body) = push(app.addr, &plan_path, &other, PLAN).await;
     assert_eq!(status, 403, "{body}");
     // A bad body: 400 with the reason, nothing stored.
@@ -132,13 +153,7 @@ async fn pushed_plan_reevaluates_the_head_and_drift_is_used_next_time() {
     assert!(body.contains("not a plan"), "{body}");
     let (status, body) = push(app.addr, &plan_path, &token, "{broken").await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = push(
-        app.addr,
-        &format!("{plan_path}?project=../x"),
-        &token,
-        PLAN,
-    )
-    .await;
+    let (status, body) = push(app.addr, &format!("{plan_path}?project=../x"), &token, PLAN).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(stored(app.store().as_ref(), &head).await, 0);
     assert_eq!(w.completed_runs(&head).len(), 1);
@@ -150,7 +165,10 @@ async fn pushed_plan_reevaluates_the_head_and_drift_is_used_next_time() {
     let second = wait_next_run(&w, &head, 1).await;
     assert_eq!(second.conclusion.as_deref(), Some("failure"), "{second:#?}");
     let summary = second.summary.clone().unwrap_or_default();
-    assert!(summary.contains("plan creates bucket aws_s3_bucket.logs"), "{summary}");
+    assert!(
+        summary.contains("plan creates bucket aws_s3_bucket.logs"),
+        "{summary}"
+    );
     assert!(!summary.contains("waiting for plan"), "{summary}");
     assert_eq!(stored(app.store().as_ref(), &head).await, 1);
 
@@ -183,21 +201,24 @@ async fn oversized_bodies_and_revoked_tokens_are_refused() {
     let mut cfg = w.config(&w.sled(), 1);
     cfg.push_max_body_mb = 1;
     let token = create_token(&cfg.store, &["--repo", REPO]);
-    let id = token["thp_".len()..]
-        .split('_')
-        .next()
-        .unwrap()
-        .to_string();
+    let id = token["thp_".len()..].split('_').next().unwrap().to_string();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_thoth-bot"))
         .args(["push-token", "revoke", &id, "--store", &cfg.store])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let live = create_token(&cfg.store, &["--repo", REPO]);
     let app = w.start(&cfg).await;
     let path = format!("/api/v1/drift/{REPO}");
     assert_eq!(push(app.addr, &path, &token, DRIFT).await.0, 401);
-    let big = format!("{{\"format_version\":\"1.2\",\"resource_drift\":[],\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+    let big = format!(
+        "{{\"format_version\":\"1.2\",\"resource_drift\":[],\"pad\":\"{}\"}}",
+        "x".repeat(2 << 20)
+    );
     assert_eq!(push(app.addr, &path, &live, &big).await.0, 413);
     let any_head = "a".repeat(40);
     assert_eq!(stored(app.store().as_ref(), &any_head).await, 0);

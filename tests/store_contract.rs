@@ -1760,7 +1760,10 @@ async fn push_tokens_put_get_revoke(s: Stores) {
         ..token.clone()
     };
     s.b.put_push_token(&owner).await.unwrap();
-    assert_eq!(s.a.push_token(&owner.id).await.unwrap(), Some(owner.clone()));
+    assert_eq!(
+        s.a.push_token(&owner.id).await.unwrap(),
+        Some(owner.clone())
+    );
     assert!(s.b.revoke_push_token(&id).await.unwrap());
     assert!(!s.a.revoke_push_token(&id).await.unwrap());
     assert_eq!(s.a.push_token(&id).await.unwrap(), None);
@@ -1783,26 +1786,43 @@ async fn pushed_reports_replace_per_key_and_prune(s: Stores) {
     let drift = |env: &str| PushedKind::Drift {
         environment: env.into(),
     };
-    s.a.put_pushed_report(&report(plan(1, ""), "root v1", 0)).await.unwrap();
-    s.a.put_pushed_report(&report(plan(1, ""), "root v2", 10)).await.unwrap();
-    s.b.put_pushed_report(&report(plan(1, "envs/prod"), "prod", 20)).await.unwrap();
-    s.b.put_pushed_report(&report(plan(2, ""), "other head", 30)).await.unwrap();
-    s.a.put_pushed_report(&report(drift("prod"), "drift v1", 5)).await.unwrap();
-    s.a.put_pushed_report(&report(drift("prod"), "drift v2", 40)).await.unwrap();
-    s.b.put_pushed_report(&report(drift("dev"), "dev", 50)).await.unwrap();
+    s.a.put_pushed_report(&report(plan(1, ""), "root v1", 0))
+        .await
+        .unwrap();
+    s.a.put_pushed_report(&report(plan(1, ""), "root v2", 10))
+        .await
+        .unwrap();
+    s.b.put_pushed_report(&report(plan(1, "envs/prod"), "prod", 20))
+        .await
+        .unwrap();
+    s.b.put_pushed_report(&report(plan(2, ""), "other head", 30))
+        .await
+        .unwrap();
+    s.a.put_pushed_report(&report(drift("prod"), "drift v1", 5))
+        .await
+        .unwrap();
+    s.a.put_pushed_report(&report(drift("prod"), "drift v2", 40))
+        .await
+        .unwrap();
+    s.b.put_pushed_report(&report(drift("dev"), "dev", 50))
+        .await
+        .unwrap();
     // Another repository's reports are never mixed in.
     let mut elsewhere = report(drift("prod"), "elsewhere", 60);
     elsewhere.repo = repo("acme/other");
     s.a.put_pushed_report(&elsewhere).await.unwrap();
 
-    let bodies = |v: Vec<PushedReport>| -> BTreeSet<String> { v.into_iter().map(|r| r.body).collect() };
+    let bodies =
+        |v: Vec<PushedReport>| -> BTreeSet<String> { v.into_iter().map(|r| r.body).collect() };
     let got = s.b.pushed_reports(&infra, &sha(1)).await.unwrap();
     assert!(got.iter().all(|r| r.repo == infra));
     let full = got.iter().find(|r| r.body == "prod").cloned().unwrap();
     assert_eq!(full, report(plan(1, "envs/prod"), "prod", 20));
     assert_eq!(
         bodies(got),
-        ["root v2", "prod", "drift v2", "dev"].map(String::from).into()
+        ["root v2", "prod", "drift v2", "dev"]
+            .map(String::from)
+            .into()
     );
     assert_eq!(
         bodies(s.a.pushed_reports(&infra, &sha(2)).await.unwrap()),
@@ -1829,21 +1849,46 @@ async fn pr_heads_find_prs_at_a_head(s: Stores) {
         pull_request: json!({ "pr": pr, "head": head }),
         at: at(secs),
     };
-    s.a.put_pr_head(&head(Platform::GitHub, "acme/infra", 1, 1, 0)).await.unwrap();
-    s.b.put_pr_head(&head(Platform::GitHub, "acme/infra", 2, 1, 10)).await.unwrap();
-    s.a.put_pr_head(&head(Platform::GitHub, "acme/infra", 3, 2, 20)).await.unwrap();
-    s.a.put_pr_head(&head(Platform::GitHub, "acme/other", 4, 1, 20)).await.unwrap();
+    s.a.put_pr_head(&head(Platform::GitHub, "acme/infra", 1, 1, 0))
+        .await
+        .unwrap();
+    s.b.put_pr_head(&head(Platform::GitHub, "acme/infra", 2, 1, 10))
+        .await
+        .unwrap();
+    s.a.put_pr_head(&head(Platform::GitHub, "acme/infra", 3, 2, 20))
+        .await
+        .unwrap();
+    s.a.put_pr_head(&head(Platform::GitHub, "acme/other", 4, 1, 20))
+        .await
+        .unwrap();
     let prs = |v: Vec<PrHead>| -> BTreeSet<u64> { v.into_iter().map(|h| h.pr.0).collect() };
     let at_one = s.b.prs_at_head(&infra, &sha(1)).await.unwrap();
     assert!(at_one.contains(&head(Platform::GitHub, "acme/infra", 2, 1, 10)));
     assert_eq!(prs(at_one), [1, 2].into());
     // A PR that moved on to a new head is found at that head only.
-    s.b.put_pr_head(&head(Platform::GitHub, "acme/infra", 1, 3, 30)).await.unwrap();
-    assert_eq!(prs(s.a.prs_at_head(&infra, &sha(1)).await.unwrap()), [2].into());
-    assert_eq!(prs(s.a.prs_at_head(&infra, &sha(3)).await.unwrap()), [1].into());
-    assert_eq!(prs(s.a.prs_at_head(&infra, &sha(9)).await.unwrap()), [].into());
+    s.b.put_pr_head(&head(Platform::GitHub, "acme/infra", 1, 3, 30))
+        .await
+        .unwrap();
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(1)).await.unwrap()),
+        [2].into()
+    );
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(3)).await.unwrap()),
+        [1].into()
+    );
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(9)).await.unwrap()),
+        [].into()
+    );
     // Pruned with the pushed reports.
     assert_eq!(s.a.prune_pushed(at(15)).await.unwrap(), 1);
-    assert_eq!(prs(s.a.prs_at_head(&infra, &sha(1)).await.unwrap()), [].into());
-    assert_eq!(prs(s.a.prs_at_head(&infra, &sha(2)).await.unwrap()), [3].into());
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(1)).await.unwrap()),
+        [].into()
+    );
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(2)).await.unwrap()),
+        [3].into()
+    );
 }
