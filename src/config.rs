@@ -67,6 +67,9 @@ pub struct ServeConfig {
     /// Seconds a webhook request may take, body upload included (`THOTH_WEBHOOK_TIMEOUT_SECS`):
     /// a sender that stalls is answered 408 and its connection is closed. At least 1.
     pub webhook_timeout_secs: u64,
+    /// Largest plan or drift report the push API (`/api/v1/plans`, `/api/v1/drift`) accepts,
+    /// in MiB (`THOTH_PUSH_MAX_BODY_MB`); a larger body is answered 413 and nothing is stored.
+    pub push_max_body_mb: u64,
     /// Seconds between two scans of the GitHub App's webhook delivery log, which ask GitHub to
     /// deliver again what failed (`THOTH_REDELIVER_INTERVAL_SECS`). The first scan runs at start.
     /// 0 turns the scan off.
@@ -171,6 +174,7 @@ impl Default for ServeConfig {
             gate_exe: None,
             webhook_max_concurrency: 256,
             webhook_timeout_secs: 10,
+            push_max_body_mb: 20,
             redeliver_interval_secs: 300,
             reconcile_interval_secs: 1800,
             data_dir: PathBuf::from("./thoth-data"),
@@ -252,6 +256,11 @@ impl ServeConfig {
             self.webhook_max_concurrency = v
                 .parse()
                 .context("THOTH_WEBHOOK_MAX_CONCURRENCY must be a number")?;
+        }
+        if let Some(v) = get("THOTH_PUSH_MAX_BODY_MB") {
+            self.push_max_body_mb = v
+                .parse()
+                .context("THOTH_PUSH_MAX_BODY_MB must be a number of MiB")?;
         }
         if let Some(v) = get("THOTH_WEBHOOK_TIMEOUT_SECS") {
             self.webhook_timeout_secs = v

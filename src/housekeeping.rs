@@ -30,6 +30,12 @@ pub async fn prune_once(
         .checked_sub_signed(TimeDelta::days(1))
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     store.prune_counters(day_ago).await?;
+    // Pushed plans and drift reports, and the PR heads a push looks up, age like jobs: a
+    // pipeline pushes again for a newer commit or a newer drift run.
+    let pushed = store.prune_pushed(cutoff).await?;
+    if pushed > 0 {
+        info!(pushed, "pruned pushed reports and PR heads");
+    }
     Ok((jobs, deliveries))
 }
 

@@ -1,6 +1,7 @@
 //! thoth-bot: gates infrastructure-as-code pull requests with policy as code.
 
 pub mod ai;
+pub mod api;
 pub mod builtin;
 pub mod check;
 pub mod checkout;

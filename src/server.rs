@@ -33,7 +33,12 @@ impl IntakeLimits {
 }
 
 /// The HTTP routes. Intake state is everything a request needs; workers run separately.
-pub fn router(intake: IntakeState, limits: IntakeLimits, web: crate::web::WebState) -> Router {
+pub fn router(
+    intake: IntakeState,
+    limits: IntakeLimits,
+    web: crate::web::WebState,
+    api: crate::api::ApiState,
+) -> Router {
     let store = intake.store.clone();
     // Shed, not queue: a request over the limit is answered 503 at once instead of waiting
     // (and holding memory) behind the others. The semaphore is shared by both routes.
@@ -45,6 +50,16 @@ pub fn router(intake: IntakeState, limits: IntakeLimits, web: crate::web::WebSta
             limits.max_concurrency,
         ))
         .timeout(limits.timeout);
+    // Pushed plans are uploads of many MiB from CI: their own, smaller concurrency bound and a
+    // longer time limit than webhooks, shed the same way.
+    let api_limits = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(limit_error))
+        .load_shed()
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            API_MAX_CONCURRENCY,
+        ))
+        .timeout(API_TIMEOUT);
+    let api = crate::api::routes(api).layer(api_limits);
     Router::new()
         .route("/webhooks/github", post(webhook::github_webhook))
         .route("/webhooks/azure-devops", post(webhook::azure_webhook))
@@ -54,8 +69,14 @@ pub fn router(intake: IntakeState, limits: IntakeLimits, web: crate::web::WebSta
         .route("/readyz", get(readyz).with_state(store.clone()))
         .route("/metrics", get(metrics).with_state(store))
         .merge(crate::web::routes(web))
+        .merge(api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
+
+/// Push API requests handled at once; more are answered 503.
+const API_MAX_CONCURRENCY: usize = 16;
+/// Time one push API request may take, upload included; then 408.
+const API_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The answer when a limit of [`IntakeLimits`] stops a webhook request.
 async fn limit_error(e: tower::BoxError) -> StatusCode {
@@ -321,10 +342,17 @@ pub async fn start(
             azure_auth: Arc::new(hook_auth),
             azure_org: crate::forge::azure::org_name(cfg.azure.org_url.as_deref().unwrap_or(""))
                 .into(),
-            wake,
+            wake: wake.clone(),
         },
         IntakeLimits::of(cfg),
         web,
+        crate::api::ApiState {
+            store: store.clone(),
+            wake,
+            max_body_bytes: usize::try_from(cfg.push_max_body_mb.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
+            limits: crate::inputs::ParseLimits::default(),
+        },
     );
     let addr = listener.local_addr()?;
     let mut srx = rx.clone();

@@ -220,6 +220,9 @@ contract_tests!(
     evaluations_by_id_pr_and_time_bounded_and_pruned,
     ai_usage_adds_per_key_and_reads_since,
     concurrent_ai_usage_adds_all_count,
+    push_tokens_put_get_revoke,
+    pushed_reports_replace_per_key_and_prune,
+    pr_heads_find_prs_at_a_head,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1733,4 +1736,159 @@ async fn sled_refuses_a_second_open_of_the_same_path() {
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("second open of a locked sled directory succeeded"),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Push API records
+// ---------------------------------------------------------------------------------------------
+
+async fn push_tokens_put_get_revoke(s: Stores) {
+    use store::{PushToken, PushTokenId, TokenScope};
+    let id: PushTokenId = "0123456789abcdef".parse().unwrap();
+    let token = PushToken {
+        id: id.clone(),
+        scope: TokenScope::Repo(repo("acme/infra")),
+        secret_sha256: "ab".repeat(32),
+        created_at: t0(),
+    };
+    assert_eq!(s.a.push_token(&id).await.unwrap(), None);
+    s.a.put_push_token(&token).await.unwrap();
+    assert_eq!(s.b.push_token(&id).await.unwrap(), Some(token.clone()));
+    let owner = PushToken {
+        id: "fedcba9876543210".parse().unwrap(),
+        scope: TokenScope::Owner("org/Project".into()),
+        ..token.clone()
+    };
+    s.b.put_push_token(&owner).await.unwrap();
+    assert_eq!(
+        s.a.push_token(&owner.id).await.unwrap(),
+        Some(owner.clone())
+    );
+    assert!(s.b.revoke_push_token(&id).await.unwrap());
+    assert!(!s.a.revoke_push_token(&id).await.unwrap());
+    assert_eq!(s.a.push_token(&id).await.unwrap(), None);
+    assert!(s.a.push_token(&owner.id).await.unwrap().is_some());
+}
+
+async fn pushed_reports_replace_per_key_and_prune(s: Stores) {
+    use store::{PushedKind, PushedReport};
+    let infra = repo("acme/infra");
+    let report = |kind, body: &str, secs| PushedReport {
+        repo: infra.clone(),
+        kind,
+        body: body.into(),
+        at: at(secs),
+    };
+    let plan = |head: u64, project: &str| PushedKind::Plan {
+        head_sha: sha(head),
+        project: project.into(),
+    };
+    let drift = |env: &str| PushedKind::Drift {
+        environment: env.into(),
+    };
+    s.a.put_pushed_report(&report(plan(1, ""), "root v1", 0))
+        .await
+        .unwrap();
+    s.a.put_pushed_report(&report(plan(1, ""), "root v2", 10))
+        .await
+        .unwrap();
+    s.b.put_pushed_report(&report(plan(1, "envs/prod"), "prod", 20))
+        .await
+        .unwrap();
+    s.b.put_pushed_report(&report(plan(2, ""), "other head", 30))
+        .await
+        .unwrap();
+    s.a.put_pushed_report(&report(drift("prod"), "drift v1", 5))
+        .await
+        .unwrap();
+    s.a.put_pushed_report(&report(drift("prod"), "drift v2", 40))
+        .await
+        .unwrap();
+    s.b.put_pushed_report(&report(drift("dev"), "dev", 50))
+        .await
+        .unwrap();
+    // Another repository's reports are never mixed in.
+    let mut elsewhere = report(drift("prod"), "elsewhere", 60);
+    elsewhere.repo = repo("acme/other");
+    s.a.put_pushed_report(&elsewhere).await.unwrap();
+
+    let bodies =
+        |v: Vec<PushedReport>| -> BTreeSet<String> { v.into_iter().map(|r| r.body).collect() };
+    let got = s.b.pushed_reports(&infra, &sha(1)).await.unwrap();
+    assert!(got.iter().all(|r| r.repo == infra));
+    let full = got.iter().find(|r| r.body == "prod").cloned().unwrap();
+    assert_eq!(full, report(plan(1, "envs/prod"), "prod", 20));
+    assert_eq!(
+        bodies(got),
+        ["root v2", "prod", "drift v2", "dev"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(
+        bodies(s.a.pushed_reports(&infra, &sha(2)).await.unwrap()),
+        ["other head", "drift v2", "dev"].map(String::from).into()
+    );
+
+    // Pruned by age: what was stored before the cutoff goes, newer pushes stay.
+    assert_eq!(s.a.prune_pushed(at(25)).await.unwrap(), 2);
+    assert_eq!(
+        bodies(s.b.pushed_reports(&infra, &sha(1)).await.unwrap()),
+        ["drift v2", "dev"].map(String::from).into()
+    );
+    assert_eq!(s.a.prune_pushed(at(25)).await.unwrap(), 0);
+}
+
+async fn pr_heads_find_prs_at_a_head(s: Stores) {
+    use store::PrHead;
+    let infra = repo("acme/infra");
+    let head = |platform, r: &str, pr: u64, head: u64, secs| PrHead {
+        platform,
+        repo: repo(r),
+        pr: PrNumber(pr),
+        head_sha: sha(head),
+        pull_request: json!({ "pr": pr, "head": head }),
+        at: at(secs),
+    };
+    s.a.put_pr_head(&head(Platform::GitHub, "acme/infra", 1, 1, 0))
+        .await
+        .unwrap();
+    s.b.put_pr_head(&head(Platform::GitHub, "acme/infra", 2, 1, 10))
+        .await
+        .unwrap();
+    s.a.put_pr_head(&head(Platform::GitHub, "acme/infra", 3, 2, 20))
+        .await
+        .unwrap();
+    s.a.put_pr_head(&head(Platform::GitHub, "acme/other", 4, 1, 20))
+        .await
+        .unwrap();
+    let prs = |v: Vec<PrHead>| -> BTreeSet<u64> { v.into_iter().map(|h| h.pr.0).collect() };
+    let at_one = s.b.prs_at_head(&infra, &sha(1)).await.unwrap();
+    assert!(at_one.contains(&head(Platform::GitHub, "acme/infra", 2, 1, 10)));
+    assert_eq!(prs(at_one), [1, 2].into());
+    // A PR that moved on to a new head is found at that head only.
+    s.b.put_pr_head(&head(Platform::GitHub, "acme/infra", 1, 3, 30))
+        .await
+        .unwrap();
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(1)).await.unwrap()),
+        [2].into()
+    );
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(3)).await.unwrap()),
+        [1].into()
+    );
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(9)).await.unwrap()),
+        [].into()
+    );
+    // Pruned with the pushed reports.
+    assert_eq!(s.a.prune_pushed(at(15)).await.unwrap(), 1);
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(1)).await.unwrap()),
+        [].into()
+    );
+    assert_eq!(
+        prs(s.a.prs_at_head(&infra, &sha(2)).await.unwrap()),
+        [3].into()
+    );
 }

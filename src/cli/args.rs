@@ -106,6 +106,9 @@ pub enum Command {
     Stats(crate::reports::ReportArgs),
     /// AI model usage and cost by day or month and by repository.
     Costs(crate::reports::costs::CostArgs),
+    /// Tokens of the push API (plans and drift reports pushed by pipelines).
+    #[command(subcommand, name = "push-token")]
+    PushToken(crate::api::cli::PushTokenAction),
     /// Run the bot: webhooks in, workers evaluating pull requests, results posted back.
     Serve {
         /// Config file (TOML); every key can also come from a `THOTH_*` variable.

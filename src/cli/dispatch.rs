@@ -211,6 +211,7 @@ pub fn run(cli: Cli) -> ExitCode {
             crate::run::print_or_fail(crate::reports::stats(&a.store, a.days, a.format))
         }
         Command::Costs(a) => crate::run::print_or_fail(crate::reports::costs::costs(&a)),
+        Command::PushToken(a) => crate::run::print_or_fail(crate::api::cli::run(&a)),
         Command::Setup(Setup::Github {
             org,
             url,

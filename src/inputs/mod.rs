@@ -13,6 +13,7 @@ pub mod hcl;
 pub mod limits;
 #[cfg(test)]
 mod limits_tests;
+pub mod pushed;
 mod yaml;
 
 use std::collections::HashMap;

@@ -16,6 +16,7 @@ pub mod ai_usage;
 pub mod evaluation;
 pub mod ledger;
 pub mod postgres;
+pub mod pushed;
 pub mod sled;
 
 pub use scan::{ScanCursor, lease_is_free};
@@ -24,6 +25,7 @@ mod rules;
 mod scan;
 pub use ai_usage::AiUsage;
 pub use evaluation::{EvaluationId, EvaluationRecord};
+pub use pushed::{PrHead, PushToken, PushTokenId, PushedKind, PushedReport, TokenScope};
 pub(crate) use rules::{action_verdict, clean_text, lease_deadline, micros, redact};
 
 use crate::ids::{CommitSha, DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
@@ -430,6 +432,32 @@ pub trait Store: Send + Sync {
     async fn add_ai_usage(&self, usage: &AiUsage) -> Result<(), StoreError>;
     /// Usage rows of days at or after `since`, by day, owner, repository and model.
     async fn ai_usage(&self, since: chrono::NaiveDate) -> Result<Vec<AiUsage>, StoreError>;
+
+    /// Stores a push token (only its secret's hash), replacing one with the same id.
+    async fn put_push_token(&self, token: &PushToken) -> Result<(), StoreError>;
+    async fn push_token(&self, id: &PushTokenId) -> Result<Option<PushToken>, StoreError>;
+    /// Forgets a push token; `true` when it existed.
+    async fn revoke_push_token(&self, id: &PushTokenId) -> Result<bool, StoreError>;
+    /// Stores a pushed plan or drift report, replacing the one of the same repository and
+    /// [`PushedKind`] key (commit and project, or environment). Durable on return.
+    async fn put_pushed_report(&self, report: &PushedReport) -> Result<(), StoreError>;
+    /// What an evaluation of `head_sha` uses: the plans pushed for that commit (one per
+    /// project) and the latest drift report of each environment of the repository.
+    async fn pushed_reports(
+        &self,
+        repo: &RepoId,
+        head_sha: &CommitSha,
+    ) -> Result<Vec<PushedReport>, StoreError>;
+    /// Forgets pushed reports and PR heads stored before `before`; returns how many.
+    async fn prune_pushed(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Remembers the head a pull request is being evaluated at, replacing its previous one.
+    async fn put_pr_head(&self, head: &PrHead) -> Result<(), StoreError>;
+    /// The pull requests of `repo` (either platform) last evaluated at `head_sha`.
+    async fn prs_at_head(
+        &self,
+        repo: &RepoId,
+        head_sha: &CommitSha,
+    ) -> Result<Vec<PrHead>, StoreError>;
 }
 
 /// Opens the store named by `url`: `sled:PATH` or `postgres://...` / `postgresql://...`.

@@ -83,8 +83,10 @@ pub(super) async fn decide_with_guard(
     co: &Checkout,
     report: &CheckReport,
     ai: &AiOutcome,
+    waiting_for_plan: Option<&str>,
 ) -> anyhow::Result<Decided> {
     let mut notes = ai.notes.clone();
+    notes.extend(waiting_for_plan.map(str::to_string));
     let cfg_dir = co
         .base
         .clone()
@@ -123,6 +125,15 @@ pub(super) async fn decide_with_guard(
     };
     if let Some(section) = &ai.section {
         proposed = tighten(proposed, &section.answer, &cfg, section.findings_block);
+    }
+    // Nothing is approved before the plan it is to be judged on has come.
+    if waiting_for_plan.is_some() && proposed.kind == DecisionKind::Approve {
+        proposed.kind = DecisionKind::Comment;
+        proposed.proposed = DecisionKind::Comment;
+        proposed.reasons.insert(
+            0,
+            "waiting for plan: not approved before it is judged".into(),
+        );
     }
     match ctx.store.get_override(pr.platform, &pr.repo, pr.pr).await? {
         Some(mut o)
@@ -245,6 +256,8 @@ pub(super) struct Evidence<'a> {
     pub(super) report: &'a CheckReport,
     pub(super) stages: Vec<StageTime>,
     pub(super) ai: AiOutcome,
+    /// Set while `require_plan` waits for a pushed plan: the note to show.
+    pub(super) waiting_for_plan: Option<String>,
 }
 
 /// Decides on the gates' report (tightened by the AI review) and plans what to publish. The
@@ -262,13 +275,14 @@ pub(super) async fn decide_and_plan(
         report,
         mut stages,
         ai,
+        waiting_for_plan,
     } = evidence;
     let started = std::time::Instant::now();
     let Decided {
         decision,
         notes,
         applied_override,
-    } = decide_with_guard(ctx, job, pr, co, report, &ai).await?;
+    } = decide_with_guard(ctx, job, pr, co, report, &ai, waiting_for_plan.as_deref()).await?;
     if !ctx
         .store
         .heartbeat(job.id, worker, ctx.lease, Utc::now())
@@ -288,6 +302,8 @@ pub(super) async fn decide_and_plan(
     );
     if let Some(o) = &applied_override {
         plan.title = format!("Overridden by @{}: {}", o.actor, o.decision);
+    } else if waiting_for_plan.is_some() {
+        wait_for_plan(&mut plan);
     }
     stages.push(StageTime {
         stage: "decide".into(),
@@ -304,6 +320,18 @@ pub(super) async fn decide_and_plan(
     };
     let recorded = record(ctx, evaluated, &mut plan).await;
     Ok((decision, plan, recorded))
+}
+
+/// Holds the merge gate while `require_plan` waits: a result that would pass becomes
+/// `action_required` on GitHub (a required check that does not pass) and a `pending` status on
+/// Azure DevOps, titled "Waiting for plan"; blocking findings still fail it at once. The summary
+/// says "waiting for plan" (the decision's note).
+pub(super) fn wait_for_plan(plan: &mut PublishPlan) {
+    if plan.conclusion != CheckConclusion::Failure {
+        plan.conclusion = CheckConclusion::ActionRequired;
+        plan.title = "Waiting for plan".into();
+        plan.summary_markdown = format!("**Waiting for plan.**\n\n{}", plan.summary_markdown);
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod details;
 mod gates;
 mod github;
 mod pipeline;
+mod pushed;
 mod unread;
 
 use std::path::PathBuf;

@@ -79,6 +79,7 @@ pub(super) async fn evaluate<F: Forge>(
         return Ok(());
     };
     info!(%reason, head = %pr.head_sha, "evaluating");
+    remember_head(ctx, &pr).await;
     let mut state = pr_state(ctx, &pr).await?;
     let in_progress = open_run(&state, &pr).map(str::to_string);
     // Taken up before the first write: updates our own status causes carry this head and are
@@ -118,6 +119,7 @@ pub(super) async fn evaluate<F: Forge>(
         }
     };
     drop(checkout_timer);
+    let placed = super::pushed::place(ctx, &pr, &checkout).await?;
 
     let (report, mut stages) = super::details::timed_gates(ctx, &checkout, started).await?;
     // After the gates, so the model sees their findings; it can only tighten the decision.
@@ -134,6 +136,7 @@ pub(super) async fn evaluate<F: Forge>(
         report: &report,
         stages,
         ai,
+        waiting_for_plan: placed.waiting_for_plan(&pr),
     };
     let (decision, plan, recorded) =
         decide_and_plan(ctx, worker, job, &pr, &checkout, evidence).await?;
@@ -157,6 +160,27 @@ pub(super) async fn evaluate<F: Forge>(
         decision.downgrade.as_ref().map(|d| d.reason()),
     );
     Ok(())
+}
+
+/// Remembers the head this pull request is evaluated at, so a plan pushed for it later starts
+/// its evaluation again (`crate::api`). Best effort: without it, the plan still waits in the
+/// store for the next evaluation of the head.
+async fn remember_head(ctx: &WorkerContext, pr: &PullRequestRef) {
+    let mut stored = pr.clone();
+    // Read again from the forge when a pushed plan starts the evaluation: labels and state
+    // may have changed since.
+    stored.needs_refresh = true;
+    let head = crate::store::PrHead {
+        platform: pr.platform,
+        repo: pr.repo.clone(),
+        pr: pr.pr,
+        head_sha: pr.head_sha.clone(),
+        pull_request: serde_json::to_value(&stored).unwrap_or_default(),
+        at: chrono::Utc::now(),
+    };
+    if let Err(e) = ctx.store.put_pr_head(&head).await {
+        warn!(error = %e, "cannot remember the evaluated head");
+    }
 }
 
 /// Ends the run without a gate result; the job is done (retrying would not change the answer).

@@ -50,6 +50,8 @@ fn thread_status(plan: &PublishPlan) -> &'static str {
 fn status_state(plan: &PublishPlan) -> StatusState {
     match plan.conclusion {
         CheckConclusion::Failure => StatusState::Failed,
+        // Waiting for something (a pushed plan): not passed yet.
+        CheckConclusion::ActionRequired => StatusState::Pending,
         _ => StatusState::Succeeded,
     }
 }

@@ -146,6 +146,10 @@ pub struct DriftPolicy {
     pub reports: Vec<String>,
     /// Rules in file order.
     pub rules: Vec<DriftRule>,
+    /// `require_plan: true`: a pull request is not judged finished until a pipeline pushed a
+    /// plan for its head (`POST /api/v1/plans/...`); until then the check stays pending and the
+    /// summary says "waiting for plan". Read from the base branch like the rest.
+    pub require_plan: bool,
     report_set: GlobSet,
 }
 
@@ -158,6 +162,7 @@ impl Default for DriftPolicy {
             coverage_threshold: None,
             reports,
             rules: Vec::new(),
+            require_plan: false,
             report_set,
         }
     }
@@ -223,6 +228,9 @@ struct RawPolicy {
     /// Rule mappings, validated by [`parse_rule`].
     #[serde(default)]
     rules: Vec<Value>,
+    /// Wait for a pushed plan before judging (see [`DriftPolicy::require_plan`]).
+    #[serde(default)]
+    require_plan: bool,
 }
 
 const RULE_KEYS: [&str; 4] = ["resource", "attribute", "severity_override", "action"];
@@ -262,6 +270,7 @@ impl DriftPolicy {
             coverage_threshold: raw.coverage_threshold,
             reports,
             rules,
+            require_plan: raw.require_plan,
             report_set,
         })
     }
@@ -314,8 +323,9 @@ impl DriftPolicy {
     }
 
     /// Whether a relative, `/`-separated path is a drift report under this policy.
+    /// Plans and drift reports pushed to the API are reports whatever the globs say.
     pub fn is_report(&self, rel_path: &str) -> bool {
-        self.report_set.is_match(rel_path)
+        crate::inputs::pushed::is_pushed(rel_path) || self.report_set.is_match(rel_path)
     }
 
     /// The first rule matching a resource and its changed paths.

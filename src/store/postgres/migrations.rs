@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     migration!(6, "evaluations", "0006_evaluations.sql"),
     migration!(7, "queued evaluate index", "0007_queued_evaluate_index.sql"),
     migration!(8, "ai usage", "0008_ai_usage.sql"),
+    migration!(9, "pushed reports", "0009_pushed_reports.sql"),
 ];
 
 /// The embedded migrations up to a version, as a sqlx migration source.

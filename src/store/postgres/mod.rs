@@ -17,6 +17,7 @@ mod jobs;
 pub use jobs::ENQUEUE_SQL;
 mod migrations;
 mod pr;
+mod pushed;
 mod scan;
 
 pub use migrations::{MIGRATIONS, migrator};
@@ -417,6 +418,49 @@ impl Store for PgStore {
 
     async fn ai_usage(&self, since: chrono::NaiveDate) -> Result<Vec<super::AiUsage>, StoreError> {
         self.usage_rows(since).await
+    }
+
+    async fn put_push_token(&self, token: &super::PushToken) -> Result<(), StoreError> {
+        self.insert_push_token(token).await
+    }
+
+    async fn push_token(
+        &self,
+        id: &super::PushTokenId,
+    ) -> Result<Option<super::PushToken>, StoreError> {
+        self.read_push_token(id).await
+    }
+
+    async fn revoke_push_token(&self, id: &super::PushTokenId) -> Result<bool, StoreError> {
+        self.delete_push_token(id).await
+    }
+
+    async fn put_pushed_report(&self, report: &super::PushedReport) -> Result<(), StoreError> {
+        self.upsert_pushed(report).await
+    }
+
+    async fn pushed_reports(
+        &self,
+        repo: &RepoId,
+        head_sha: &crate::ids::CommitSha,
+    ) -> Result<Vec<super::PushedReport>, StoreError> {
+        self.read_pushed(repo, head_sha).await
+    }
+
+    async fn prune_pushed(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.prune_pushed_before(before).await
+    }
+
+    async fn put_pr_head(&self, head: &super::PrHead) -> Result<(), StoreError> {
+        self.upsert_pr_head(head).await
+    }
+
+    async fn prs_at_head(
+        &self,
+        repo: &RepoId,
+        head_sha: &crate::ids::CommitSha,
+    ) -> Result<Vec<super::PrHead>, StoreError> {
+        self.read_prs_at_head(repo, head_sha).await
     }
 }
 

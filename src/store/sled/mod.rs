@@ -22,6 +22,7 @@ mod evaluations;
 mod group_commit;
 mod jobs;
 mod keys;
+mod pushed;
 mod scan;
 
 use self::keys::{from_json, pr_key, repo_prefix, time_key, to_json, tx_error};
@@ -75,6 +76,10 @@ pub struct SledStore {
     evaluations_pr: Tree,
     /// `day \0 owner \0 repo \0 model -> AiUsage` (JSON): AI costs (see `ai_usage`).
     ai_usage: Tree,
+    /// Push API records (see `pushed`).
+    push_tokens: Tree,
+    pushed: Tree,
+    pr_heads: Tree,
     /// Serializes queue changes that choose their job by scanning an index (see module docs).
     queue_lock: Mutex<()>,
     /// Concurrent writers share flushes (see `group_commit`).
@@ -119,6 +124,9 @@ impl SledStore {
             evaluations_at: tree("evaluations_at")?,
             evaluations_pr: tree("evaluations_pr")?,
             ai_usage: tree("ai_usage")?,
+            push_tokens: tree("push_tokens")?,
+            pushed: tree("pushed")?,
+            pr_heads: tree("pr_heads")?,
             queue_lock: Mutex::new(()),
             commits: group_commit::GroupCommit::default(),
             db,
@@ -502,5 +510,48 @@ impl Store for SledStore {
 
     async fn ai_usage(&self, since: chrono::NaiveDate) -> Result<Vec<super::AiUsage>, StoreError> {
         self.usage_since(since)
+    }
+
+    async fn put_push_token(&self, token: &super::PushToken) -> Result<(), StoreError> {
+        self.insert_push_token(token).await
+    }
+
+    async fn push_token(
+        &self,
+        id: &super::PushTokenId,
+    ) -> Result<Option<super::PushToken>, StoreError> {
+        self.read_push_token(id)
+    }
+
+    async fn revoke_push_token(&self, id: &super::PushTokenId) -> Result<bool, StoreError> {
+        self.remove_push_token(id).await
+    }
+
+    async fn put_pushed_report(&self, report: &super::PushedReport) -> Result<(), StoreError> {
+        self.insert_pushed(report).await
+    }
+
+    async fn pushed_reports(
+        &self,
+        repo: &RepoId,
+        head_sha: &crate::ids::CommitSha,
+    ) -> Result<Vec<super::PushedReport>, StoreError> {
+        self.read_pushed(repo, head_sha)
+    }
+
+    async fn prune_pushed(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.prune_pushed_before(before).await
+    }
+
+    async fn put_pr_head(&self, head: &super::PrHead) -> Result<(), StoreError> {
+        self.insert_pr_head(head).await
+    }
+
+    async fn prs_at_head(
+        &self,
+        repo: &RepoId,
+        head_sha: &crate::ids::CommitSha,
+    ) -> Result<Vec<super::PrHead>, StoreError> {
+        self.read_prs_at_head(repo, head_sha)
     }
 }
