@@ -43,6 +43,31 @@ pub fn to_json(text: &str, shape: HclShape) -> Result<(Value, HashMap<String, u3
     })
 }
 
+/// Parses HCL source into hcl-edit's syntax tree (with byte spans) on the parser's own stack,
+/// for callers that edit the text (`thoth-bot fix`). Like [`to_json`], the caller bounds the
+/// nesting first; a panic in the parser becomes an error.
+pub fn parse_edit_body(text: &str) -> Result<hcl::edit::structure::Body, HclError> {
+    let failed = |message: &str| HclError {
+        line: None,
+        message: message.to_string(),
+    };
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("hcl-parse".into())
+            .stack_size(PARSE_STACK)
+            .spawn_scoped(scope, || {
+                text.parse()
+                    .map_err(|e: hcl::edit::parser::Error| HclError {
+                        line: Some(e.location().line() as u32),
+                        message: e.message().to_string(),
+                    })
+            })
+            .map_err(|e| failed(&format!("cannot start the HCL parser: {e}")))?
+            .join()
+            .map_err(|_| failed("the HCL parser failed on this file"))?
+    })
+}
+
 fn to_json_here(text: &str, shape: HclShape) -> Result<(Value, HashMap<String, u32>), HclError> {
     let edit: hcl::edit::structure::Body =
         text.parse()
