@@ -107,11 +107,12 @@ pub fn apply(project_dir: &Path, fixes: &[Fix], backup_dir: &Path) -> Result<App
         // same line keep that line first, so they all still find it; the last of them goes first
         // so that they end up in the file in the order given.
         file_fixes.reverse();
-        file_fixes.sort_by(|a, b| (b.start_line, b.end_line).cmp(&(a.start_line, a.end_line)));
+        file_fixes.sort_by_key(|f| std::cmp::Reverse((f.start_line, f.end_line)));
         let mut done = Vec::new();
         for f in file_fixes {
             let (s, e) = (f.start_line as usize, f.end_line as usize);
-            let current = (s >= 1 && s <= e && e <= lines.len()).then(|| lines[s - 1..e].join("\n"));
+            let current =
+                (s >= 1 && s <= e && e <= lines.len()).then(|| lines[s - 1..e].join("\n"));
             if current.as_deref() != Some(f.original.as_str()) {
                 out.refused.push(Refused {
                     fix: f.clone(),
@@ -202,6 +203,7 @@ pub fn render_preview(fixes: &[Fix]) -> String {
         out.push_str(&hunk(f));
         out.push('\n');
     }
+    out.push_str("nothing was written: run again with --apply to write these fixes\n");
     out
 }
 
@@ -229,8 +231,12 @@ fn hunk(f: &Fix) -> String {
         let _ = writeln!(out, "{mark}{line}");
     };
     old[..prefix].iter().for_each(|l| push(' ', l));
-    old[prefix..old.len() - suffix].iter().for_each(|l| push('-', l));
-    new[prefix..new.len() - suffix].iter().for_each(|l| push('+', l));
+    old[prefix..old.len() - suffix]
+        .iter()
+        .for_each(|l| push('-', l));
+    new[prefix..new.len() - suffix]
+        .iter()
+        .for_each(|l| push('+', l));
     old[old.len() - suffix..].iter().for_each(|l| push(' ', l));
     out
 }

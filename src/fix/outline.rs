@@ -141,7 +141,11 @@ struct LineIndex {
 impl LineIndex {
     fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter_map(|(i, b)| (b == b'\n').then_some(i + 1)));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter_map(|(i, b)| (b == b'\n').then_some(i + 1)),
+        );
         LineIndex { starts }
     }
 
@@ -165,7 +169,11 @@ fn outline_block(
     let (attrs, blocks) = outline_body(&block.body, index, depth);
     Some(Block {
         ident: block.ident.as_str().to_string(),
-        labels: block.labels.iter().map(|l| l.as_str().to_string()).collect(),
+        labels: block
+            .labels
+            .iter()
+            .map(|l| l.as_str().to_string())
+            .collect(),
         open,
         close,
         attrs,
@@ -244,7 +252,10 @@ mod tests {
     #[test]
     fn too_deep_and_broken_files_have_no_outline() {
         let deep = format!("x = {}{}\n", "[".repeat(50_000), "]".repeat(50_000));
-        assert!(matches!(Outline::parse(&deep), Err(OutlineError::TooDeep(1))));
+        assert!(matches!(
+            Outline::parse(&deep),
+            Err(OutlineError::TooDeep(1))
+        ));
         assert!(matches!(
             Outline::parse("resource \"a\" \"b\" {\n"),
             Err(OutlineError::Syntax { .. })

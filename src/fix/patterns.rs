@@ -23,19 +23,71 @@ pub struct Pattern {
 
 /// The patterns, in ThothCTL's order.
 pub const PATTERNS: &[Pattern] = &[
-    p("THOTH-AWS-S3-007", "CKV_AWS_18", "Enable S3 bucket access logging"),
-    p("THOTH-AWS-S3-001", "CKV_AWS_19", "Enable S3 bucket encryption (AES256)"),
-    p("THOTH-AWS-S3-006", "CKV_AWS_21", "Enable S3 bucket versioning"),
-    p("THOTH-AWS-S3-005", "CKV_AWS_145", "Enable S3 bucket encryption (KMS)"),
-    p("THOTH-AWS-SG-005", "CKV_AWS_23", "Add security group description"),
-    p("THOTH-AWS-SG-001", "CKV_AWS_24", "Restrict SSH ingress CIDR"),
-    p("THOTH-AWS-SG-002", "CKV_AWS_25", "Restrict RDP ingress CIDR"),
-    p("THOTH-AWS-RDS-001", "CKV_AWS_16", "Enable RDS encryption at rest"),
-    p("THOTH-AWS-RDS-002", "CKV_AWS_17", "Disable RDS public access"),
-    p("THOTH-AWS-CW-001", "CKV_AWS_158", "Enable CloudWatch Log Group encryption"),
-    p("THOTH-AWS-EBS-001", "CKV_AWS_3", "Enable EBS volume encryption"),
-    p("THOTH-AWS-LAMBDA-001", "CKV_AWS_116", "Add Lambda dead letter config"),
-    p("THOTH-AWS-LAMBDA-002", "CKV_AWS_272", "Enable Lambda code signing"),
+    p(
+        "THOTH-AWS-S3-007",
+        "CKV_AWS_18",
+        "Enable S3 bucket access logging",
+    ),
+    p(
+        "THOTH-AWS-S3-001",
+        "CKV_AWS_19",
+        "Enable S3 bucket encryption (AES256)",
+    ),
+    p(
+        "THOTH-AWS-S3-006",
+        "CKV_AWS_21",
+        "Enable S3 bucket versioning",
+    ),
+    p(
+        "THOTH-AWS-S3-005",
+        "CKV_AWS_145",
+        "Enable S3 bucket encryption (KMS)",
+    ),
+    p(
+        "THOTH-AWS-SG-005",
+        "CKV_AWS_23",
+        "Add security group description",
+    ),
+    p(
+        "THOTH-AWS-SG-001",
+        "CKV_AWS_24",
+        "Restrict SSH ingress CIDR",
+    ),
+    p(
+        "THOTH-AWS-SG-002",
+        "CKV_AWS_25",
+        "Restrict RDP ingress CIDR",
+    ),
+    p(
+        "THOTH-AWS-RDS-001",
+        "CKV_AWS_16",
+        "Enable RDS encryption at rest",
+    ),
+    p(
+        "THOTH-AWS-RDS-002",
+        "CKV_AWS_17",
+        "Disable RDS public access",
+    ),
+    p(
+        "THOTH-AWS-CW-001",
+        "CKV_AWS_158",
+        "Enable CloudWatch Log Group encryption",
+    ),
+    p(
+        "THOTH-AWS-EBS-001",
+        "CKV_AWS_3",
+        "Enable EBS volume encryption",
+    ),
+    p(
+        "THOTH-AWS-LAMBDA-001",
+        "CKV_AWS_116",
+        "Add Lambda dead letter config",
+    ),
+    p(
+        "THOTH-AWS-LAMBDA-002",
+        "CKV_AWS_272",
+        "Enable Lambda code signing",
+    ),
 ];
 
 const fn p(rule_id: &'static str, checkov_id: &'static str, title: &'static str) -> Pattern {
@@ -50,7 +102,8 @@ const fn p(rule_id: &'static str, checkov_id: &'static str, title: &'static str)
 /// internet host can come from. The team replaces it with its VPN or bastion range.
 const PRIVATE_V4: &str = "10.0.0.0/8";
 const PRIVATE_V6: &str = "fd00::/8";
-const NARROWED: &str = "# thoth-bot fix: was open to the internet; narrow to your VPN or bastion range";
+const NARROWED: &str =
+    "# thoth-bot fix: was open to the internet; narrow to your VPN or bastion range";
 
 /// Names already taken in one folder (one Terraform module): resources (`TYPE.NAME`) and
 /// variables, including the ones this run's fixes add.
@@ -68,7 +121,10 @@ impl DirIndex {
         let Ok(entries) = std::fs::read_dir(project_dir.join(dir)) else {
             return index;
         };
-        for entry in entries.filter_map(Result::ok).take(super::MAX_INDEXED_FILES) {
+        for entry in entries
+            .filter_map(Result::ok)
+            .take(super::MAX_INDEXED_FILES)
+        {
             let name = entry.file_name().to_string_lossy().into_owned();
             let is_file = entry.file_type().is_ok_and(|t| t.is_file());
             if !is_file || !name.ends_with(".tf") {
@@ -147,31 +203,35 @@ pub(crate) fn fixes_for(
                 edits.extend(append_after(o, block, &text));
             }
         }
-        "THOTH-AWS-S3-007" if block.labels[0] == "aws_s3_bucket" => {
-            if index.claim_resource(&format!("aws_s3_bucket_logging.{name}")) {
-                let text = format!(
-                    "resource \"aws_s3_bucket_logging\" \"{name}\" {{\n  bucket = aws_s3_bucket.{name}.id\n\n  target_bucket = var.access_log_bucket\n  target_prefix = \"s3/{name}/\"\n}}"
-                );
-                edits.extend(append_after(o, block, &text));
-                edits.extend(declare(
-                    o,
-                    block,
-                    index,
-                    "access_log_bucket",
-                    "Name of the bucket that receives S3 server access logs (added by thoth-bot fix)",
-                ));
-            }
+        // The name check comes last in the guard: it claims the name.
+        "THOTH-AWS-S3-007"
+            if block.labels[0] == "aws_s3_bucket"
+                && index.claim_resource(&format!("aws_s3_bucket_logging.{name}")) =>
+        {
+            let text = format!(
+                "resource \"aws_s3_bucket_logging\" \"{name}\" {{\n  bucket = aws_s3_bucket.{name}.id\n\n  target_bucket = var.access_log_bucket\n  target_prefix = \"s3/{name}/\"\n}}"
+            );
+            edits.extend(append_after(o, block, &text));
+            edits.extend(declare(
+                o,
+                block,
+                index,
+                "access_log_bucket",
+                "Name of the bucket that receives S3 server access logs (added by thoth-bot fix)",
+            ));
         }
-        "THOTH-AWS-SG-005" => {
-            edits.extend(set_attr(o, block, "description", "\"Managed by Terraform\""))
-        }
+        "THOTH-AWS-SG-005" => edits.extend(set_attr(
+            o,
+            block,
+            "description",
+            "\"Managed by Terraform\"",
+        )),
         "THOTH-AWS-SG-001" => edits.extend(narrow_ingress(o, block, 22)),
         "THOTH-AWS-SG-002" => edits.extend(narrow_ingress(o, block, 3389)),
         "THOTH-AWS-RDS-001" => edits.extend(set_attr(o, block, "storage_encrypted", "true")),
-        "THOTH-AWS-RDS-002" => {
-            if block.attr("publicly_accessible").is_some() {
-                edits.extend(set_attr(o, block, "publicly_accessible", "false"));
-            }
+        // Only `publicly_accessible = true` fires the rule: the attribute is there to rewrite.
+        "THOTH-AWS-RDS-002" if block.attr("publicly_accessible").is_some() => {
+            edits.extend(set_attr(o, block, "publicly_accessible", "false"));
         }
         "THOTH-AWS-CW-001" => {
             let var = "cloudwatch_logs_kms_key_arn";
@@ -206,7 +266,12 @@ pub(crate) fn fixes_for(
         }
         "THOTH-AWS-LAMBDA-002" => {
             let var = "lambda_code_signing_config_arn";
-            edits.extend(set_attr(o, block, "code_signing_config_arn", &format!("var.{var}")));
+            edits.extend(set_attr(
+                o,
+                block,
+                "code_signing_config_arn",
+                &format!("var.{var}"),
+            ));
             if !edits.is_empty() {
                 edits.extend(declare(
                     o,
@@ -268,7 +333,9 @@ fn insert_after_header(o: &Outline, block: &Block, text: &str) -> Option<Edit> {
 fn append_after(o: &Outline, block: &Block, text: &str) -> Option<Edit> {
     let close = o.line(block.close);
     let rest = close.trim_start().strip_prefix('}')?.trim();
-    if block.open >= block.close || !(rest.is_empty() || rest.starts_with('#') || rest.starts_with("//")) {
+    if block.open >= block.close
+        || !(rest.is_empty() || rest.starts_with('#') || rest.starts_with("//"))
+    {
         return None;
     }
     Some(Edit {
@@ -306,7 +373,9 @@ fn body_indent(o: &Outline, block: &Block) -> String {
         .filter(|l| *l > block.open)
         .min();
     let indent_of = |line: &str| -> String {
-        line.chars().take_while(|c| *c == ' ' || *c == '\t').collect()
+        line.chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect()
     };
     match first {
         Some(line) => indent_of(o.line(line)),
@@ -350,13 +419,21 @@ fn narrow_ingress(o: &Outline, block: &Block, port: u32) -> Vec<Edit> {
             let Some(a) = rule.attr(key) else { continue };
             let narrowed = match &a.value {
                 Val::Str(s) if is_world(s) => format!("\"{}\"", private_for(s)),
-                Val::List(items) if items.iter().any(|v| matches!(v, Val::Str(s) if is_world(s))) => {
+                Val::List(items)
+                    if items
+                        .iter()
+                        .any(|v| matches!(v, Val::Str(s) if is_world(s))) =>
+                {
                     let mut seen: Vec<String> = Vec::new();
                     for v in items {
                         // Only literal lists are rewritten: an expression in the list could be
                         // anything.
                         let Val::Str(s) = v else { return Vec::new() };
-                        let s = if is_world(s) { private_for(s).to_string() } else { s.clone() };
+                        let s = if is_world(s) {
+                            private_for(s).to_string()
+                        } else {
+                            s.clone()
+                        };
                         if !seen.contains(&s) {
                             seen.push(s);
                         }
@@ -408,5 +485,9 @@ fn is_world(cidr: &str) -> bool {
 }
 
 fn private_for(cidr: &str) -> &'static str {
-    if cidr.contains(':') { PRIVATE_V6 } else { PRIVATE_V4 }
+    if cidr.contains(':') {
+        PRIVATE_V6
+    } else {
+        PRIVATE_V4
+    }
 }

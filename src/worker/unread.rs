@@ -83,7 +83,10 @@ fn ignored_folder(path: &str) -> Option<&str> {
     }
     // The walker always skips the fix backups (`thoth-bot fix --apply`), at the root only.
     let backups = crate::fix::BACKUPS_DIR;
-    if path.strip_prefix(backups).is_some_and(|r| r.starts_with('/')) {
+    if path
+        .strip_prefix(backups)
+        .is_some_and(|r| r.starts_with('/'))
+    {
         return Some(backups);
     }
     folders.find(|f| DEFAULT_IGNORE_FOLDERS.contains(f))
