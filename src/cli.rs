@@ -4,6 +4,7 @@
 
 mod args;
 mod dispatch;
+mod fix;
 
 pub use args::{Cli, Command, Setup};
 pub use dispatch::run;

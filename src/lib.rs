@@ -12,6 +12,7 @@ pub mod decision;
 pub mod encoding;
 pub mod event;
 pub mod finding;
+pub mod fix;
 pub mod forge;
 pub mod gates;
 pub mod housekeeping;

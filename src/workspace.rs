@@ -151,7 +151,11 @@ impl Workspace {
             };
             let ft = meta.file_type();
             if ft.is_dir() {
-                if ignore.iter().any(|i| i == &name || i == &child_rel) {
+                // `thoth-bot fix --apply` keeps the originals of the files it changed there: they
+                // are never judged again, whatever the config says.
+                if ignore.iter().any(|i| i == &name || i == &child_rel)
+                    || child_rel == crate::fix::BACKUPS_DIR
+                {
                     continue;
                 }
                 self.dirs.insert(child_rel.clone());

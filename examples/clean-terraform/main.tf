@@ -52,9 +52,10 @@ module "logs" {
 module "uploads" {
   source = "./modules/bucket"
 
-  name        = "${local.name_prefix}-uploads"
-  kms_key_arn = aws_kms_key.data.arn
-  tags        = local.common_tags
+  name              = "${local.name_prefix}-uploads"
+  kms_key_arn       = aws_kms_key.data.arn
+  access_log_bucket = var.access_log_bucket
+  tags              = local.common_tags
 }
 
 resource "aws_kms_key" "data" {
@@ -98,6 +99,21 @@ resource "aws_s3_bucket_public_access_block" "assets" {
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "assets" {
+  bucket = aws_s3_bucket.assets.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_logging" "assets" {
+  bucket = aws_s3_bucket.assets.id
+
+  target_bucket = var.access_log_bucket
+  target_prefix = "s3/assets/"
 }
 
 # HTTPS from the internet is fine for the load balancer; no SSH, use Session Manager instead.

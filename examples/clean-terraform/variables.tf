@@ -20,3 +20,8 @@ variable "datadog_api_key" {
   type        = string
   sensitive   = true
 }
+
+variable "access_log_bucket" {
+  description = "Bucket that receives the S3 server access logs of the account"
+  type        = string
+}

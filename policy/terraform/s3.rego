@@ -1,4 +1,4 @@
-# S3 buckets: encryption, public ACLs, public access blocks.
+# S3 buckets: encryption, public ACLs, public access blocks, KMS keys, versioning, access logs.
 #
 # Handles the inline (AWS provider v3) form, where encryption, ACL and grants are blocks of
 # aws_s3_bucket, and the split (v4+) form with aws_s3_bucket_server_side_encryption_configuration,
@@ -37,6 +37,21 @@ docs := {
 		"title": "S3 public access block with a protection disabled",
 		"description": "One of `block_public_acls`, `block_public_policy`, `ignore_public_acls`, `restrict_public_buckets` is `false` or not set (the provider default is `false`), so that kind of public access is still allowed.",
 		"remediation": "Set all four flags to `true`. If the bucket must be public, say so explicitly with a conftest `exception` for `s3_public_access_block` and a reviewed justification.",
+	},
+	"THOTH-AWS-S3-005": {
+		"title": "S3 bucket encrypted without KMS",
+		"description": "The bucket's default encryption uses `sse_algorithm = \"AES256\"` (SSE-S3): the keys belong to S3, so there is no key policy to limit who can decrypt and no CloudTrail record of key use.",
+		"remediation": "Set `sse_algorithm = \"aws:kms\"` (the AWS-managed `aws/s3` key when `kms_master_key_id` is not set) and, better, `kms_master_key_id` to a customer-managed key. `thoth-bot fix` switches the algorithm.",
+	},
+	"THOTH-AWS-S3-006": {
+		"title": "S3 bucket without versioning",
+		"description": "No inline `versioning { enabled = true }` block and no `aws_s3_bucket_versioning` with `status = \"Enabled\"` in the same file references the bucket: an overwrite or delete (by mistake or by ransomware) loses the object for good.",
+		"remediation": "Add `aws_s3_bucket_versioning` with `bucket = aws_s3_bucket.NAME.id` and `versioning_configuration { status = \"Enabled\" }` (a lifecycle rule can expire old versions).",
+	},
+	"THOTH-AWS-S3-007": {
+		"title": "S3 bucket without access logging",
+		"description": "No inline `logging` block and no `aws_s3_bucket_logging` in the same file references the bucket, so there is no record of who read or changed its objects.",
+		"remediation": "Add `aws_s3_bucket_logging` with `bucket = aws_s3_bucket.NAME.id` and `target_bucket` set to the account's access-log bucket (or enable CloudTrail data events).",
 	},
 }
 
@@ -173,5 +188,91 @@ deny_s3_public_access_block contains result if {
 		"severity": "high",
 		"pattern": "public_s3_buckets",
 		"resource": r.address,
+	}
+}
+
+# --- THOTH-AWS-S3-005: KMS rather than SSE-S3 ---------------------------------------------------
+
+# The `apply_server_side_encryption_by_default` blocks of a resource's encryption rules: the v4+
+# companion resource holds `rule` directly, the inline v3 form nests it in
+# `server_side_encryption_configuration`.
+sse_defaults(r) := [d |
+	some rule in util.arr(r.config.rule)
+	some d in util.arr(util.get(rule, "apply_server_side_encryption_by_default", []))
+] if {
+	r.type == "aws_s3_bucket_server_side_encryption_configuration"
+}
+
+sse_defaults(r) := [d |
+	some sse in util.arr(r.config.server_side_encryption_configuration)
+	some rule in util.arr(util.get(sse, "rule", []))
+	some d in util.arr(util.get(rule, "apply_server_side_encryption_by_default", []))
+] if {
+	r.type == "aws_s3_bucket"
+}
+
+warn_s3_encryption_not_kms contains result if {
+	some r in tf.resources
+	r.type in {"aws_s3_bucket", "aws_s3_bucket_server_side_encryption_configuration"}
+	some d in sse_defaults(r)
+	util.get(d, "sse_algorithm", "") == "AES256"
+	result := {
+		"msg": sprintf("%s encrypts with AES256 (SSE-S3): use aws:kms so a key policy controls decryption", [r.address]),
+		"id": "THOTH-AWS-S3-005",
+		"severity": "low",
+		"resource": r.address,
+	}
+}
+
+# --- THOTH-AWS-S3-006: versioning ---------------------------------------------------------------
+
+versioned(b) if {
+	some v in util.arr(b.config.versioning)
+	util.is_true(util.get(v, "enabled", false))
+}
+
+# `status` may be an expression (`var.versioning_status`): given the benefit of the doubt.
+versioned(b) if {
+	some v in tf.resources_of("aws_s3_bucket_versioning")
+	targets_bucket(v, b)
+	some c in util.arr(v.config.versioning_configuration)
+	status := util.get(c, "status", "")
+	status_enabled(status)
+}
+
+status_enabled(status) if status == "Enabled"
+
+status_enabled(status) if util.is_expression(status)
+
+warn_s3_versioning contains result if {
+	some b in buckets
+	b.source == "config"
+	not versioned(b)
+	result := {
+		"msg": sprintf("%s has no versioning: add an aws_s3_bucket_versioning referencing it in the same file", [b.address]),
+		"id": "THOTH-AWS-S3-006",
+		"severity": "medium",
+		"resource": b.address,
+	}
+}
+
+# --- THOTH-AWS-S3-007: access logging -----------------------------------------------------------
+
+logged(b) if count(util.arr(b.config.logging)) > 0
+
+logged(b) if {
+	some l in tf.resources_of("aws_s3_bucket_logging")
+	targets_bucket(l, b)
+}
+
+warn_s3_access_logging contains result if {
+	some b in buckets
+	b.source == "config"
+	not logged(b)
+	result := {
+		"msg": sprintf("%s has no access logging: add an aws_s3_bucket_logging referencing it in the same file", [b.address]),
+		"id": "THOTH-AWS-S3-007",
+		"severity": "low",
+		"resource": b.address,
 	}
 }

@@ -222,3 +222,90 @@ test_docs_cover_every_id if {
 		s3.docs[id].remediation
 	}
 }
+
+# --- THOTH-AWS-S3-005 ---
+
+test_s3_005_aes256_split_form if {
+	results := s3.warn_s3_encryption_not_kms with input as {"resource": {
+		"aws_s3_bucket": {"data": {"bucket": "prod-app-data"}},
+		"aws_s3_bucket_server_side_encryption_configuration": {"data": {
+			"bucket": "${aws_s3_bucket.data.id}",
+			"rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "AES256"}]}],
+		}},
+	}}
+	{r.resource | some r in results} == {"aws_s3_bucket_server_side_encryption_configuration.data"}
+}
+
+test_s3_005_aes256_inline_form if {
+	results := s3.warn_s3_encryption_not_kms with input as {"resource": {"aws_s3_bucket": {"data": {
+		"bucket": "prod-app-data",
+		"server_side_encryption_configuration": [{"rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "AES256"}]}]}],
+	}}}}
+	"THOTH-AWS-S3-005" in ids(results)
+}
+
+test_s3_005_kms_passes if {
+	count(s3.warn_s3_encryption_not_kms) == 0 with input as clean_split
+}
+
+# --- THOTH-AWS-S3-006 ---
+
+test_s3_006_bucket_without_versioning if {
+	results := s3.warn_s3_versioning with input as clean_split
+	{r.resource | some r in results} == {"aws_s3_bucket.logs"}
+}
+
+test_s3_006_versioning_resource_passes if {
+	count(s3.warn_s3_versioning) == 0 with input as {"resource": {
+		"aws_s3_bucket": {"data": {"bucket": "prod-app-data"}},
+		"aws_s3_bucket_versioning": {"data": {
+			"bucket": "${aws_s3_bucket.data.id}",
+			"versioning_configuration": [{"status": "Enabled"}],
+		}},
+	}}
+}
+
+test_s3_006_suspended_versioning_fires if {
+	results := s3.warn_s3_versioning with input as {"resource": {
+		"aws_s3_bucket": {"data": {"bucket": "prod-app-data"}},
+		"aws_s3_bucket_versioning": {"data": {
+			"bucket": "${aws_s3_bucket.data.id}",
+			"versioning_configuration": [{"status": "Suspended"}],
+		}},
+	}}
+	"THOTH-AWS-S3-006" in ids(results)
+}
+
+test_s3_006_inline_versioning_passes if {
+	count(s3.warn_s3_versioning) == 0 with input as {"resource": {"aws_s3_bucket": {"data": {
+		"bucket": "prod-app-data",
+		"versioning": [{"enabled": true}],
+	}}}}
+}
+
+# --- THOTH-AWS-S3-007 ---
+
+test_s3_007_bucket_without_logging if {
+	results := s3.warn_s3_access_logging with input as clean_split
+	some r in results
+	r.id == "THOTH-AWS-S3-007"
+	r.resource == "aws_s3_bucket.logs"
+}
+
+test_s3_007_logging_resource_passes if {
+	count(s3.warn_s3_access_logging) == 0 with input as {"resource": {
+		"aws_s3_bucket": {"data": {"bucket": "prod-app-data"}},
+		"aws_s3_bucket_logging": {"data": {
+			"bucket": "${aws_s3_bucket.data.id}",
+			"target_bucket": "${var.access_log_bucket}",
+			"target_prefix": "s3/prod-app-data/",
+		}},
+	}}
+}
+
+test_s3_007_inline_logging_passes if {
+	count(s3.warn_s3_access_logging) == 0 with input as {"resource": {"aws_s3_bucket": {"data": {
+		"bucket": "prod-app-data",
+		"logging": [{"target_bucket": "prod-app-logs"}],
+	}}}}
+}

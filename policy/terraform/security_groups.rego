@@ -1,4 +1,5 @@
-# Security group ingress open to the whole internet (0.0.0.0/0 or ::/0).
+# Security group ingress open to the whole internet (0.0.0.0/0 or ::/0), and groups or rules
+# without a description (THOTH-AWS-SG-005).
 #
 # Covers inline `ingress` blocks (and the `ingress = [...]` attribute form) of aws_security_group,
 # aws_security_group_rule with type = "ingress", and aws_vpc_security_group_ingress_rule.
@@ -34,6 +35,11 @@ docs := {
 		"title": "Port open to the internet",
 		"description": "An ingress rule opens a port other than SSH/RDP to 0.0.0.0/0 or ::/0 (or a port thoth cannot determine because it is an expression). Ports listed in `data.thoth.public_ingress_ports` (default 80, 443) are allowed.",
 		"remediation": "Check that the port must be public. Otherwise restrict the source CIDR or reference a security group; for intentionally public ports add them to `public_ingress_ports` in the policy data.",
+	},
+	"THOTH-AWS-SG-005": {
+		"title": "Security group without a description",
+		"description": "An `aws_security_group` or `aws_security_group_rule` has no `description` (or an empty one). Reviewers and incident responders read descriptions to tell why a rule exists and whether it can go.",
+		"remediation": "Set `description` to what the group or rule is for. On an existing `aws_security_group` a changed description replaces the group: `thoth-bot fix` writes the provider default `Managed by Terraform`, which changes nothing in AWS, for you to refine when the group is recreated anyway.",
 	},
 }
 
@@ -176,5 +182,21 @@ warn_sg_port_open contains result if {
 		"id": "THOTH-AWS-SG-004",
 		"severity": "medium",
 		"resource": rule.resource,
+	}
+}
+
+# --- THOTH-AWS-SG-005: descriptions -------------------------------------------------------------
+
+# An expression (`var.description`) counts as a description.
+warn_sg_description contains result if {
+	some r in tf.resources
+	r.type in {"aws_security_group", "aws_security_group_rule"}
+	r.source == "config"
+	trim_space(util.str(r.config, "description")) == ""
+	result := {
+		"msg": sprintf("%s has no description: say what it is for", [r.address]),
+		"id": "THOTH-AWS-SG-005",
+		"severity": "low",
+		"resource": r.address,
 	}
 }

@@ -179,3 +179,20 @@ test_docs_cover_every_id if {
 test_default_public_ingress_ports if {
 	sg.public_ingress_ports == [80, 443] with data.thoth.public_ingress_ports as null
 }
+
+# --- THOTH-AWS-SG-005 ---
+
+test_sg_005_group_and_rule_without_description if {
+	results := sg.warn_sg_description with input as {"resource": {
+		"aws_security_group": {"web": {"name": "prod-shop-web"}, "db": {"name": "prod-shop-db", "description": ""}},
+		"aws_security_group_rule": {"https": {"type": "ingress", "from_port": 443, "to_port": 443, "security_group_id": "${aws_security_group.web.id}"}},
+	}}
+	{r.resource | some r in results} == {"aws_security_group.web", "aws_security_group.db", "aws_security_group_rule.https"}
+}
+
+test_sg_005_described_group_passes if {
+	count(sg.warn_sg_description) == 0 with input as {"resource": {"aws_security_group": {"web": {
+		"name": "prod-shop-web",
+		"description": "Web servers behind the load balancer",
+	}}}}
+}

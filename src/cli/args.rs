@@ -79,6 +79,28 @@ pub enum Command {
         #[arg(long)]
         draft: bool,
     },
+    /// Deterministic fixes for the built-in rules' findings (S3, security groups, RDS, CloudWatch,
+    /// EBS, Lambda): a diff by default, written with --apply. Exit 0 ok, 2 error.
+    Fix {
+        /// Project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Write the fixes, after saving each changed file under DIR/.thothctl/fix_backups/.
+        #[arg(long)]
+        apply: bool,
+        /// Only fixes for this rule id (repeatable).
+        #[arg(long = "only", value_name = "RULE_ID")]
+        only: Vec<String>,
+        /// Output format: text (a diff) or json.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        /// Extra policy directory (repeatable), as for `check`.
+        #[arg(long = "policy", value_name = "DIR")]
+        policy: Vec<PathBuf>,
+        /// Org policy repository, as for `check`.
+        #[arg(long, value_name = "DIR", env = "THOTH_POLICY_REPO")]
+        org_policy: Option<PathBuf>,
+    },
     /// Print the audit trail of decisions and overrides from the store.
     History {
         /// Store URL (`sled:PATH` or `postgres://...`).

@@ -169,6 +169,28 @@ pub fn run(cli: Cli) -> ExitCode {
                 report.exit_code()
             }
         }
+        Command::Fix {
+            dir,
+            apply,
+            only,
+            format,
+            policy,
+            org_policy,
+        } => {
+            let mut opts = CheckOptions::new(dir);
+            opts.policy_dirs = policy;
+            opts.org_policy = org_policy;
+            match super::fix::run(&opts, apply, &only, format == "json") {
+                Ok(out) => {
+                    print!("{out}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    2
+                }
+            }
+        }
         Command::RegoInputs {
             dir,
             policy,

@@ -28,6 +28,20 @@ const PARSE_STACK: usize = 32 * 1024 * 1024;
 /// Converts HCL source to JSON plus `address -> line` for the top-level blocks. The caller
 /// bounds the nesting first (`inputs::depth`); a panic in the parser becomes an error too.
 pub fn to_json(text: &str, shape: HclShape) -> Result<(Value, HashMap<String, u32>), HclError> {
+    on_parse_stack(|| to_json_here(text, shape))
+}
+
+/// Parses HCL source into hcl-edit's syntax tree (with byte spans) on the parser's own stack,
+/// for callers that edit the text (`thoth-bot fix`). Like [`to_json`], the caller bounds the
+/// nesting first; a panic in the parser becomes an error.
+pub fn parse_edit_body(text: &str) -> Result<hcl::edit::structure::Body, HclError> {
+    on_parse_stack(|| text.parse().map_err(edit_error))
+}
+
+/// Runs `parse` on a thread with [`PARSE_STACK`] bytes of stack.
+fn on_parse_stack<T: Send>(
+    parse: impl FnOnce() -> Result<T, HclError> + Send,
+) -> Result<T, HclError> {
     let failed = |message: &str| HclError {
         line: None,
         message: message.to_string(),
@@ -36,20 +50,22 @@ pub fn to_json(text: &str, shape: HclShape) -> Result<(Value, HashMap<String, u3
         std::thread::Builder::new()
             .name("hcl-parse".into())
             .stack_size(PARSE_STACK)
-            .spawn_scoped(scope, || to_json_here(text, shape))
+            .spawn_scoped(scope, parse)
             .map_err(|e| failed(&format!("cannot start the HCL parser: {e}")))?
             .join()
             .map_err(|_| failed("the HCL parser failed on this file"))?
     })
 }
 
+fn edit_error(e: hcl::edit::parser::Error) -> HclError {
+    HclError {
+        line: Some(e.location().line() as u32),
+        message: e.message().to_string(),
+    }
+}
+
 fn to_json_here(text: &str, shape: HclShape) -> Result<(Value, HashMap<String, u32>), HclError> {
-    let edit: hcl::edit::structure::Body =
-        text.parse()
-            .map_err(|e: hcl::edit::parser::Error| HclError {
-                line: Some(e.location().line() as u32),
-                message: e.message().to_string(),
-            })?;
+    let edit: hcl::edit::structure::Body = text.parse().map_err(edit_error)?;
     let locations = block_locations(&edit, text);
     let body: Body = edit.into();
     Ok((body_to_json(&body, shape, true), locations))

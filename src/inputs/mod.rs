@@ -7,7 +7,7 @@
 //! before any recursive parse starts (see [`limits`]).
 
 pub mod cloudformation;
-mod depth;
+pub(crate) mod depth;
 pub mod dockerfile;
 pub mod hcl;
 pub mod limits;

@@ -81,6 +81,14 @@ fn ignored_folder(path: &str) -> Option<&str> {
     if folders.peek() == Some(&"policy") {
         return Some("policy");
     }
+    // The walker always skips the fix backups (`thoth-bot fix --apply`), at the root only.
+    let backups = crate::fix::BACKUPS_DIR;
+    if path
+        .strip_prefix(backups)
+        .is_some_and(|r| r.starts_with('/'))
+    {
+        return Some(backups);
+    }
     folders.find(|f| DEFAULT_IGNORE_FOLDERS.contains(f))
 }
 
@@ -195,6 +203,16 @@ mod tests {
         );
         assert!(found[0].message.contains("larger than the 5 MiB"));
         assert!(found[3].message.contains("Git LFS pointer"));
+    }
+
+    #[test]
+    fn a_file_in_the_fix_backups_is_unread() {
+        assert_eq!(
+            ignored_folder(".thothctl/fix_backups/20261201T000000Z/main.tf"),
+            Some(".thothctl/fix_backups")
+        );
+        assert_eq!(ignored_folder(".thothctl/ai_decision_config.yaml"), None);
+        assert_eq!(ignored_folder("a/.terraform/x.tf"), Some(".terraform"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-# A private, encrypted bucket with versioning and every public access protection on.
+# A private, encrypted, versioned and logged bucket with every public access protection on.
 resource "aws_s3_bucket" "this" {
   bucket = var.name
   tags   = var.tags
@@ -10,6 +10,13 @@ resource "aws_s3_bucket_versioning" "this" {
   versioning_configuration {
     status = "Enabled"
   }
+}
+
+resource "aws_s3_bucket_logging" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  target_bucket = var.access_log_bucket
+  target_prefix = "s3/${var.name}/"
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {

@@ -8,6 +8,11 @@ variable "kms_key_arn" {
   type        = string
 }
 
+variable "access_log_bucket" {
+  description = "Bucket that receives the bucket's S3 server access logs"
+  type        = string
+}
+
 variable "tags" {
   description = "Tags applied to the bucket (must include Environment, Owner, CostCenter)"
   type        = map(string)
