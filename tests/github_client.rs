@@ -700,6 +700,7 @@ fn plan_fails_the_check_on_blocking_findings_and_maps_levels() {
         notes: vec![],
         overridden: None,
         ai: None,
+        ..PlanContext::default()
     };
     let plan = plan_from(&r, &d, &ctx);
 
@@ -790,6 +791,7 @@ async fn publish_completes_the_check_reviews_and_keeps_one_comment() {
             notes: vec![],
             overridden: None,
             ai: None,
+            ..PlanContext::default()
         },
     );
 

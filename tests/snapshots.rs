@@ -121,6 +121,7 @@ fn summary_comment_and_check_run_of_the_insecure_example() {
             notes: Vec::new(),
             overridden: None,
             ai: None,
+            ..PlanContext::default()
         },
     );
     insta::assert_snapshot!("insecure_terraform_comment", plan.comment_body);

@@ -63,6 +63,30 @@ pub fn changed_hunks(
     out
 }
 
+/// The line ranges (1-based, inclusive) of the hunks of `path` on the head side of the diff
+/// from `base` to `head`: the lines a pull request review comment may be placed on. A file
+/// that is new (or has no base) is one range over all of it.
+pub fn hunk_ranges(base: Option<&Path>, head: &Path, path: &str) -> Vec<(u32, u32)> {
+    let Some(new) = read(&head.join(path)) else {
+        return Vec::new();
+    };
+    let old = base.and_then(|b| read(&b.join(path)));
+    let Ok(patch) = git2::Patch::from_buffers(
+        old.as_deref().unwrap_or_default(),
+        Some(Path::new(path)),
+        &new,
+        Some(Path::new(path)),
+        None,
+    ) else {
+        return Vec::new();
+    };
+    (0..patch.num_hunks())
+        .filter_map(|i| patch.hunk(i).ok())
+        .filter(|(h, _)| h.new_lines() > 0)
+        .map(|(h, _)| (h.new_start(), h.new_start() + h.new_lines() - 1))
+        .collect()
+}
+
 /// A text file's bytes, or `None` (missing, a symlink, too large, binary).
 fn read(path: &Path) -> Option<Vec<u8>> {
     let meta = std::fs::symlink_metadata(path).ok()?;
@@ -89,5 +113,24 @@ mod tests {
         assert!(d.contains("-y = 2\n+y = 3\n"), "{d}");
         assert!(d.contains("not shown: big.tf"), "{d}");
         assert!(d.len() < 1400, "{}", d.len());
+    }
+
+    #[test]
+    fn hunk_ranges_cover_changes_with_their_context() {
+        let base = tempfile::tempdir().unwrap();
+        let head = tempfile::tempdir().unwrap();
+        let old: String = (1..=30).map(|i| format!("l{i}\n")).collect();
+        std::fs::write(base.path().join("a.tf"), &old).unwrap();
+        std::fs::write(head.path().join("a.tf"), old.replace("l15\n", "changed\n")).unwrap();
+        std::fs::write(head.path().join("new.tf"), "a\nb\n").unwrap();
+        assert_eq!(
+            hunk_ranges(Some(base.path()), head.path(), "a.tf"),
+            [(12, 18)]
+        );
+        assert_eq!(
+            hunk_ranges(Some(base.path()), head.path(), "new.tf"),
+            [(1, 2)]
+        );
+        assert!(hunk_ranges(Some(base.path()), head.path(), "gone.tf").is_empty());
     }
 }

@@ -12,6 +12,7 @@
 pub mod ai_section;
 pub mod azure;
 pub mod github;
+pub mod suggestion;
 
 pub use ai_section::AiSection;
 
@@ -208,6 +209,8 @@ pub struct PublishPlan {
     /// The signed link to this evaluation's details page: the check run's `details_url`, the
     /// Azure DevOps status `targetUrl`. `None` without `public_url`.
     pub details_url: Option<String>,
+    /// Fixes to offer: GitHub review comments (inside the diff), Azure DevOps threads.
+    pub suggestions: Vec<suggestion::Suggestion>,
 }
 
 /// What [`plan_from`] needs besides the report and the decision.
@@ -221,6 +224,11 @@ pub struct PlanContext {
     pub overridden: Option<CheckConclusion>,
     /// The AI review, when one ran and answered.
     pub ai: Option<AiSection>,
+    /// Fixes for the findings (deterministic patterns, then the model's).
+    pub suggestions: Vec<suggestion::Suggestion>,
+    /// Whether the forge shows suggestions inline (GitHub: only inside the diff); the summary
+    /// then lists only the others.
+    pub inline_suggestions: bool,
 }
 
 /// The check conclusion the gates call for.
@@ -276,6 +284,7 @@ pub fn plan_from(report: &CheckReport, decision: &Decision, ctx: &PlanContext) -
         review,
         comment_body,
         details_url: None,
+        suggestions: ctx.suggestions.clone(),
     }
 }
 
@@ -468,6 +477,7 @@ fn render_summary(
     if let Some(ai) = &ctx.ai {
         ai.render(&mut out);
     }
+    suggestion::render_summary(&mut out, &ctx.suggestions, ctx.inline_suggestions);
     out
 }
 

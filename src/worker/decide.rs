@@ -290,6 +290,7 @@ pub(super) async fn decide_and_plan(
     {
         bail!("the job's lease was lost; another worker will publish");
     }
+    let suggestions = super::suggest::offered(co, report, ai.section.as_ref()).await;
     let mut plan = plan_from(
         report,
         &decision,
@@ -298,6 +299,8 @@ pub(super) async fn decide_and_plan(
             notes: notes.clone(),
             overridden: applied_override.as_ref().map(override_conclusion),
             ai: ai.section,
+            suggestions,
+            inline_suggestions: pr.platform == crate::ids::Platform::GitHub,
         },
     );
     if let Some(o) = &applied_override {

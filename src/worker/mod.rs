@@ -12,6 +12,7 @@ mod gates;
 mod github;
 mod pipeline;
 mod pushed;
+mod suggest;
 mod unread;
 
 use std::path::PathBuf;

@@ -75,6 +75,8 @@ pub struct Review {
     pub commit_id: String,
     pub event: String,
     pub body: String,
+    /// Review comments posted with it (`path`, `line`, `start_line`, `side`, `body`).
+    pub comments: Vec<Value>,
 }
 
 /// Who wrote a seeded comment.
@@ -338,8 +340,25 @@ impl FakeGithub {
         self.lock().check_runs.clone()
     }
 
+    /// The decision reviews (approve, request changes, comment), without the reviews that only
+    /// carry fix suggestions ([`FakeGithub::suggestion_reviews`]).
     pub fn reviews(&self) -> Vec<Review> {
-        self.lock().reviews.clone()
+        let s = self.lock();
+        s.reviews
+            .iter()
+            .filter(|r| r.comments.is_empty())
+            .cloned()
+            .collect()
+    }
+
+    /// The reviews that carry review comments (the bot's fix suggestions).
+    pub fn suggestion_reviews(&self) -> Vec<Review> {
+        let s = self.lock();
+        s.reviews
+            .iter()
+            .filter(|r| !r.comments.is_empty())
+            .cloned()
+            .collect()
     }
 
     /// The comments on one issue / pull request, oldest first.
@@ -768,6 +787,7 @@ fn create_review(s: &mut StateInner, repo: &str, pr: &str, body: &Value) -> Answ
         commit_id: body["commit_id"].as_str().unwrap_or("").to_owned(),
         event: event.to_owned(),
         body: text.to_owned(),
+        comments: body["comments"].as_array().cloned().unwrap_or_default(),
     });
     answer(
         200,

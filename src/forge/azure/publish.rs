@@ -168,6 +168,26 @@ pub async fn publish(
         posted += 1;
     }
 
+    // Fixes are threads on their lines, within the same room as findings.
+    for sug in &plan.suggestions {
+        let key = format!("fix-{}", sug.key());
+        if posted_keys.contains(&key) {
+            continue;
+        }
+        if room == 0 {
+            skipped += 1;
+            continue;
+        }
+        let body = format!("{FINDING_MARKER}{key} -->\n{}", sug.thread_body());
+        client
+            .create_thread(repo, pr, &body, "active", Some((&sug.path, sug.start_line)))
+            .await
+            .with_context(|| format!("posting a fix thread on {repo}!{pr}"))?;
+        posted_keys.insert(key);
+        room -= 1;
+        posted += 1;
+    }
+
     let mut body = plan.comment_body.clone();
     if skipped > 0 {
         body.push_str(&format!(

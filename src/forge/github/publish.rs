@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::CheckRunId;
 use super::client::{Created, InstallationClient, now_rfc3339, repo_path};
 use super::retry::Idempotency;
+use crate::forge::suggestion::Suggestion;
 use crate::forge::{
     Annotation, CheckConclusion, ForgeError, MAX_BODY_BYTES, PublishPlan, ReviewEvent,
     SUMMARY_MARKER, cap_markdown,
@@ -90,6 +91,25 @@ pub async fn publish(
             }
             Err(e) => {
                 return Err(e).with_context(|| format!("posting the review on {repo}#{pr}"));
+            }
+        }
+    }
+
+    let inline: Vec<&Suggestion> = plan.suggestions.iter().filter(|s| s.in_diff).collect();
+    if !inline.is_empty() {
+        match client
+            .create_suggestions_once(repo, pr, head_sha, &inline)
+            .await
+        {
+            Ok(_) => {}
+            // A line GitHub will not comment on must not cost the summary.
+            Err(ForgeError::Http {
+                status: 422,
+                message,
+            }) => tracing::warn!(%repo, %pr, %message, "GitHub refused the fix suggestions"),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("posting the fix suggestions on {repo}#{pr}"));
             }
         }
     }
@@ -186,6 +206,51 @@ impl InstallationClient {
         }
         self.create_review(repo, pr, head_sha, event, &format!("{body}\n\n{marker}"))
             .await
+    }
+
+    /// Posts the fix suggestions as one COMMENT review whose comments carry ```` ```suggestion ````
+    /// blocks, once per head (a hidden marker of the commit). Returns the review's id.
+    pub async fn create_suggestions_once(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+        head_sha: &CommitSha,
+        suggestions: &[&Suggestion],
+    ) -> Result<u64, ForgeError> {
+        let marker = format!("<!-- thoth-bot:suggestions:{} -->", head_sha.as_str());
+        if let Some(id) = self.find_marked_review(repo, pr, &marker).await? {
+            return Ok(id);
+        }
+        let comments: Vec<serde_json::Value> = suggestions
+            .iter()
+            .map(|s| {
+                let mut c = json!({
+                    "path": s.path,
+                    "body": s.github_body(),
+                    "line": s.end_line,
+                    "side": "RIGHT",
+                });
+                if s.start_line < s.end_line {
+                    c["start_line"] = json!(s.start_line);
+                    c["start_side"] = json!("RIGHT");
+                }
+                c
+            })
+            .collect();
+        let path = format!("{}/pulls/{pr}/reviews", repo_path(repo)?);
+        let body = json!({
+            "commit_id": head_sha.as_str(),
+            "event": "COMMENT",
+            "body": format!(
+                "thoth-bot: {} fix suggestion(s) for this head's findings; apply them from the comments.\n\n{marker}",
+                suggestions.len()
+            ),
+            "comments": comments,
+        });
+        let created: Created = self
+            .call_json(Method::POST, &path, Some(&body), Idempotency::Unsafe)
+            .await?;
+        Ok(created.id)
     }
 
     /// The id of this App's review on the pull request whose body holds `marker`.
