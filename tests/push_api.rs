@@ -124,6 +124,14 @@ async fn pushed_plan_reevaluates_the_head_and_drift_is_used_next_time() {
     let first = w.wait_completed(&head).await;
     assert_eq!(first.conclusion.as_deref(), Some("action_required"));
     assert_eq!(first.title.as_deref(), Some("Waiting for plan"));
+    // Without `public_url` the details link GitHub requires is the pull request.
+    assert!(
+        first
+            .details_url
+            .as_deref()
+            .is_some_and(|u| u.ends_with("/pull/7")),
+        "{first:?}"
+    );
     assert!(
         first
             .summary

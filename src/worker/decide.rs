@@ -322,6 +322,16 @@ pub(super) async fn decide_and_plan(
         stages,
     };
     let recorded = record(ctx, evaluated, &mut plan).await;
+    // GitHub wants a details link with `action_required`; without a details page (no
+    // `public_url`) the pull request itself is where the pipeline's plan is awaited.
+    if plan.conclusion == CheckConclusion::ActionRequired
+        && plan.details_url.is_none()
+        && pr.platform == crate::ids::Platform::GitHub
+    {
+        plan.details_url = ctx
+            .repo_web_url(pr)
+            .map(|repo| format!("{repo}/pull/{}", pr.pr));
+    }
     Ok((decision, plan, recorded))
 }
 

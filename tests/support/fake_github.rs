@@ -744,6 +744,13 @@ fn update_check_run(s: &mut StateInner, id: &str, body: &Value) -> Answer {
     let Some(run) = s.check_runs.iter_mut().find(|r| r.id == id) else {
         return message(404, "Not Found");
     };
+    // As GitHub: the details of an `action_required` run live at its details URL.
+    if body["conclusion"] == "action_required"
+        && body["details_url"].as_str().is_none()
+        && run.details_url.is_none()
+    {
+        return validation_failed("details_url is required when the conclusion is action_required");
+    }
     if let Some(c) = body["conclusion"].as_str() {
         run.conclusion = Some(c.to_owned());
         run.status = "completed".into();
