@@ -128,3 +128,63 @@ fn summary_comment_and_check_run_of_the_insecure_example() {
     insta::assert_snapshot!("insecure_terraform_check_summary", plan.summary_markdown);
     insta::assert_debug_snapshot!("insecure_terraform_annotations", plan.annotations);
 }
+
+/// A repository of two projects, one finding mapped to a compliance control, and fix
+/// suggestions inside and outside the diff: the summary a reviewer reads.
+#[test]
+fn summary_with_projects_controls_and_fix_suggestions() {
+    use thoth_bot::decision::{self, config::DecisionConfig};
+    use thoth_bot::finding::{Finding, Gate, GateReport, Level, Severity};
+    use thoth_bot::forge::suggestion::Suggestion;
+    let mut db = Finding::new(
+        Gate::Rego,
+        "THOTH-AWS-RDS-001",
+        Level::Failure,
+        Severity::High,
+        "aws_db_instance.orders is not encrypted at rest",
+    )
+    .at("payments/db.tf", Some(5))
+    .with_resource("aws_db_instance.orders");
+    db.project = Some("payments".into());
+    db.controls = vec!["SOC2 CC6.1".into()];
+    let mut readme = Finding::new(
+        Gate::Structure,
+        "structure.root-file",
+        Level::Failure,
+        Severity::Low,
+        "README.md is missing",
+    );
+    readme.project = Some("network".into());
+    let mut report = thoth_bot::finding::CheckReport::new(vec![
+        GateReport::new(Gate::Structure, 3, vec![readme]),
+        GateReport::new(Gate::Rego, 12, vec![db]),
+    ]);
+    report.projects = vec![".".into(), "network".into(), "payments".into()];
+    let (d, _) = decision::projects::evaluate_projects(&report, &|_| DecisionConfig::default())
+        .expect("several projects");
+    let fix = |path: &str, line: u32, in_diff: bool, ai: bool| Suggestion {
+        path: path.into(),
+        start_line: line,
+        end_line: line,
+        replacement: "  storage_encrypted = true".into(),
+        rule_id: "THOTH-AWS-RDS-001".into(),
+        title: "Enable RDS encryption at rest".into(),
+        ai,
+        in_diff,
+    };
+    let plan = plan_from(
+        &report,
+        &d,
+        &PlanContext {
+            head_sha: Some("0123456789abcdef0123456789abcdef01234567".parse().unwrap()),
+            suggestions: vec![
+                fix("payments/db.tf", 5, true, false),
+                fix("payments/legacy.tf", 9, false, false),
+                fix("payments/old.tf", 2, false, true),
+            ],
+            inline_suggestions: true,
+            ..PlanContext::default()
+        },
+    );
+    insta::assert_snapshot!(plan.comment_body);
+}

@@ -76,6 +76,15 @@ impl Suggestion {
         )
     }
 
+    /// `file:line` or `file:first-last`.
+    pub fn place(&self) -> String {
+        if self.start_line == self.end_line {
+            format!("{}:{}", self.path, self.start_line)
+        } else {
+            format!("{}:{}-{}", self.path, self.start_line, self.end_line)
+        }
+    }
+
     /// Identifies the suggestion across re-publishing: file, lines, rule and text.
     pub fn key(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -115,7 +124,7 @@ pub fn render_summary(out: &mut String, suggestions: &[Suggestion], inline_forge
             let _ = writeln!(
                 out,
                 "- {} {}: {}{}",
-                code(&format!("{}:{}-{}", s.path, s.start_line, s.end_line)),
+                code(&s.place()),
                 code(&s.rule_id),
                 escape_text(&s.title),
                 if s.ai { " (🤖 AI)" } else { "" }
