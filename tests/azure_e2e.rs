@@ -342,7 +342,8 @@ async fn a_hook_body_that_lies_is_evaluated_at_the_apis_commit_and_url() {
         w.ado
             .calls()
             .iter()
-            .any(|c| c.method == "GET" && c.path == pull),
+            // Paths are case-insensitive; the crate writes `pullrequests` here.
+            .any(|c| c.method == "GET" && c.path.eq_ignore_ascii_case(pull)),
         "the pull request was read from the API: {:#?}",
         w.ado.calls()
     );
@@ -424,4 +425,99 @@ async fn the_status_target_url_opens_the_details_page() {
         summaries[0]
     );
     app.stop().await;
+}
+
+/// The client over the fake alone: a POST answered with a 5xx is sent once (the write may have
+/// landed), a GET is repeated, a rate-limited POST is waited out and applied once, and a wait
+/// longer than allowed becomes `RateLimited` for the job to be rescheduled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_is_never_repeated_after_a_5xx_and_a_get_is() {
+    use thoth_bot::forge::ForgeError;
+    use thoth_bot::forge::azure::{AzureClient, AzureConfig, StatusState};
+    use thoth_bot::ids::{CommitSha, PrNumber, RepoId};
+
+    let ado = support::fake_azure::FakeAzure::start(PAT).await;
+    let mut cfg = AzureConfig::new(ORG_URL, SecretString::from(PAT));
+    cfg.api_url = ado.url().to_string();
+    cfg.identity_url = cfg.api_url.clone();
+    cfg.base_delay = Duration::from_millis(5);
+    cfg.max_rate_limit_wait = Duration::from_secs(2);
+    let client = AzureClient::new(cfg).unwrap();
+    let repo: RepoId = format!("org/{REPO}").parse().unwrap();
+    let pr = PrNumber(3);
+    let head: CommitSha = "ab".repeat(20).parse().unwrap();
+    ado.push_iteration(REPO, 3, head.as_str());
+    let sent = |method: &str, tail: &str| -> Vec<u16> {
+        ado.calls()
+            .into_iter()
+            .filter(|c| c.method == method && c.path.ends_with(tail))
+            .map(|c| c.status)
+            .collect()
+    };
+
+    for code in [500, 502, 503, 504] {
+        ado.fail_next("POST", "/threads", code, &[]);
+        let err = client
+            .create_thread(&repo, pr, "finding", "active", None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ForgeError::Http { status, .. } if status == code),
+            "{err:?}"
+        );
+    }
+    assert_eq!(sent("POST", "/threads"), [500, 502, 503, 504]);
+    ado.fail_next("POST", "/statuses", 503, &[]);
+    let err = client
+        .post_status(&repo, pr, Some(1), StatusState::Pending, "x", "https://x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ForgeError::Http { status: 503, .. }),
+        "{err:?}"
+    );
+    assert_eq!(sent("POST", "/statuses"), [503]);
+    assert!(ado.threads().is_empty() && ado.statuses().is_empty());
+
+    ado.fail_next("GET", "/iterations", 503, &[]);
+    ado.fail_next("GET", "/iterations", 500, &[]);
+    assert_eq!(
+        client.iteration_for(&repo, pr, &head).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(sent("GET", "/iterations"), [503, 500, 200]);
+
+    ado.fail_next("POST", "/threads", 429, &[("retry-after", "1")]);
+    let id = client
+        .create_thread(&repo, pr, "summary", "active", None)
+        .await
+        .unwrap();
+    let posts = sent("POST", "/threads");
+    assert_eq!(posts[4..], [429, 200]);
+    let calls = ado.calls();
+    let at = |status| {
+        calls
+            .iter()
+            .rev()
+            .find(|c| c.path.ends_with("/threads") && c.status == status)
+            .unwrap()
+            .at
+    };
+    assert!(
+        at(200) - at(429) >= Duration::from_millis(900),
+        "Retry-After waited"
+    );
+    assert_eq!(ado.threads().len(), 1);
+    assert_eq!(ado.threads()[0].id, id);
+
+    ado.fail_next("POST", "/threads", 429, &[("retry-after", "3600")]);
+    let err = client
+        .create_thread(&repo, pr, "later", "active", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ForgeError::RateLimited { retry_after } if retry_after == Duration::from_secs(3600)),
+        "{err:?}"
+    );
+    assert_eq!(ado.threads().len(), 1);
 }

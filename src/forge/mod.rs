@@ -12,6 +12,7 @@
 pub mod ai_section;
 pub mod azure;
 pub mod github;
+pub(crate) mod retry;
 pub mod suggestion;
 
 pub use ai_section::AiSection;

@@ -8,15 +8,12 @@
 //! Bounded per run by [`MAX_REQUESTS`] API reads (rate limits are waited out by the client);
 //! the next run resumes at the project and pull request where the walk stopped.
 
-use http::Method;
-use serde_json::Value;
 use tracing::{info, warn};
 
 use super::{Lease, active_heads};
 use crate::event::PullRequestRef;
+use crate::forge::ForgeError;
 use crate::forge::azure::AzureClient;
-use crate::forge::azure::client::{pr_path, segment};
-use crate::forge::github::retry::Idempotency;
 use crate::ids::{CommitSha, Platform, PrNumber, RepoId};
 use crate::store::ScanCursor;
 
@@ -42,23 +39,16 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    async fn get(&mut self, path: &str) -> anyhow::Result<Value> {
-        self.used += 1;
-        Ok(self
-            .client
-            .call(Method::GET, path, None, Idempotency::Safe)
-            .await?)
-    }
-
-    /// Every item of a `$top`/`$skip` list, while the budget lasts.
-    async fn list(&mut self, path: &str) -> anyhow::Result<Vec<Value>> {
+    /// Every item of a paged list (`page(top, skip)` reads one page), while the budget lasts.
+    async fn list<T, F, Fut>(&mut self, mut page: F) -> Result<Vec<T>, ForgeError>
+    where
+        F: FnMut(usize, usize) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, ForgeError>>,
+    {
         let mut all = Vec::new();
-        for page in 0..MAX_LIST_PAGES {
-            let sep = if path.contains('?') { '&' } else { '?' };
-            let v = self
-                .get(&format!("{path}{sep}$top={PAGE}&$skip={}", page * PAGE))
-                .await?;
-            let items = v["value"].as_array().cloned().unwrap_or_default();
+        for n in 0..MAX_LIST_PAGES {
+            self.used += 1;
+            let items = page(PAGE, n * PAGE).await?;
             let last = items.len() < PAGE;
             all.extend(items);
             if last || self.used >= MAX_REQUESTS {
@@ -82,29 +72,16 @@ pub async fn scan(
     lease.renew().await?;
     let active = active_heads(lease.store()).await?;
     let mut projects: Vec<String> = walk
-        .list("/_apis/projects")
-        .await?
-        .iter()
-        .filter_map(|p| p["name"].as_str().map(str::to_string))
-        .collect();
+        .list(|top, skip| client.project_names(top, skip))
+        .await?;
     projects.sort();
     'walk: for project in projects {
-        let path = format!(
-            "/{}/_apis/git/pullrequests?searchCriteria.status=active",
-            segment(&project)
-        );
         lease.renew().await?;
         let mut pulls: Vec<(String, u64, String)> = walk
-            .list(&path)
+            .list(|top, skip| client.active_pulls(&project, top, skip))
             .await?
-            .iter()
-            .filter_map(|p| {
-                Some((
-                    p["repository"]["name"].as_str()?.to_string(),
-                    p["pullRequestId"].as_u64()?,
-                    p["lastMergeSourceCommit"]["commitId"].as_str()?.to_string(),
-                ))
-            })
+            .into_iter()
+            .filter_map(|p| Some((p.repo, p.id, p.head?)))
             .collect();
         pulls.sort();
         for (repo_name, number, head) in pulls {
@@ -165,42 +142,11 @@ pub async fn scan(
 /// Whether the latest iteration of the pull request has a final `thoth/policy` status (a
 /// `pending` one is an evaluation that never finished).
 async fn evaluated(walk: &mut Walk<'_>, repo: &RepoId, pr: PrNumber) -> anyhow::Result<bool> {
-    let base = pr_path(repo, pr)?;
-    let iterations = walk.get(&format!("{base}/iterations")).await?;
-    let Some(latest) = iterations["value"]
-        .as_array()
-        .and_then(|list| list.iter().filter_map(|it| it["id"].as_u64()).max())
-    else {
+    walk.used += 1;
+    let Some(latest) = walk.client.iteration_ids(repo, pr).await?.into_iter().max() else {
         return Ok(false);
     };
-    let statuses = walk.get(&format!("{base}/statuses")).await?;
-    Ok(statuses["value"]
-        .as_array()
-        .is_some_and(|list| list.iter().any(|s| is_final_thoth_status(s, latest))))
-}
-
-fn is_final_thoth_status(s: &Value, iteration: u64) -> bool {
-    s["context"]["genre"] == "thoth"
-        && s["context"]["name"] == "policy"
-        && s["iterationId"].as_u64() == Some(iteration)
-        && s["state"].as_str().is_some_and(|st| st != "pending")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn only_a_final_thoth_status_on_the_latest_iteration_counts() {
-        let status = |genre: &str, state: &str, it: u64| {
-            json!({ "id": 1, "state": state, "iterationId": it,
-                    "context": { "genre": genre, "name": "policy" } })
-        };
-        assert!(is_final_thoth_status(&status("thoth", "failed", 3), 3));
-        assert!(is_final_thoth_status(&status("thoth", "succeeded", 3), 3));
-        assert!(!is_final_thoth_status(&status("thoth", "pending", 3), 3));
-        assert!(!is_final_thoth_status(&status("thoth", "succeeded", 2), 3));
-        assert!(!is_final_thoth_status(&status("other", "succeeded", 3), 3));
-    }
+    walk.used += 1;
+    let statuses = walk.client.statuses(repo, pr).await?;
+    Ok(statuses.iter().any(|s| s.is_final_thoth(latest)))
 }

@@ -1,8 +1,10 @@
 //! A fake Azure DevOps REST API (the pull-request endpoints thoth-bot uses), served over real
 //! HTTP on `127.0.0.1:0` so the client's real request code is tested. It keeps statuses, votes,
 //! threads and iterations in memory, records every call in order, wants HTTP Basic with the PAT
-//! it was started with (any user name, as Azure DevOps) and `api-version=7.1`, and lets a test
-//! script failures with [`FakeAzure::fail_next`].
+//! it was started with (any user name, as Azure DevOps) and an `api-version` of 7.1 (released,
+//! `7.1-preview` or `7.1-preview.N`, as `azure_devops_rust_api` sends), and lets a test script
+//! failures with [`FakeAzure::fail_next`]. Answers have the shapes of the real API: the crate
+//! deserialises them into its models, which require what the service always sends.
 
 // Each test binary uses a different part of the fake.
 #![allow(dead_code)]
@@ -247,8 +249,16 @@ impl FakeAzure {
             .push(email.to_string());
     }
 
-    /// Sets what `GET .../pullRequests/{pr}` answers (a `GitPullRequest` JSON).
-    pub fn set_pull(&self, repo: &str, pr: u64, pull: Value) {
+    /// Sets what `GET .../pullRequests/{pr}` answers (a `GitPullRequest` JSON). A service-hook
+    /// `resource` lacks fields the REST answer always has (`isDraft`, the project's
+    /// `visibility`); they are filled in as the API has them.
+    pub fn set_pull(&self, repo: &str, pr: u64, mut pull: Value) {
+        if pull["isDraft"].is_null() {
+            pull["isDraft"] = json!(false);
+        }
+        if pull["repository"]["project"]["visibility"].is_null() {
+            pull["repository"]["project"]["visibility"] = json!("private");
+        }
         self.lock().pulls.insert((repo.to_owned(), pr), pull);
     }
 
@@ -328,6 +338,21 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `api-version=7.1`, `7.1-preview` or `7.1-preview.N`: what Azure DevOps serves 7.1 under.
+fn api_version_7_1(kv: &str) -> bool {
+    let Some(v) = kv.strip_prefix("api-version=") else {
+        return false;
+    };
+    let v = percent_decode(v);
+    v == "7.1"
+        || v.strip_prefix("7.1-preview").is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix('.')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 fn basic_password(auth: &str) -> Option<String> {
     use base64::Engine as _;
     let encoded = auth.strip_prefix("Basic ")?;
@@ -359,7 +384,7 @@ async fn handle(
             json!({ "message": "TF400813: not authorized" }),
             Vec::new(),
         )
-    } else if !query.split('&').any(|kv| kv == "api-version=7.1") {
+    } else if !query.split('&').any(api_version_7_1) {
         (
             400,
             json!({ "message": "api-version=7.1 expected" }),
@@ -525,11 +550,15 @@ fn lists(s: &Inner, method: &Method, seg: &[&str], query: &str) -> Option<(u16, 
             Some(page(
                 names
                     .iter()
-                    .map(|n| json!({ "id": user_id(n), "name": n, "state": "wellFormed" }))
+                    .map(|n| {
+                        json!({ "id": user_id(n), "name": n, "state": "wellFormed",
+                                "visibility": "private", "revision": 7,
+                                "url": format!("https://dev.azure.com/org/_apis/projects/{}", user_id(n)) })
+                    })
                     .collect(),
             ))
         }
-        [_, project, "_apis", "git", "pullrequests"] => {
+        [_, project, "_apis", "git", list] if list.eq_ignore_ascii_case("pullrequests") => {
             let wanted = query
                 .split('&')
                 .find_map(|kv| kv.strip_prefix("searchCriteria.status="))
@@ -571,7 +600,13 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
         return answer;
     }
     // ["org", PROJECT, "_apis", "git", "repositories", REPO, "pullRequests", PR, ...rest]
-    if seg.len() < 8 || seg[2] != "_apis" || seg[4] != "repositories" || seg[6] != "pullRequests" {
+    // Route names are case-insensitive, as on Azure DevOps (the documented paths and the crate
+    // write both `pullRequests` and `pullrequests`).
+    if seg.len() < 8
+        || seg[2] != "_apis"
+        || seg[4] != "repositories"
+        || !seg[6].eq_ignore_ascii_case("pullRequests")
+    {
         return not_found();
     }
     let repo = format!("{}/{}", seg[1], seg[5]);
@@ -760,7 +795,11 @@ fn route(s: &mut Inner, method: &Method, path: &str, query: &str, body: &Value) 
                 return not_found();
             };
             *slot = body["content"].as_str().unwrap_or("").to_owned();
-            (200, json!({ "id": c, "content": slot }))
+            let id = c.parse::<u64>().unwrap_or(0);
+            (
+                200,
+                json!({ "id": id, "content": slot, "commentType": "text" }),
+            )
         }
         _ => not_found(),
     }

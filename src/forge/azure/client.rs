@@ -1,25 +1,45 @@
-//! A small Azure DevOps REST client (api-version 7.1) over hyper: the few pull-request calls the
-//! bot makes, with the retry rules of the GitHub client (see [`crate::forge::github`]): rate
-//! limits (429 + `Retry-After`) are waited out for every method, 5xx is retried only when
-//! repeating cannot duplicate a write. The PAT is sent as HTTP Basic and never logged.
+//! The Azure DevOps client: an organization's settings, and the one path every REST call takes.
+//!
+//! The calls go through `azure_devops_rust_api` (its `core`, `git` and `ims` clients) over our own
+//! transport ([`super::transport`]), with azure_core's retry policy switched off: its policy
+//! repeats any request after a 5xx, POSTs included, which is how duplicate threads get posted.
+//! [`AzureClient::run`] applies the bot's rules instead ([`crate::forge::retry`]):
+//!
+//! - 429 is waited out for every method (Azure DevOps does not apply a throttled request), after
+//!   `Retry-After` or a minute without one; a longer wait than
+//!   [`AzureConfig::max_rate_limit_wait`] surfaces as `ForgeError::RateLimited` so the job is
+//!   rescheduled instead of holding a worker.
+//! - 5xx and lost connections are retried only for requests whose repetition cannot duplicate
+//!   anything: reads, a vote, an edit. Never a POST (a status, a thread, a reply): the write may
+//!   have landed behind the error. A connection that was never established is retried for all.
+//!
+//! The PAT is sent as HTTP Basic by the crate and never logged. `connectionData` (the PAT's own
+//! identity) is not in the crate; it is the one request written here, through the same
+//! transport and error path ([`AzureClient::bot_id`]).
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderValue, Method, Request, StatusCode, header};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use azure_core::error::ErrorKind;
+use azure_core::http::headers::HeaderName;
+use azure_core::http::{HttpClient as _, Method, Request, RetryOptions, Transport, Url};
+use azure_devops_rust_api::{Credential, core, git, ims};
+use serde_json::Value;
 
+use super::transport::HyperTransport;
 use crate::forge::ForgeError;
-use crate::forge::github::retry::{
-    Idempotency, Next, backoff, error_from_status, next_after_status, now_epoch,
+use crate::forge::retry::{
+    self, Failure, Forge, Idempotency, Next, RetryPolicy, error_from_status, retry_after,
 };
-use crate::ids::{CommitSha, PrNumber, RepoId};
+use crate::ids::{PrNumber, RepoId};
 use crate::secret::{ExposeSecret as _, SecretString, basic_header};
 
-/// The REST API version every call asks for.
+/// The api-version of the request written here; the crate's own ask for `7.1-preview`.
 pub const API_VERSION: &str = "7.1";
+
+/// Azure DevOps sends `Retry-After` with its 429s; without one, a minute.
+const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
 /// Settings of one organization.
 #[derive(Debug, Clone)]
@@ -72,78 +92,20 @@ pub fn identity_url_of(org_url: &str) -> String {
     org_url.to_string()
 }
 
-/// The state of a PR status (`GitStatusState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusState {
-    Pending,
-    Succeeded,
-    Failed,
-    Error,
-}
-
-impl StatusState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusState::Pending => "pending",
-            StatusState::Succeeded => "succeeded",
-            StatusState::Failed => "failed",
-            StatusState::Error => "error",
-        }
-    }
-}
-
-/// A comment thread as listed by the API (only what the bot reads).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Thread {
-    pub id: u64,
-    #[serde(default)]
-    pub comments: Vec<ThreadComment>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadComment {
-    pub id: u64,
-    #[serde(default)]
-    pub content: Option<String>,
-    #[serde(default)]
-    pub author: Option<CommentAuthor>,
-    #[serde(default)]
-    pub is_deleted: bool,
-    #[serde(default)]
-    pub comment_type: Option<String>,
-    /// When the text was last changed; strings, read leniently (see [`ThreadComment::written_at`]).
-    #[serde(default)]
-    pub last_content_updated_date: Option<String>,
-    #[serde(default)]
-    pub published_date: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommentAuthor {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub unique_name: Option<String>,
-}
-
-impl ThreadComment {
-    /// Whether the identity `id` (the bot's, [`AzureClient::bot_id`]) wrote this comment: the
-    /// bot trusts its markers only in its own comments.
-    pub fn is_by(&self, id: &str) -> bool {
-        self.author
-            .as_ref()
-            .and_then(|a| a.id.as_deref())
-            .is_some_and(|a| a.eq_ignore_ascii_case(id))
-    }
-}
-
 /// An Azure DevOps organization, reached with a PAT.
 pub struct AzureClient {
     cfg: AzureConfig,
-    auth: HeaderValue,
-    http: crate::https::HttpsClient,
+    /// The organization (or collection) as the crate's paths name it, for the REST API and for
+    /// the identity API.
+    pub(crate) org: String,
+    pub(crate) identity_org: String,
+    pub(crate) core: core::Client,
+    pub(crate) git: git::Client,
+    pub(crate) ims: ims::Client,
+    transport: Arc<HyperTransport>,
+    /// `Basic` credentials of the request written here.
+    auth: SecretString,
+    policy: RetryPolicy,
     /// The PAT owner's identity id: the reviewer the bot votes as. Asked once.
     bot_id: tokio::sync::OnceCell<String>,
 }
@@ -156,39 +118,151 @@ impl std::fmt::Debug for AzureClient {
     }
 }
 
-pub(crate) use crate::encoding::path_segment as segment;
+/// Where a pull request is, as the crate's calls take it: percent-encoded project and
+/// repository names (names work where the API documents ids, so the event model needs no
+/// GUIDs), and the request path for messages.
+pub(crate) struct PrAt {
+    pub project: String,
+    pub repo: String,
+    pub pr: i32,
+    pub path: String,
+}
 
-/// `/{project}/_apis/git/repositories/{repository}` for an `org/project/repository` id. Names
-/// work where the API documents ids, so the event model needs no GUIDs.
-pub fn repo_path(repo: &RepoId) -> Result<String, ForgeError> {
-    let parts: Vec<&str> = repo.as_str().split('/').collect();
-    match parts.as_slice() {
-        [_org, project, name] => Ok(format!(
-            "/{}/_apis/git/repositories/{}",
-            segment(project),
-            segment(name)
-        )),
-        _ => Err(ForgeError::Invalid(format!(
-            "{repo} is not organization/project/repository"
-        ))),
+impl PrAt {
+    pub fn new(repo: &RepoId, pr: PrNumber) -> Result<PrAt, ForgeError> {
+        let parts: Vec<&str> = repo.as_str().split('/').collect();
+        let [_org, project, name] = parts.as_slice() else {
+            return Err(ForgeError::Invalid(format!(
+                "{repo} is not organization/project/repository"
+            )));
+        };
+        Ok(PrAt {
+            project: segment(project),
+            repo: segment(name),
+            pr: id32(pr.0)?,
+            path: pr_path(repo, pr)?,
+        })
     }
 }
 
-pub(crate) fn pr_path(repo: &RepoId, pr: PrNumber) -> Result<String, ForgeError> {
-    Ok(format!("{}/pullRequests/{pr}", repo_path(repo)?))
+/// An id as the crate's calls take it.
+pub(crate) fn id32(id: u64) -> Result<i32, ForgeError> {
+    i32::try_from(id).map_err(|_| ForgeError::Invalid(format!("id {id} is out of range")))
+}
+
+/// The crate's endpoint and organization for an organization (or collection) URL: the
+/// generated code puts the organization in the path itself. `ORG.visualstudio.com` is the
+/// same organization as `dev.azure.com/ORG`, where the path has room for it.
+pub(crate) fn endpoint_and_org(url: &str) -> anyhow::Result<(Url, String)> {
+    let url = url.trim_end_matches('/');
+    if let Some(host) = url.strip_prefix("https://").filter(|h| !h.contains('/'))
+        && let Some(org) = host.strip_suffix(".visualstudio.com")
+    {
+        let (org, base) = match org.strip_suffix(".vssps") {
+            Some(org) => (org, "https://vssps.dev.azure.com"),
+            None => (org, "https://dev.azure.com"),
+        };
+        return Ok((Url::parse(base)?, org.to_string()));
+    }
+    let (base, org) = url
+        .rsplit_once('/')
+        .filter(|(base, org)| !org.is_empty() && base.contains("://") && !base.ends_with('/'))
+        .ok_or_else(|| anyhow::anyhow!("`{url}` names no organization or collection"))?;
+    Ok((Url::parse(base)?, org.to_string()))
+}
+
+/// What follows a non-2xx answer (see the module doc).
+pub(crate) fn next_after_status(
+    status: u16,
+    retry_after: Option<Duration>,
+    idempotency: Idempotency,
+) -> Next {
+    match (status, idempotency) {
+        (429, _) => Next::Wait(retry_after.unwrap_or(DEFAULT_RATE_LIMIT_WAIT)),
+        (500..=599, Idempotency::Safe) => Next::Backoff,
+        _ => Next::Fail,
+    }
+}
+
+/// What a failed crate call means for the retry loop.
+fn failure(what: &str, idempotency: Idempotency, e: azure_core::Error) -> Failure {
+    let transport = |next| Failure {
+        error: ForgeError::Transport(format!("{what}: {e}")),
+        next,
+    };
+    match e.kind() {
+        ErrorKind::HttpResponse {
+            status,
+            raw_response,
+            ..
+        } => {
+            let status = u16::from(*status);
+            let (wait, body) = raw_response
+                .as_ref()
+                .map(|r| {
+                    let header = HeaderName::from_static("retry-after");
+                    (
+                        retry_after(r.headers().get_optional_str(&header)),
+                        String::from_utf8_lossy(r.body()).into_owned(),
+                    )
+                })
+                .unwrap_or_default();
+            let next = next_after_status(status, wait, idempotency);
+            Failure {
+                error: error_from_status(what, status, &body, next),
+                next,
+            }
+        }
+        // Never connected: nothing was sent.
+        ErrorKind::Connection => transport(Next::Backoff),
+        // Sent, answer lost: a write may have landed.
+        ErrorKind::Io if idempotency == Idempotency::Safe => transport(Next::Backoff),
+        ErrorKind::DataConversion => Failure {
+            error: ForgeError::Transport(format!("{what}: unexpected answer: {e}")),
+            next: Next::Fail,
+        },
+        _ => transport(Next::Fail),
+    }
 }
 
 impl AzureClient {
     pub fn new(cfg: AzureConfig) -> anyhow::Result<AzureClient> {
-        let http = crate::https::client()?;
+        let transport = Arc::new(HyperTransport::new(cfg.timeout)?);
+        let (api, org) = endpoint_and_org(&cfg.api_url)?;
+        let (identities, identity_org) = endpoint_and_org(&cfg.identity_url)?;
+        let credential = Credential::from_pat(cfg.token.expose_secret());
+        let core = core::ClientBuilder::new(credential.clone())
+            .endpoint(api.clone())
+            .retry(RetryOptions::none())
+            .transport(Transport::new(transport.clone()))
+            .build();
+        let git = git::ClientBuilder::new(credential.clone())
+            .endpoint(api)
+            .retry(RetryOptions::none())
+            .transport(Transport::new(transport.clone()))
+            .build();
+        let ims = ims::ClientBuilder::new(credential)
+            .endpoint(identities)
+            .retry(RetryOptions::none())
+            .transport(Transport::new(transport.clone()))
+            .build();
         // Any user name goes with a PAT.
-        let mut auth =
-            HeaderValue::from_str(&basic_header("thoth-bot", cfg.token.expose_secret()))?;
-        auth.set_sensitive(true);
+        let auth = SecretString::from(basic_header("thoth-bot", cfg.token.expose_secret()));
+        let policy = RetryPolicy {
+            max_retries: cfg.max_retries,
+            base_delay: cfg.base_delay,
+            max_rate_limit_wait: cfg.max_rate_limit_wait,
+        };
         Ok(AzureClient {
             cfg,
+            org,
+            identity_org,
+            core,
+            git,
+            ims,
+            transport,
             auth,
-            http,
+            policy,
             bot_id: tokio::sync::OnceCell::new(),
         })
     }
@@ -212,115 +286,32 @@ impl AzureClient {
         )
     }
 
-    /// One request to the REST API with retries. `path` starts with `/`.
-    pub(crate) async fn call(
+    /// Runs one request (`request` builds and sends it, once per attempt) under the retry rules
+    /// of the module doc. `what` (method and path) names it in errors and logs.
+    pub(crate) async fn run<T, F, Fut>(
         &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
+        what: &str,
         idempotency: Idempotency,
-    ) -> Result<Value, ForgeError> {
-        self.call_on(&self.cfg.api_url, method, path, body, idempotency)
-            .await
-    }
-
-    /// One request to `base` (the REST or the identity API) with retries. `path` starts with
-    /// `/` and may carry a query; `api-version` is added.
-    pub(crate) async fn call_on(
-        &self,
-        base: &str,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        idempotency: Idempotency,
-    ) -> Result<Value, ForgeError> {
-        let mut attempt = 0u32;
-        loop {
-            let sent = self.send_once(base, &method, path, body).await;
-            crate::metrics::forge_call("azure-devops", sent.as_ref().ok().map(|r| r.0.as_u16()));
-            let (error, next) = match sent {
-                Ok((status, _, text)) if status.is_success() => {
-                    return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
-                }
-                Ok((status, headers, text)) => {
-                    let next = next_after_status(status, &headers, &text, idempotency, now_epoch());
-                    (error_from_status(&method, path, status, &text, next), next)
-                }
-                // A write may have landed behind a dropped connection: only safe calls repeat.
-                Err(e) if idempotency == Idempotency::Safe => (e, Next::Backoff),
-                Err(e) => (e, Next::Fail),
-            };
-            let wait = match next {
-                Next::Fail => return Err(error),
-                Next::Wait(w) if w > self.cfg.max_rate_limit_wait => return Err(error),
-                Next::Wait(w) => {
-                    crate::metrics::rate_limit_wait(
-                        "azure-devops",
-                        crate::metrics::WaitSource::Forge,
-                        w,
-                    );
-                    w
-                }
-                Next::Backoff => backoff(self.cfg.base_delay, attempt),
-            };
-            if attempt >= self.cfg.max_retries {
-                return Err(error);
-            }
-            attempt += 1;
-            tracing::warn!(%method, path, attempt, wait_ms = wait.as_millis() as u64, error = %error,
-                "Azure DevOps request failed; retrying");
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    async fn send_once(
-        &self,
-        base: &str,
-        method: &Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(StatusCode, http::HeaderMap, String), ForgeError> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let uri = format!("{base}{path}{sep}api-version={API_VERSION}");
-        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
-        let request = Request::builder()
-            .method(method.clone())
-            .uri(&uri)
-            .header(header::AUTHORIZATION, self.auth.clone())
-            .header(header::ACCEPT, "application/json")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::USER_AGENT, "thoth-bot")
-            .body(Full::new(Bytes::from(bytes)))
-            .map_err(|e| ForgeError::Invalid(format!("{method} {path}: {e}")))?;
-        let transport =
-            |e: &dyn std::fmt::Display| ForgeError::Transport(format!("{method} {path}: {e}"));
-        let exchange = async {
-            let response = self
-                .http
-                .request(request)
-                .await
-                .map_err(|e| transport(&e))?;
-            let (parts, body) = response.into_parts();
-            let collected = body.collect().await.map_err(|e| transport(&e))?;
-            let text = String::from_utf8_lossy(&collected.to_bytes()).into_owned();
-            Ok((parts.status, parts.headers, text))
-        };
-        tokio::time::timeout(self.cfg.timeout, exchange)
-            .await
-            .map_err(|_| transport(&"timed out"))?
+        mut request: F,
+    ) -> Result<T, ForgeError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = azure_core::Result<T>>,
+    {
+        retry::run(Forge::AzureDevOps, &self.policy, what, || {
+            let sent = request();
+            async move { sent.await.map_err(|e| failure(what, idempotency, e)) }
+        })
+        .await
     }
 
     /// The identity the PAT belongs to (`connectionData.authenticatedUser.id`).
     pub async fn bot_id(&self) -> Result<String, ForgeError> {
         self.bot_id
             .get_or_try_init(|| async {
+                let what = "GET /_apis/connectionData";
                 let v = self
-                    .call(
-                        Method::GET,
-                        "/_apis/connectionData",
-                        None,
-                        Idempotency::Safe,
-                    )
+                    .run(what, Idempotency::Safe, || self.connection_data())
                     .await?;
                 v["authenticatedUser"]["id"]
                     .as_str()
@@ -333,155 +324,43 @@ impl AzureClient {
             .cloned()
     }
 
-    /// The iteration whose source commit is `head` (the latest one if none matches).
-    pub async fn iteration_for(
-        &self,
-        repo: &RepoId,
-        pr: PrNumber,
-        head: &CommitSha,
-    ) -> Result<Option<u64>, ForgeError> {
-        let path = format!("{}/iterations", pr_path(repo, pr)?);
-        let v = self
-            .call(Method::GET, &path, None, Idempotency::Safe)
-            .await?;
-        let list = v["value"].as_array().cloned().unwrap_or_default();
-        let matching = list.iter().rev().find(|it| {
-            it["sourceRefCommit"]["commitId"]
-                .as_str()
-                .is_some_and(|c| c.eq_ignore_ascii_case(head.as_str()))
-        });
-        Ok(matching.or(list.last()).and_then(|it| it["id"].as_u64()))
+    /// `GET _apis/connectionData`, which the crate lacks (it has no `location` area): built
+    /// here, sent through the same transport, its errors checked as the crate checks its own.
+    async fn connection_data(&self) -> azure_core::Result<Value> {
+        let url = format!(
+            "{}/_apis/connectionData?api-version={API_VERSION}",
+            self.cfg.api_url
+        );
+        let mut request = Request::new(Url::parse(&url)?, Method::Get);
+        request.insert_header("authorization", self.auth.expose_secret().to_string());
+        request.insert_header("accept", "application/json");
+        let answer = self.transport.execute_request(&request).await?;
+        let answer = azure_core::http::check_success(answer, None).await?;
+        let raw = answer.try_into_raw_response().await?;
+        Ok(serde_json::from_slice(raw.body())?)
     }
+}
 
-    /// Posts the `thoth/policy` status, bound to `iteration` when known.
-    pub async fn post_status(
-        &self,
-        repo: &RepoId,
-        pr: PrNumber,
-        iteration: Option<u64>,
-        state: StatusState,
-        description: &str,
-        target_url: &str,
-    ) -> Result<(), ForgeError> {
-        let mut body = json!({
-            "state": state.as_str(),
-            "description": description.chars().take(400).collect::<String>(),
-            "context": { "genre": "thoth", "name": "policy" },
-            "targetUrl": target_url,
-        });
-        if let Some(it) = iteration {
-            body["iterationId"] = json!(it);
-        }
-        let path = format!("{}/statuses", pr_path(repo, pr)?);
-        // A status list is append-only, but a duplicate of the same state is harmless: the
-        // latest one per context is what branch policies read.
-        self.call(Method::POST, &path, Some(&body), Idempotency::Safe)
-            .await
-            .map(drop)
-    }
+pub(crate) use crate::encoding::path_segment as segment;
 
-    /// Sets the bot's vote (10, 5, 0, -5, -10). Setting a value is idempotent.
-    pub async fn vote(&self, repo: &RepoId, pr: PrNumber, vote: i32) -> Result<(), ForgeError> {
-        let me = self.bot_id().await?;
-        let path = format!("{}/reviewers/{}", pr_path(repo, pr)?, segment(&me));
-        self.call(
-            Method::PUT,
-            &path,
-            Some(&json!({ "vote": vote })),
-            Idempotency::Safe,
-        )
-        .await
-        .map(drop)
+/// `/{project}/_apis/git/repositories/{repository}` for an `org/project/repository` id, as
+/// messages and reconciliation name it.
+pub fn repo_path(repo: &RepoId) -> Result<String, ForgeError> {
+    let parts: Vec<&str> = repo.as_str().split('/').collect();
+    match parts.as_slice() {
+        [_org, project, name] => Ok(format!(
+            "/{}/_apis/git/repositories/{}",
+            segment(project),
+            segment(name)
+        )),
+        _ => Err(ForgeError::Invalid(format!(
+            "{repo} is not organization/project/repository"
+        ))),
     }
+}
 
-    /// Every comment thread of the pull request.
-    pub async fn threads(&self, repo: &RepoId, pr: PrNumber) -> Result<Vec<Thread>, ForgeError> {
-        let path = format!("{}/threads", pr_path(repo, pr)?);
-        let v = self
-            .call(Method::GET, &path, None, Idempotency::Safe)
-            .await?;
-        serde_json::from_value(v["value"].clone())
-            .map_err(|e| ForgeError::Transport(format!("GET {path}: unexpected answer: {e}")))
-    }
-
-    /// Creates a thread with one comment; anchored to `file:line` when given. Returns its id.
-    pub async fn create_thread(
-        &self,
-        repo: &RepoId,
-        pr: PrNumber,
-        content: &str,
-        status: &str,
-        anchor: Option<(&str, u32)>,
-    ) -> Result<u64, ForgeError> {
-        let mut body = json!({
-            "comments": [{ "parentCommentId": 0, "content": content, "commentType": "text" }],
-            "status": status,
-        });
-        if let Some((file, line)) = anchor {
-            let file = format!("/{}", file.trim_start_matches('/'));
-            body["threadContext"] = json!({
-                "filePath": file,
-                "rightFileStart": { "line": line, "offset": 1 },
-                "rightFileEnd": { "line": line, "offset": 1 },
-            });
-        }
-        let path = format!("{}/threads", pr_path(repo, pr)?);
-        let v = self
-            .call(Method::POST, &path, Some(&body), Idempotency::Unsafe)
-            .await?;
-        v["id"]
-            .as_u64()
-            .ok_or_else(|| ForgeError::Transport(format!("POST {path}: no thread id")))
-    }
-
-    /// Adds a comment to an existing thread, as a reply to `parent_comment`. Returns its id.
-    pub async fn reply(
-        &self,
-        repo: &RepoId,
-        pr: PrNumber,
-        thread: u64,
-        parent_comment: u64,
-        content: &str,
-    ) -> Result<u64, ForgeError> {
-        let path = format!("{}/threads/{thread}/comments", pr_path(repo, pr)?);
-        let body =
-            json!({ "content": content, "parentCommentId": parent_comment, "commentType": 1 });
-        let v = self
-            .call(Method::POST, &path, Some(&body), Idempotency::Unsafe)
-            .await?;
-        v["id"]
-            .as_u64()
-            .ok_or_else(|| ForgeError::Transport(format!("POST {path}: no comment id")))
-    }
-
-    /// Replaces the first comment of a thread and sets the thread's status.
-    pub async fn update_thread(
-        &self,
-        repo: &RepoId,
-        pr: PrNumber,
-        thread: u64,
-        comment: u64,
-        content: &str,
-        status: &str,
-    ) -> Result<(), ForgeError> {
-        let thread_path = format!("{}/threads/{thread}", pr_path(repo, pr)?);
-        let comment_path = format!("{thread_path}/comments/{comment}");
-        self.call(
-            Method::PATCH,
-            &comment_path,
-            Some(&json!({ "content": content })),
-            Idempotency::Safe,
-        )
-        .await?;
-        self.call(
-            Method::PATCH,
-            &thread_path,
-            Some(&json!({ "status": status })),
-            Idempotency::Safe,
-        )
-        .await
-        .map(drop)
-    }
+pub(crate) fn pr_path(repo: &RepoId, pr: PrNumber) -> Result<String, ForgeError> {
+    Ok(format!("{}/pullRequests/{pr}", repo_path(repo)?))
 }
 
 #[cfg(test)]
@@ -497,6 +376,66 @@ mod tests {
         );
         let gh: RepoId = "acme/infra".parse().unwrap();
         assert!(matches!(repo_path(&gh), Err(ForgeError::Invalid(_))));
+    }
+
+    #[test]
+    fn the_crate_gets_the_host_and_the_organization_apart() {
+        let split = |url: &str| {
+            let (endpoint, org) = endpoint_and_org(url).unwrap();
+            (endpoint.to_string(), org)
+        };
+        let pair = |e: &str, o: &str| (e.to_string(), o.to_string());
+        assert_eq!(
+            split("https://dev.azure.com/acme/"),
+            pair("https://dev.azure.com/", "acme")
+        );
+        assert_eq!(
+            split("https://vssps.dev.azure.com/acme"),
+            pair("https://vssps.dev.azure.com/", "acme")
+        );
+        assert_eq!(
+            split("https://acme.visualstudio.com"),
+            pair("https://dev.azure.com/", "acme")
+        );
+        assert_eq!(
+            split("https://acme.vssps.visualstudio.com"),
+            pair("https://vssps.dev.azure.com/", "acme")
+        );
+        assert_eq!(
+            split("https://tfs.corp/tfs/DefaultCollection"),
+            pair("https://tfs.corp/tfs", "DefaultCollection")
+        );
+        assert_eq!(
+            split("http://127.0.0.1:9/org"),
+            pair("http://127.0.0.1:9/", "org")
+        );
+        assert!(endpoint_and_org("https://dev.azure.com").is_err());
+    }
+
+    #[test]
+    fn only_safe_requests_repeat_after_a_5xx() {
+        let wait = Some(Duration::from_secs(3));
+        for idem in [Idempotency::Safe, Idempotency::Unsafe] {
+            assert_eq!(
+                next_after_status(429, wait, idem),
+                Next::Wait(Duration::from_secs(3))
+            );
+            assert_eq!(
+                next_after_status(429, None, idem),
+                Next::Wait(DEFAULT_RATE_LIMIT_WAIT)
+            );
+            assert_eq!(next_after_status(404, None, idem), Next::Fail);
+        }
+        for code in [500, 502, 503, 504] {
+            assert_eq!(
+                next_after_status(code, None, Idempotency::Safe),
+                Next::Backoff
+            );
+            assert_eq!(
+                next_after_status(code, None, Idempotency::Unsafe),
+                Next::Fail
+            );
+        }
     }
 
     #[test]

@@ -6,12 +6,16 @@
 //! Also the rule for clone URLs: the PAT is sent to whatever URL the bot clones from, so only
 //! the organization's own HTTPS host is allowed ([`check_clone_url`]).
 
-use http::{Method, Uri};
+use std::future::IntoFuture as _;
 
-use super::client::{AzureClient, AzureConfig, ThreadComment, pr_path};
+use azure_devops_rust_api::git::models::{GitCommitRef, git_pull_request};
+use http::Uri;
+
+use super::client::{AzureClient, AzureConfig, PrAt, id32};
+use super::pulls::ThreadComment;
 use crate::event::{PullRequest, PullState};
 use crate::forge::ForgeError;
-use crate::forge::github::retry::Idempotency;
+use crate::forge::retry::Idempotency;
 use crate::ids::{CommitSha, PrNumber, RepoId};
 
 impl AzureClient {
@@ -22,18 +26,23 @@ impl AzureClient {
         repo: &RepoId,
         pr: PrNumber,
     ) -> Result<Vec<String>, ForgeError> {
+        let at = PrAt::new(repo, pr)?;
+        let what = format!("GET {}/commits", at.path);
+        let commits = self.git.pull_request_commits_client();
         // One page of up to 1,000 commits: a PR with more is not reviewed by comment anyway.
-        let path = format!("{}/commits?$top=1000", pr_path(repo, pr)?);
-        let v = self
-            .call(Method::GET, &path, None, Idempotency::Safe)
+        let list = self
+            .run(&what, Idempotency::Safe, || {
+                commits
+                    .get_pull_request_commits(&self.org, &at.repo, at.pr, &at.project)
+                    .top(1000)
+                    .into_future()
+            })
             .await?;
-        let mut emails: Vec<String> = v["value"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+        let mut emails: Vec<String> = list
+            .value
             .iter()
-            .flat_map(|c| [&c["author"]["email"], &c["committer"]["email"]])
-            .filter_map(|e| e.as_str())
+            .flat_map(|c| [&c.author, &c.committer])
+            .filter_map(|who| who.as_ref()?.email.as_deref())
             .filter(|e| !e.is_empty())
             .map(str::to_ascii_lowercase)
             .collect();
@@ -48,49 +57,48 @@ impl AzureClient {
         repo: &RepoId,
         pr: PrNumber,
     ) -> Result<PullRequest, ForgeError> {
-        let path = pr_path(repo, pr)?;
+        let at = PrAt::new(repo, pr)?;
+        let what = format!("GET {}", at.path);
+        let pulls = self.git.pull_requests_client();
         let v = self
-            .call(Method::GET, &path, None, Idempotency::Safe)
+            .run(&what, Idempotency::Safe, || {
+                pulls
+                    .get_pull_request(&self.org, &at.repo, at.pr, &at.project)
+                    .into_future()
+            })
             .await?;
-        let bad = |what: &str| ForgeError::Transport(format!("GET {path}: {what}"));
-        let sha = |field: &str| -> Result<Option<CommitSha>, ForgeError> {
-            v[field]["commitId"]
-                .as_str()
-                .map(|c| c.parse().map_err(|e| bad(&format!("{field}: {e}"))))
+        let bad = |why: String| ForgeError::Transport(format!("{what}: {why}"));
+        let sha = |commit: &Option<GitCommitRef>, field: &str| {
+            commit
+                .as_ref()
+                .and_then(|c| c.commit_id.as_deref())
+                .map(|c| {
+                    c.parse::<CommitSha>()
+                        .map_err(|e| bad(format!("{field}: {e}")))
+                })
                 .transpose()
         };
-        let short = |field: &str| {
-            v[field]
-                .as_str()
-                .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_string())
-        };
-        let created_by = &v["createdBy"];
-        let state = match v["status"].as_str() {
-            Some("completed") => PullState::Merged,
-            Some("abandoned") => PullState::Closed,
-            // `active`, or a status this bot does not know yet: judged like an open one.
+        let short = |r: &str| r.strip_prefix("refs/heads/").unwrap_or(r).to_string();
+        let state = match v.status {
+            git_pull_request::Status::Completed => PullState::Merged,
+            git_pull_request::Status::Abandoned => PullState::Closed,
+            // `active`, or a status this bot does not know: judged like an open one.
             _ => PullState::Open,
         };
+        let created_by = &v.created_by;
         Ok(PullRequest {
-            head_sha: sha("lastMergeSourceCommit")?
-                .ok_or_else(|| bad("no lastMergeSourceCommit"))?,
-            base_sha: sha("lastMergeTargetCommit")?,
-            head_ref: short("sourceRefName"),
-            base_ref: short("targetRefName"),
-            author: created_by["uniqueName"]
-                .as_str()
-                .or(created_by["displayName"].as_str())
-                .map(str::to_string),
-            draft: v["isDraft"].as_bool().unwrap_or(false),
-            labels: v["labels"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|l| l["name"].as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            clone_url: v["repository"]["remoteUrl"].as_str().map(super::clean_url),
+            head_sha: sha(&v.last_merge_source_commit, "lastMergeSourceCommit")?
+                .ok_or_else(|| bad("no lastMergeSourceCommit".into()))?,
+            base_sha: sha(&v.last_merge_target_commit, "lastMergeTargetCommit")?,
+            head_ref: Some(short(&v.source_ref_name)),
+            base_ref: Some(short(&v.target_ref_name)),
+            author: created_by
+                .unique_name
+                .clone()
+                .or(created_by.graph_subject_base.display_name.clone()),
+            draft: v.is_draft,
+            labels: v.labels.iter().filter_map(|l| l.name.clone()).collect(),
+            clone_url: v.repository.remote_url.as_deref().map(super::clean_url),
             state,
         })
     }
@@ -104,23 +112,32 @@ impl AzureClient {
         thread: u64,
         id: u64,
     ) -> Result<ThreadComment, ForgeError> {
-        let path = format!("{}/threads/{thread}/comments/{id}", pr_path(repo, pr)?);
-        let v = self
-            .call(Method::GET, &path, None, Idempotency::Safe)
+        let at = PrAt::new(repo, pr)?;
+        let (thread_id, comment_id) = (id32(thread)?, id32(id)?);
+        let what = format!("GET {}/threads/{thread}/comments/{id}", at.path);
+        let comments = self.git.pull_request_thread_comments_client();
+        let comment = self
+            .run(&what, Idempotency::Safe, || {
+                comments
+                    .get(
+                        &self.org,
+                        &at.repo,
+                        at.pr,
+                        thread_id,
+                        comment_id,
+                        &at.project,
+                    )
+                    .into_future()
+            })
             .await?;
-        serde_json::from_value(v)
-            .map_err(|e| ForgeError::Transport(format!("GET {path}: unexpected answer: {e}")))
+        Ok(ThreadComment::from(&comment))
     }
 }
 
 impl ThreadComment {
-    /// When the text was last written, if the server said in a form the bot reads.
+    /// When the text was last written, if the server said.
     pub fn written_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.last_content_updated_date
-            .as_deref()
-            .or(self.published_date.as_deref())
-            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
-            .map(|d| d.with_timezone(&chrono::Utc))
+        self.written
     }
 
     /// The author's unique name, the only name commands are authorized by.

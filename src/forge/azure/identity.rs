@@ -3,13 +3,18 @@
 //!
 //! Two reads: the user's identity (searched by unique name) with its expanded memberships, then
 //! the display names of those groups (`[Project]\Group`, `[org]\Group`).
+//!
+//! Both are requests of the crate's `ims` client, but their answers are read as raw JSON: its
+//! `Identity` model keeps `properties` only as a generic property bag without the `Account` and
+//! `Mail` values a user is matched by, and types `memberOf` as strings where the API may write
+//! descriptor objects, which would fail the whole answer.
 
-use http::Method;
+use azure_devops_rust_api::ims::models::QueryMembership;
 use serde_json::Value;
 
-use super::client::{AzureClient, segment};
+use super::client::AzureClient;
 use crate::forge::ForgeError;
-use crate::forge::github::retry::Idempotency;
+use crate::forge::retry::Idempotency;
 
 /// Descriptors resolved per request.
 const BATCH: usize = 25;
@@ -25,13 +30,12 @@ impl AzureClient {
         unique_name: &str,
         expected_id: Option<&str>,
     ) -> Result<Vec<String>, ForgeError> {
-        let base = self.config().identity_url.clone();
-        let path = format!(
-            "/_apis/identities?searchFilter=General&filterValue={}&queryMembership=Expanded",
-            segment(unique_name)
-        );
         let found = self
-            .call_on(&base, Method::GET, &path, None, Idempotency::Safe)
+            .identities("search", |read| {
+                read.search_filter("General")
+                    .filter_value(unique_name)
+                    .query_membership(QueryMembership::Expanded)
+            })
             .await?;
         let identities: Vec<&Value> = found["value"].as_array().into_iter().flatten().collect();
         let is_user = |i: &&Value| {
@@ -80,10 +84,9 @@ impl AzureClient {
             .unwrap_or_default();
         let mut names = Vec::new();
         for chunk in member_of.chunks(BATCH) {
-            let list: Vec<String> = chunk.iter().map(|d| segment(d)).collect();
-            let path = format!("/_apis/identities?descriptors={}", list.join(","));
+            let list = chunk.join(",");
             let groups = self
-                .call_on(&base, Method::GET, &path, None, Idempotency::Safe)
+                .identities("by descriptors", |read| read.descriptors(list.as_str()))
                 .await?;
             names.extend(
                 groups["value"]
@@ -97,6 +100,29 @@ impl AzureClient {
         Ok(names)
     }
 }
+
+impl AzureClient {
+    /// `GET _apis/identities` with the parameters `query` sets, answered as raw JSON (see the
+    /// module doc).
+    async fn identities(
+        &self,
+        what: &str,
+        query: impl Fn(ReadIdentities) -> ReadIdentities,
+    ) -> Result<Value, ForgeError> {
+        let what = format!("GET /_apis/identities ({what})");
+        let client = self.ims.identities_client();
+        let raw = self
+            .run(&what, Idempotency::Safe, || {
+                let send = query(client.read_identities(&self.identity_org)).send();
+                async move { Ok(send.await?.into_raw_response()) }
+            })
+            .await?;
+        serde_json::from_slice(raw.body())
+            .map_err(|e| ForgeError::Transport(format!("{what}: unexpected answer: {e}")))
+    }
+}
+
+type ReadIdentities = azure_devops_rust_api::ims::identities::read_identities::RequestBuilder;
 
 /// An identity descriptor as the API writes it: `"type;identifier"` or
 /// `{"identityType": ..., "identifier": ...}`.

@@ -1,19 +1,26 @@
-//! Azure DevOps: a small REST client over hyper ([`client`]) and the publishing of a
-//! [`PublishPlan`](super::PublishPlan) as a PR status, a reviewer vote, one summary thread and
-//! finding threads anchored to file:line ([`publish`]). What the bot acts on (commits, clone
-//! URL, authors) is read from the API, never taken from a hook body ([`facts`]).
+//! Azure DevOps: the REST calls through the `azure_devops_rust_api` crate with the bot's retry
+//! rules ([`client`], over our own transport, [`transport`]), the pull-request calls
+//! ([`pulls`]) and the publishing of a [`PublishPlan`](super::PublishPlan) as a PR status, a
+//! reviewer vote, one summary thread and finding threads anchored to file:line ([`publish`]).
+//! What the bot acts on (commits, clone URL, authors) is read from the API, never taken from a
+//! hook body ([`facts`]); group memberships come from the identity API ([`identity`]).
 //!
 //! Like the GitHub side there is no client trait: tests point [`AzureConfig::api_url`] at a fake
-//! Azure DevOps served over HTTP (`tests/support/fake_azure.rs`).
+//! Azure DevOps served over HTTP (`tests/support/fake_azure.rs`), which becomes the crate's
+//! endpoint.
 
 pub mod client;
 pub mod facts;
 pub mod identity;
+pub mod lists;
 pub mod publish;
+pub mod pulls;
+mod transport;
 
-pub use client::{AzureClient, AzureConfig, StatusState};
+pub use client::{AzureClient, AzureConfig};
 pub use facts::{CloneUrlRefused, check_clone_url};
 pub use publish::{Published, publish};
+pub use pulls::StatusState;
 
 /// The organization name: the last path segment of its URL (`https://dev.azure.com/acme`), as
 /// repository ids name it (`org/project/repository`).

@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 
-use super::client::{AzureClient, StatusState, Thread};
+use super::client::AzureClient;
+use super::pulls::{StatusState, Thread};
 use crate::forge::{Annotation, CheckConclusion, ForgeError, PublishPlan, SUMMARY_MARKER};
 use crate::ids::{CommitSha, PrNumber, RepoId};
 
@@ -225,7 +226,7 @@ pub async fn publish(
 mod tests {
     use super::*;
     use crate::forge::AnnotationLevel;
-    use crate::forge::azure::client::{CommentAuthor, ThreadComment};
+    use crate::forge::azure::pulls::{CommentAuthor, ThreadComment};
 
     fn ann(path: &str, line: u32, title: &str) -> Annotation {
         Annotation {

@@ -19,12 +19,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::retry::{
-    Idempotency, Next, RetryPolicy, backoff, error_from_status, is_transport, map_octocrab_error,
-    next_after_status, now_epoch,
+    Idempotency, Next, RetryPolicy, is_transport, map_octocrab_error, next_after_status,
 };
 use super::{CheckRunId, Permission, Reaction};
 use crate::event::{PullRequest, PullState};
 use crate::forge::ForgeError;
+use crate::forge::retry::{self, Failure, Forge, error_from_status, now_epoch};
 use crate::ids::{CommitSha, InstallationId, PrNumber, RepoId};
 
 /// The check run's name: make it required in branch protection.
@@ -106,68 +106,60 @@ impl InstallationClient {
         body: Option<&Value>,
         idempotency: Idempotency,
     ) -> Result<Reply, ForgeError> {
-        let policy = &self.inner.policy;
-        let mut attempt = 0u32;
-        loop {
-            if method != Method::GET {
-                // Waits (never fails) until the installation's write budget has room. Every
-                // attempt counts: GitHub counts retried writes too.
-                let start = std::time::Instant::now();
-                self.inner.writes.until_ready().await;
-                let waited = start.elapsed();
-                if waited > std::time::Duration::from_millis(1) {
-                    crate::metrics::rate_limit_wait(
-                        "github",
-                        crate::metrics::WaitSource::Budget,
-                        waited,
-                    );
-                }
+        let what = format!("{method} {path}");
+        retry::run(Forge::GitHub, &self.inner.policy, &what, || {
+            self.attempt(&method, path, body, idempotency)
+        })
+        .await
+    }
+
+    /// One attempt of [`Self::call`]: the write budget, the request, and what a failure means.
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency: Idempotency,
+    ) -> Result<Reply, Failure> {
+        if method != Method::GET {
+            // Waits (never fails) until the installation's write budget has room. Every
+            // attempt counts: GitHub counts retried writes too.
+            let start = std::time::Instant::now();
+            self.inner.writes.until_ready().await;
+            let waited = start.elapsed();
+            if waited > std::time::Duration::from_millis(1) {
+                crate::metrics::rate_limit_wait(
+                    "github",
+                    crate::metrics::WaitSource::Budget,
+                    waited,
+                );
             }
-            let sent = self.send_once(&method, path, body).await;
-            crate::metrics::forge_call("github", sent.as_ref().ok().map(|r| r.0.as_u16()));
-            let (error, next) = match sent {
-                Ok((status, headers, text)) if status.is_success() => {
-                    return Ok(Reply {
-                        status,
-                        headers,
-                        body: text,
-                    });
-                }
-                Ok((status, headers, text)) => {
-                    let next = next_after_status(status, &headers, &text, idempotency, now_epoch());
-                    (error_from_status(&method, path, status, &text, next), next)
-                }
-                Err(e) => map_octocrab_error(e),
-            };
-            let next = match next {
-                Next::Backoff if idempotency == Idempotency::Unsafe && is_transport(&error) => {
-                    Next::Fail
-                }
-                other => other,
-            };
-            let wait = match next {
-                Next::Fail => return Err(error),
-                Next::Wait(wait) if wait > policy.max_rate_limit_wait => return Err(error),
-                Next::Wait(wait) => {
-                    crate::metrics::rate_limit_wait(
-                        "github",
-                        crate::metrics::WaitSource::Forge,
-                        wait,
-                    );
-                    wait
-                }
-                Next::Backoff => backoff(policy.base_delay, attempt),
-            };
-            if attempt >= policy.max_retries {
-                return Err(error);
-            }
-            attempt += 1;
-            tracing::warn!(
-                %method, path, attempt, wait_ms = wait.as_millis() as u64, error = %error,
-                "GitHub request failed; retrying"
-            );
-            tokio::time::sleep(wait).await;
         }
+        let sent = self.send_once(method, path, body).await;
+        crate::metrics::forge_call("github", sent.as_ref().ok().map(|r| r.0.as_u16()));
+        let (error, next) = match sent {
+            Ok((status, headers, text)) if status.is_success() => {
+                return Ok(Reply {
+                    status,
+                    headers,
+                    body: text,
+                });
+            }
+            Ok((status, headers, text)) => {
+                let next = next_after_status(status, &headers, &text, idempotency, now_epoch());
+                let what = format!("{method} {path}");
+                (error_from_status(&what, status.as_u16(), &text, next), next)
+            }
+            Err(e) => map_octocrab_error(e),
+        };
+        // A create may have landed behind a dropped connection: never repeated.
+        let next = match next {
+            Next::Backoff if idempotency == Idempotency::Unsafe && is_transport(&error) => {
+                Next::Fail
+            }
+            other => other,
+        };
+        Err(Failure { error, next })
     }
 
     /// [`Self::call`] and parse the JSON answer.

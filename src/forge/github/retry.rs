@@ -1,50 +1,17 @@
-//! The retry policy, kept pure so it is unit-tested: what a failed attempt means, how long to
-//! wait, and which [`ForgeError`] it becomes. The loop that applies it is
-//! [`InstallationClient::call`](super::InstallationClient). The rules are in the module doc of
-//! [`super`].
+//! GitHub's retry rules, kept pure so they are unit-tested: which answers are rate limits and
+//! how long they ask to wait, which 5xx may be repeated, and what an octocrab error means. The
+//! loop that applies them is the forge-level [`crate::forge::retry::run`], shared with Azure
+//! DevOps; the rules are in the module doc of [`super`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use http::{HeaderMap, Method, StatusCode};
-use serde::Deserialize;
-use serde_json::Value;
+use http::{HeaderMap, StatusCode};
 
 use crate::forge::ForgeError;
-
-/// Longest backoff between retries after a 5xx or a transport error.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) use crate::forge::retry::{Idempotency, Next, RetryPolicy};
 
 /// GitHub's advice for a secondary rate limit without `retry-after`: wait at least a minute.
 const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
-
-/// Whether repeating a request can duplicate its effect. Decides retries after 5xx and transport
-/// errors (see the module doc of [`super`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idempotency {
-    /// Reads, and writes that set a value (editing a comment body).
-    Safe,
-    /// Writes that create or append (comments, reviews, check runs, annotation batches).
-    Unsafe,
-}
-
-/// Retry settings, from [`super::GithubConfig`].
-#[derive(Debug, Clone)]
-pub(crate) struct RetryPolicy {
-    pub max_retries: u32,
-    pub base_delay: Duration,
-    pub max_rate_limit_wait: Duration,
-}
-
-/// What the retry loop does after a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Next {
-    /// Give up: the error is final.
-    Fail,
-    /// Retry after an exponential backoff.
-    Backoff,
-    /// Retry after this rate-limit wait.
-    Wait(Duration),
-}
 
 /// Decides what follows a non-2xx answer. Pure, so the policy is unit-tested.
 pub(crate) fn next_after_status(
@@ -83,8 +50,9 @@ pub(crate) fn rate_limit_wait(
     }
     let header =
         |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
-    if let Some(secs) = header("retry-after") {
-        return Some(Duration::from_secs(secs));
+    let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok());
+    if let Some(wait) = crate::forge::retry::retry_after(retry_after) {
+        return Some(wait);
     }
     if header("x-ratelimit-remaining") == Some(0) {
         let wait = header("x-ratelimit-reset")
@@ -95,48 +63,6 @@ pub(crate) fn rate_limit_wait(
     }
     let secondary = body.to_ascii_lowercase().contains("rate limit");
     (status == StatusCode::TOO_MANY_REQUESTS || secondary).then_some(DEFAULT_RATE_LIMIT_WAIT)
-}
-
-pub(crate) fn error_from_status(
-    method: &Method,
-    path: &str,
-    status: StatusCode,
-    body: &str,
-    next: Next,
-) -> ForgeError {
-    if let Next::Wait(retry_after) = next {
-        return ForgeError::RateLimited { retry_after };
-    }
-    let message = error_message(body);
-    match status.as_u16() {
-        401 | 403 => ForgeError::Auth(format!("{method} {path}: {status}: {message}")),
-        404 => ForgeError::NotFound(format!("{method} {path}")),
-        code => ForgeError::Http {
-            status: code,
-            message: format!("{method} {path}: {message}"),
-        },
-    }
-}
-
-/// GitHub's `message` (plus validation `errors`), or the start of the body.
-fn error_message(body: &str) -> String {
-    #[derive(Deserialize)]
-    struct GithubError {
-        message: Option<String>,
-        #[serde(default)]
-        errors: Vec<Value>,
-    }
-    match serde_json::from_str::<GithubError>(body) {
-        Ok(GithubError {
-            message: Some(message),
-            errors,
-        }) if errors.is_empty() => message,
-        Ok(GithubError {
-            message: Some(message),
-            errors,
-        }) => format!("{message} {}", Value::Array(errors)),
-        _ => body.chars().take(300).collect(),
-    }
 }
 
 /// Maps an octocrab error (no HTTP answer for our request) and says whether to retry.
@@ -186,19 +112,6 @@ pub(crate) fn map_octocrab_error(e: octocrab::Error) -> (ForgeError, Next) {
 
 pub(crate) fn is_transport(error: &ForgeError) -> bool {
     matches!(error, ForgeError::Transport(_))
-}
-
-/// `base × 2^attempt`, capped.
-pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
-    base.saturating_mul(1u32 << attempt.min(16))
-        .min(MAX_BACKOFF)
-}
-
-pub(crate) fn now_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -252,7 +165,7 @@ mod tests {
             NOW,
         );
         assert_eq!(next, Next::Fail);
-        let err = error_from_status(&Method::GET, "/x", StatusCode::FORBIDDEN, body, next);
+        let err = crate::forge::retry::error_from_status("GET /x", 403, body, next);
         assert!(matches!(err, ForgeError::Auth(m) if m.contains("not accessible")));
     }
 
@@ -283,23 +196,5 @@ mod tests {
             ),
             Next::Fail
         );
-    }
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let base = Duration::from_millis(100);
-        assert_eq!(backoff(base, 0), Duration::from_millis(100));
-        assert_eq!(backoff(base, 3), Duration::from_millis(800));
-        assert_eq!(backoff(base, 40), MAX_BACKOFF);
-    }
-
-    #[test]
-    fn error_messages_come_from_github() {
-        let body = r#"{"message":"Validation Failed","errors":[{"code":"invalid"}]}"#;
-        assert_eq!(
-            error_message(body),
-            r#"Validation Failed [{"code":"invalid"}]"#
-        );
-        assert_eq!(error_message("plain"), "plain");
     }
 }
