@@ -8,14 +8,13 @@
 //! Bounded per run by [`MAX_REQUESTS`] API reads (rate limits are waited out by the client);
 //! the next run resumes at the project and pull request where the walk stopped.
 
-use tracing::{info, warn};
+use tracing::warn;
 
-use super::{Lease, active_heads};
+use super::{Lease, Report, active_heads};
 use crate::event::PullRequestRef;
 use crate::forge::ForgeError;
 use crate::forge::azure::AzureClient;
 use crate::ids::{CommitSha, Platform, PrNumber, RepoId};
-use crate::store::ScanCursor;
 
 /// API reads per run (list pages, iterations and statuses together).
 pub const MAX_REQUESTS: usize = 1000;
@@ -24,49 +23,14 @@ pub const MAX_REQUESTS: usize = 1000;
 const PAGE: usize = 100;
 const MAX_LIST_PAGES: usize = 50;
 
-/// What one run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub requests: usize,
-    pub pulls: usize,
-    pub enqueued: usize,
-    pub stopped_at: Option<String>,
-}
-
-struct Walk<'a> {
-    client: &'a AzureClient,
-    used: usize,
-}
-
-impl Walk<'_> {
-    /// Every item of a paged list (`page(top, skip)` reads one page), while the budget lasts.
-    async fn list<T, F, Fut>(&mut self, mut page: F) -> Result<Vec<T>, ForgeError>
-    where
-        F: FnMut(usize, usize) -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<T>, ForgeError>>,
-    {
-        let mut all = Vec::new();
-        for n in 0..MAX_LIST_PAGES {
-            self.used += 1;
-            let items = page(PAGE, n * PAGE).await?;
-            let last = items.len() < PAGE;
-            all.extend(items);
-            if last || self.used >= MAX_REQUESTS {
-                break;
-            }
-        }
-        Ok(all)
-    }
-}
-
-/// One run, under `lease`.
+/// One run, under `lease`, from where the last one stopped; `wake` is intake's.
 pub async fn scan(
     client: &AzureClient,
     lease: &Lease,
     wake: &tokio::sync::Notify,
 ) -> anyhow::Result<Report> {
-    let cursor = lease.cursor().await?;
     let org = crate::forge::azure::org_name(&client.config().org_url);
+    let cursor = lease.cursor().await?;
     let mut walk = Walk { client, used: 0 };
     let mut report = Report::default();
     lease.renew().await?;
@@ -120,22 +84,10 @@ pub async fn scan(
             "reconciliation stopped at its request budget; the next run resumes there");
     }
     let completed = report.stopped_at.is_none();
+    let counts = (report.pulls, report.enqueued);
     lease
-        .save(
-            ScanCursor {
-                position: report.stopped_at.clone().unwrap_or_default(),
-                last_success: cursor.last_success,
-            },
-            completed,
-        )
+        .finish(&cursor, report.stopped_at.as_deref(), completed, counts)
         .await?;
-    if report.enqueued > 0 {
-        info!(
-            pulls = report.pulls,
-            enqueued = report.enqueued,
-            "active pull requests reconciled"
-        );
-    }
     Ok(report)
 }
 
@@ -149,4 +101,31 @@ async fn evaluated(walk: &mut Walk<'_>, repo: &RepoId, pr: PrNumber) -> anyhow::
     walk.used += 1;
     let statuses = walk.client.statuses(repo, pr).await?;
     Ok(statuses.iter().any(|s| s.is_final_thoth(latest)))
+}
+
+/// The walk of one run: the client and the API reads used so far.
+struct Walk<'a> {
+    client: &'a AzureClient,
+    used: usize,
+}
+
+impl Walk<'_> {
+    /// Every item of a paged list (`page(top, skip)` reads one page), while the budget lasts.
+    async fn list<T, F, Fut>(&mut self, mut page: F) -> Result<Vec<T>, ForgeError>
+    where
+        F: FnMut(usize, usize) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, ForgeError>>,
+    {
+        let mut all = Vec::new();
+        for n in 0..MAX_LIST_PAGES {
+            self.used += 1;
+            let items = page(PAGE, n * PAGE).await?;
+            let last = items.len() < PAGE;
+            all.extend(items);
+            if last || self.used >= MAX_REQUESTS {
+                break;
+            }
+        }
+        Ok(all)
+    }
 }

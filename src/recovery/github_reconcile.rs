@@ -11,18 +11,17 @@ use http::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tracing::{info, warn};
+use tracing::warn;
 
 use std::collections::HashSet;
 
-use super::{Lease, active_heads};
+use super::{Lease, Report, active_heads};
 use crate::event::PullRequestRef;
 use crate::forge::ForgeError;
 use crate::forge::github::GithubApp;
 use crate::forge::github::client::{CHECK_NAME, InstallationClient, repo_path};
 use crate::forge::github::retry::Idempotency;
 use crate::ids::{CommitSha, InstallationId, Platform, PrNumber, RepoId};
-use crate::store::ScanCursor;
 
 /// API reads per run (pages of lists and check-run lookups together).
 pub const MAX_REQUESTS: usize = 1000;
@@ -93,16 +92,6 @@ struct CheckRun {
 #[derive(Deserialize)]
 struct CheckRuns {
     check_runs: Vec<CheckRun>,
-}
-
-/// What one run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub requests: usize,
-    pub pulls: usize,
-    pub enqueued: usize,
-    /// Stopped early (budget or rate limit); the next run resumes.
-    pub stopped_at: Option<String>,
 }
 
 /// The request budget of one run, and the stop rule.
@@ -258,23 +247,10 @@ pub async fn scan(
         warn!(requests = budget.used, low_rate_limit = budget.low_rate_limit, resume_at = %at,
             "reconciliation stopped early; the next run resumes there");
     }
-    let position = report.stopped_at.clone().unwrap_or_default();
+    let counts = (report.pulls, report.enqueued);
     lease
-        .save(
-            ScanCursor {
-                position,
-                last_success: cursor.last_success,
-            },
-            completed,
-        )
+        .finish(&cursor, report.stopped_at.as_deref(), completed, counts)
         .await?;
-    if report.enqueued > 0 {
-        info!(
-            pulls = report.pulls,
-            enqueued = report.enqueued,
-            "open pull requests reconciled"
-        );
-    }
     Ok(report)
 }
 

@@ -107,6 +107,40 @@ impl Lease {
         }
         self.store.put_scan_cursor(self.name, &cursor).await
     }
+
+    /// Ends a reconciliation run begun at `cursor`: saves where it stopped (`stopped_at`, none
+    /// when it went through; `completed` also stamps the time of success) and logs what it
+    /// enqueued.
+    pub async fn finish(
+        &self,
+        cursor: &ScanCursor,
+        stopped_at: Option<&str>,
+        completed: bool,
+        (pulls, enqueued): (usize, usize),
+    ) -> Result<(), StoreError> {
+        let next = ScanCursor {
+            position: stopped_at.unwrap_or_default().to_string(),
+            last_success: cursor.last_success,
+        };
+        self.save(next, completed).await?;
+        if enqueued > 0 {
+            info!(
+                scan = self.name,
+                pulls, enqueued, "pull requests reconciled"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What one reconciliation run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub requests: usize,
+    pub pulls: usize,
+    pub enqueued: usize,
+    /// Stopped early (budget or rate limit); the next run resumes.
+    pub stopped_at: Option<String>,
 }
 
 /// Runs `scan` at start and then every `every` until `shutdown`, each time under the lease
