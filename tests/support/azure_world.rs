@@ -1,8 +1,6 @@
 //! An Azure DevOps world for end-to-end tests: a fake Azure DevOps API, a real git repository
 //! served over HTTP with PAT auth, and thoth-bot's real server on a loopback port.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use thoth_bot::config::ServeConfig;
 use thoth_bot::secret::{SecretString, basic_header};
@@ -169,7 +167,7 @@ impl World {
     /// Waits until the iteration has a final status and the summary thread was written.
     pub async fn wait_published(&self, n: u64, iteration: u64) -> super::fake_azure::Status {
         super::poll(
-            Duration::from_secs(60),
+            super::STATE_WAIT,
             || {
                 let done = self.final_statuses(n, iteration).into_iter().next();
                 let writes = self.ado.writes();

@@ -24,6 +24,11 @@ pub use test_repo::{TestRepo, git};
 /// How often the poll helpers look again.
 const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// How long a test waits for a state (a check run, an idle store) before it fails. Generous on
+/// purpose: a passing test returns as soon as the state holds, and the suite must pass under
+/// `nice -n 19` beside a build, where a test process gets a small share of the two cores.
+pub const STATE_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Polls the async `f` until it returns `Some`; after `limit` the test fails with `what()`
 /// (computed then, so it can show the state at the deadline). Every wait for a state in these
 /// tests goes through here or [`poll_blocking`]: tests wait for a state, never for a time.
@@ -65,11 +70,10 @@ pub fn poll_blocking<T>(
     }
 }
 
-/// Polls `f` until it returns `Some`, for at most 60 s (generous for a loaded CI machine; a
-/// passing test returns as soon as the condition holds).
+/// Polls `f` until it returns `Some`, for at most [`STATE_WAIT`].
 pub async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     poll(
-        std::time::Duration::from_secs(60),
+        STATE_WAIT,
         || std::future::ready(f()),
         || format!("waiting for {what}"),
     )
@@ -111,7 +115,7 @@ pub async fn wait_idle_with_dead(
 ) -> Vec<thoth_bot::store::Job> {
     use thoth_bot::store::JobState;
     poll(
-        std::time::Duration::from_secs(90),
+        STATE_WAIT,
         || async {
             let queued = store.jobs_by_state(JobState::Queued, 1).await.unwrap();
             let running = store.jobs_by_state(JobState::Running, 1).await.unwrap();

@@ -2,7 +2,6 @@
 //! over HTTP with token auth, and thoth-bot's real server started on a loopback port.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use thoth_bot::config::ServeConfig;
@@ -188,7 +187,7 @@ impl World {
 
     pub async fn wait_completed(&self, head: &str) -> super::fake_github::CheckRun {
         let run = super::poll(
-            Duration::from_secs(90),
+            super::STATE_WAIT,
             || std::future::ready(self.completed_runs(head).into_iter().next()),
             || format!("no completed check run for {head}: {:#?}", self.gh.calls()),
         )
