@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use tracing::{info, warn};
 
-use super::pipeline::{Access, Forge};
+use super::pipeline::{Access, DeadJob, Forge};
 use crate::checkout::Credentials;
 use crate::decision::Decision;
 use crate::event::{PullRequestRef, PullState};
@@ -126,12 +126,8 @@ impl Forge for AzureForge<'_> {
         Ok(CommentId(published.summary_thread_id))
     }
 
-    async fn report_dead(
-        &self,
-        pr: &PullRequestRef,
-        _in_progress: Option<&str>,
-        cause: &str,
-    ) -> anyhow::Result<()> {
+    async fn report_dead(&self, dead: DeadJob<'_>) -> anyhow::Result<()> {
+        let (pr, cause) = (dead.pr, dead.cause);
         let client = &self.azure.client;
         // The hint comes first: Azure DevOps shows only so much of a status description.
         let description: String = format!(

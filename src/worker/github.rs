@@ -4,7 +4,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 
-use super::pipeline::{Access, Forge, dead_summary};
+use super::pipeline::{Access, DeadJob, Forge, dead_summary};
 use crate::checkout::Credentials;
 use crate::decision::Decision;
 use crate::event::PullRequestRef;
@@ -109,13 +109,9 @@ impl Forge for GithubForge {
         Ok(CommentId(ids.comment_id))
     }
 
-    async fn report_dead(
-        &self,
-        pr: &PullRequestRef,
-        in_progress: Option<&str>,
-        cause: &str,
-    ) -> anyhow::Result<()> {
-        let id = match check_run(in_progress) {
+    async fn report_dead(&self, dead: DeadJob<'_>) -> anyhow::Result<()> {
+        let pr = dead.pr;
+        let id = match check_run(dead.in_progress) {
             Some(id) => id,
             None => self.client.create_check_run(&pr.repo, &pr.head_sha).await?,
         };
@@ -125,7 +121,7 @@ impl Forge for GithubForge {
                 id,
                 CheckConclusion::Failure,
                 "Evaluation could not complete",
-                &dead_summary(cause),
+                &dead_summary(dead.cause),
                 &[],
             )
             .await?;

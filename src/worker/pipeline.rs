@@ -58,12 +58,17 @@ pub(super) trait Forge: Send + Sync {
     ) -> anyhow::Result<CommentId>;
     /// After a job gave up: says on the head (ending `in_progress` if there is one) that the
     /// evaluation could not complete, and how to start it again.
-    async fn report_dead(
-        &self,
-        pr: &PullRequestRef,
-        in_progress: Option<&str>,
-        cause: &str,
-    ) -> anyhow::Result<()>;
+    async fn report_dead(&self, dead: DeadJob<'_>) -> anyhow::Result<()>;
+}
+
+/// What [`Forge::report_dead`] says, and where.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadJob<'a> {
+    pub pr: &'a PullRequestRef,
+    /// The check run left in progress, if the forge has one.
+    pub in_progress: Option<&'a str>,
+    /// Why the job gave up, for people.
+    pub cause: &'a str,
 }
 
 /// Evaluates `pr` and publishes the result through `forge`.
@@ -208,7 +213,11 @@ pub(super) async fn report_dead<F: Forge>(ctx: &WorkerContext, forge: &F, job: &
         let mut state = pr_state(ctx, &pr).await?;
         let in_progress = open_run(&state, &pr).map(str::to_string);
         forge
-            .report_dead(&pr, in_progress.as_deref(), cause)
+            .report_dead(DeadJob {
+                pr: &pr,
+                in_progress: in_progress.as_deref(),
+                cause,
+            })
             .await?;
         // The run is finished: a rerun must open a new one, not reuse this.
         if in_progress.is_some() {
