@@ -5,6 +5,13 @@
 //!
 //! Each run is a new pull request on the same repository, so the first run pays the full clone
 //! and later runs fetch only the new head into the warm mirror, as a long-running bot does.
+//!
+//! `cargo bench --bench e2e -- module-repo [RUNS]` uses the 548-file module repository of the
+//! gates bench instead and sends two pull requests at once, so both workers judge it together;
+//! it also samples the resident memory of the server process and its gate children.
+
+#[path = "support/tf_repo.rs"]
+mod tf_repo;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -54,7 +61,68 @@ fn manifest(i: usize) -> String {
     )
 }
 
+/// Resident set of this process plus its live children (the gate sandboxes), in KiB. Read from
+/// /proc because the children are short-lived processes the bench does not own.
+fn tree_rss_kib() -> u64 {
+    let me = std::process::id();
+    let rss = |pid: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let mut total = rss("self");
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The parent pid is the second field after the parenthesised command name.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(me) {
+            total += rss(pid);
+        }
+    }
+    total
+}
+
+fn module_repo_files() -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tree = tf_repo::generate(dir.path(), 137, 2);
+    let mut files = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir.path()).expect("under root");
+                let text = std::fs::read_to_string(&p).expect("read");
+                files.push((rel.to_string_lossy().into_owned(), text));
+            }
+        }
+    }
+    assert_eq!(files.len(), tree.files);
+    files
+}
+
 fn main() {
+    let module_repo = std::env::args().any(|a| a == "module-repo");
+    if module_repo {
+        return module_repo_main();
+    }
     let runs: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
@@ -133,6 +201,110 @@ fn main() {
             println!("warm mean: {:.0} ms", mean * 1000.0);
         }
         // Where the time went, from the server's own stage histograms.
+        let (_, metrics) = support::http::request(app.addr, "GET", "/metrics", &[], b"").await;
+        for line in metrics.lines().filter(|l| {
+            l.starts_with("thoth_job_stage_duration_seconds_sum")
+                || l.starts_with("thoth_job_stage_duration_seconds_count")
+        }) {
+            println!("  {line}");
+        }
+        app.stop().await;
+    });
+}
+
+/// Two pull requests at once on the 548-file repository, `RUNS` rounds; p50 of the warm rounds
+/// and the peak resident memory seen while both workers judge.
+fn module_repo_main() {
+    let rounds: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(4);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let w = World::new().await;
+        let files = module_repo_files();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
+        let app = w.start(&w.config(&w.sled(), 2)).await;
+        let idle_rss = tree_rss_kib();
+        println!(
+            "repository: {} files; {rounds} rounds of 2 pull requests at once; RSS before: {} MiB",
+            files.len(),
+            idle_rss / 1024
+        );
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = {
+            let (peak, sampling) = (peak.clone(), sampling.clone());
+            std::thread::spawn(move || {
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak.fetch_max(tree_rss_kib(), std::sync::atomic::Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        let mut warm = Vec::new();
+        for round in 0..rounds as u64 {
+            let mut heads = Vec::new();
+            for k in 0..2u64 {
+                let n = 200 + round * 2 + k;
+                let mut pr_files = refs.clone();
+                let readme = format!("# change {n}\n");
+                pr_files.push(("README.md", &readme));
+                heads.push((n, w.push_pr(n, &pr_files)));
+            }
+            let start = Instant::now();
+            for (n, head) in &heads {
+                let body = w.pr_event("opened", *n, head);
+                let status =
+                    github_delivery(app.addr, SECRET, "pull_request", &format!("mr-{n}"), &body)
+                        .await;
+                assert_eq!(status, 202);
+            }
+            let mut done: Vec<Option<Duration>> = vec![None; heads.len()];
+            let deadline = start + Duration::from_secs(300);
+            while done.iter().any(Option::is_none) {
+                for (i, (_, head)) in heads.iter().enumerate() {
+                    if done[i].is_none() && !w.completed_runs(head).is_empty() {
+                        done[i] = Some(start.elapsed());
+                    }
+                }
+                assert!(Instant::now() < deadline, "no check run in round {round}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let took: Vec<Duration> = done.into_iter().flatten().collect();
+            println!(
+                "round {round}: {} ms{}",
+                took.iter()
+                    .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                if round == 0 { " (cold mirror)" } else { "" }
+            );
+            if round > 0 {
+                warm.extend(took);
+            }
+        }
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        let _ = sampler.join();
+        warm.sort();
+        if let Some(p50) = warm.get(warm.len() / 2) {
+            println!(
+                "warm p50: {:.0} ms over {} pull requests",
+                p50.as_secs_f64() * 1000.0,
+                warm.len()
+            );
+        }
+        println!(
+            "peak RSS (server process + gate children): {} MiB",
+            peak.load(std::sync::atomic::Ordering::Relaxed) / 1024
+        );
         let (_, metrics) = support::http::request(app.addr, "GET", "/metrics", &[], b"").await;
         for line in metrics.lines().filter(|l| {
             l.starts_with("thoth_job_stage_duration_seconds_sum")

@@ -200,6 +200,15 @@ fn main() {
     match case.as_deref() {
         Some("flat") => flat(),
         Some("module-repo") => module_repo(),
+        // Writes the module repository to a folder, to profile `thoth-bot check` on it.
+        Some("write-module-repo") => {
+            let out = std::env::args()
+                .skip(2)
+                .find(|a| !a.starts_with('-'))
+                .expect("write-module-repo DIR");
+            let tree = tf_repo::generate(std::path::Path::new(&out), 137, 2);
+            println!("{out}: {} .tf files, {} lines", tree.files, tree.lines);
+        }
         _ => {
             flat();
             module_repo();

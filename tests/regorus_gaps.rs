@@ -17,6 +17,58 @@
 
 use regorus::{Engine, Value};
 
+// Patch 5b: the engine keeps the last query prepared; a new input, new data or a new policy
+// must still be seen by the same query text.
+fn query_json(e: &mut Engine, query: &str) -> Option<serde_json::Value> {
+    let r = e.eval_query(query.to_string(), false).unwrap();
+    r.result
+        .first()
+        .map(|r| serde_json::to_value(&r.expressions[0].value).unwrap())
+}
+
+#[test]
+fn a_repeated_query_sees_each_input_and_later_policies_and_data() {
+    let mut e = engine(false, "package p\nimport rego.v1\nv := input.x * 2\n");
+    for x in [1, 5, 7] {
+        e.set_input(Value::from_json_str(&format!("{{\"x\": {x}}}")).unwrap());
+        assert_eq!(
+            query_json(&mut e, "[data.p.v]"),
+            Some(serde_json::json!([x * 2]))
+        );
+    }
+    assert_eq!(query_json(&mut e, "[data.p.w]"), None);
+    e.add_policy(
+        "q.rego".to_string(),
+        "package p\nimport rego.v1\nw := input.x + 1\n".to_string(),
+    )
+    .unwrap();
+    assert_eq!(
+        query_json(&mut e, "[data.p.w]"),
+        Some(serde_json::json!([8]))
+    );
+    assert_eq!(query_json(&mut e, "[data.p.extra]"), None);
+    e.add_data(Value::from_json_str(r#"{"p": {"extra": 3}}"#).unwrap())
+        .unwrap();
+    assert_eq!(
+        query_json(&mut e, "[data.p.extra]"),
+        Some(serde_json::json!([3]))
+    );
+}
+
+// Patch 5a: a dynamic index into a non-data value and into data both still work.
+#[test]
+fn dynamic_indexes_into_values_and_data() {
+    let mut e = engine(
+        false,
+        "package p\nimport rego.v1\nlast := input.path[count(input.path) - 1]\nsecond := data.p.table[input.path[1]]\ntable := {\"b\": \"B\"}\n",
+    );
+    e.set_input(Value::from_json_str(r#"{"path": ["a", "b", "c"]}"#).unwrap());
+    assert_eq!(
+        query_json(&mut e, "[data.p.last, data.p.second]"),
+        Some(serde_json::json!(["c", "B"]))
+    );
+}
+
 fn engine(v0: bool, policy: &str) -> Engine {
     let mut engine = Engine::new();
     engine.set_rego_v0(v0);

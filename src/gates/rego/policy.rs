@@ -54,7 +54,10 @@ impl PackageRules {
             .enumerate()
             .map(|(i, r)| format!("{{thoth_r{i} | thoth_r{i} := {}.{r}}}", self.package))
             .collect();
-        format!("[{}]", items.join(", "))
+        // One item per line: the engine's parser refuses lines longer than its column limit,
+        // and a long one-line query failed on every document (the gate then fell back to one
+        // query per package, several times slower).
+        format!("[{}]", items.join(",\n"))
     }
 }
 
@@ -391,7 +394,7 @@ impl PolicySet {
     /// [`PackageRules::rules_query`] value per package (index = position in `packages`).
     pub fn all_rules_query(&self) -> String {
         let items: Vec<String> = self.packages.iter().map(|p| p.rules_query()).collect();
-        format!("[{}]", items.join(", "))
+        format!("[{}]", items.join(",\n"))
     }
 
     /// Whether any policy was loaded.

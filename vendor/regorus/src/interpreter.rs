@@ -356,6 +356,19 @@ impl Interpreter {
         self.compiled_policy_mut().loop_hoisting_table = table;
     }
 
+    // thoth-bot patch 5b: what `Engine::eval_query` keeps of a prepared query.
+    pub(crate) const fn query_loop_hoisting_table(&self) -> &HoistedLoopsLookup {
+        &self.query_loop_hoisting
+    }
+
+    pub(crate) const fn data_value(&self) -> &Value {
+        &self.data
+    }
+
+    pub(crate) fn set_data_value(&mut self, data: Value) {
+        self.data = data;
+    }
+
     pub fn set_query_loop_hoisting(&mut self, table: HoistedLoopsLookup) {
         self.query_loop_hoisting = table;
     }
@@ -611,7 +624,8 @@ impl Interpreter {
                         let index = self.eval_expr(index)?;
 
                         // Handle indexing into data.
-                        if index != Value::Undefined {
+                        // thoth-bot patch 5a: test the root first (see `is_static_data_path`).
+                        if index != Value::Undefined && Parser::is_static_data_path(refr) {
                             if let Ok(ref_components) =
                                 Parser::get_static_string_path_components(refr)
                             {
