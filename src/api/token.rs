@@ -105,7 +105,9 @@ pub async fn authorize(
         return Err(AuthError::Unknown(id));
     };
     let given = digest(secret);
-    if !crate::webhook::signature::ct_eq(given.as_bytes(), record.secret_sha256.as_bytes()) {
+    // Constant time: the digest comparison must not tell how much of a guess was right.
+    let (a, b) = (given.as_bytes(), record.secret_sha256.as_bytes());
+    if a.len() != b.len() || !bool::from(subtle::ConstantTimeEq::ct_eq(a, b)) {
         return Err(AuthError::WrongSecret(id));
     }
     if !record.scope.covers(repo) {
