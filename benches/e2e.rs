@@ -126,21 +126,40 @@ fn module_repo_files() -> Vec<(String, String)> {
     files
 }
 
+/// The first number among the arguments, else `default`.
+fn count_arg(default: usize) -> usize {
+    std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Where the time went, from the server's own stage histograms.
+async fn print_stages(addr: std::net::SocketAddr) {
+    let (_, metrics) = support::http::request(addr, "GET", "/metrics", &[], b"").await;
+    for line in metrics.lines().filter(|l| {
+        l.starts_with("thoth_job_stage_duration_seconds_sum")
+            || l.starts_with("thoth_job_stage_duration_seconds_count")
+    }) {
+        println!("  {line}");
+    }
+}
+
 fn main() {
     let module_repo = std::env::args().any(|a| a == "module-repo");
     if module_repo {
         return module_repo_main();
     }
-    let runs: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(5);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async move {
+    let runs = count_arg(5);
+    runtime().block_on(async move {
         let w = World::new().await;
         let mut files: Vec<(String, String)> = Vec::new();
         for m in 0..40 {
@@ -208,14 +227,7 @@ fn main() {
             let mean = warm.iter().map(Duration::as_secs_f64).sum::<f64>() / warm.len() as f64;
             println!("warm mean: {:.0} ms", mean * 1000.0);
         }
-        // Where the time went, from the server's own stage histograms.
-        let (_, metrics) = support::http::request(app.addr, "GET", "/metrics", &[], b"").await;
-        for line in metrics.lines().filter(|l| {
-            l.starts_with("thoth_job_stage_duration_seconds_sum")
-                || l.starts_with("thoth_job_stage_duration_seconds_count")
-        }) {
-            println!("  {line}");
-        }
+        print_stages(app.addr).await;
         app.stop().await;
     });
 }
@@ -228,16 +240,8 @@ fn module_repo_main() {
     } else {
         2
     };
-    let rounds: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(4);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async move {
+    let rounds = count_arg(4);
+    runtime().block_on(async move {
         let w = World::new().await;
         let files = module_repo_files();
         let refs: Vec<(&str, &str)> = files
@@ -318,13 +322,7 @@ fn module_repo_main() {
             "peak RSS (server process + gate children): {} MiB",
             peak.load(std::sync::atomic::Ordering::Relaxed) / 1024
         );
-        let (_, metrics) = support::http::request(app.addr, "GET", "/metrics", &[], b"").await;
-        for line in metrics.lines().filter(|l| {
-            l.starts_with("thoth_job_stage_duration_seconds_sum")
-                || l.starts_with("thoth_job_stage_duration_seconds_count")
-        }) {
-            println!("  {line}");
-        }
+        print_stages(app.addr).await;
         app.stop().await;
     });
 }
