@@ -18,6 +18,7 @@ use crate::decision::safety::Downgrade;
 use crate::event::PullRequestRef;
 use crate::finding::{CheckReport, Finding, Gate};
 use crate::forge::{MAX_BODY_BYTES, PublishPlan, SUMMARY_MARKER, cap_markdown};
+use crate::gates::rego::explain::Explainer;
 use crate::gates::rego::{LoadOptions, PolicySet, PolicySource};
 use crate::store::evaluation::{
     AppliedOverride, MAX_STORED_FINDINGS, PolicySetRun, StageTime, StoredFinding,
@@ -251,16 +252,20 @@ fn policies_and_explanations(
         return (sets, explained);
     }
     let set = PolicySet::load(&sources, LoadOptions::default());
-    let mut builtin = None;
+    let mut explainer = Explainer::new(&set);
+    let builtin = std::cell::OnceCell::new();
+    let mut builtin_explainer = None;
     for rule in rules {
-        let doc = crate::gates::rego::explain::explain_in(&set, rule).or_else(|| {
-            let b = builtin.get_or_insert_with(|| {
+        let doc = explainer.explain(rule).or_else(|| {
+            let b = builtin.get_or_init(|| {
                 PolicySet::load(
                     &[crate::gates::rego::policy::builtin_library()],
                     LoadOptions::default(),
                 )
             });
-            crate::gates::rego::explain::explain_in(b, rule)
+            builtin_explainer
+                .get_or_insert_with(|| Explainer::new(b))
+                .explain(rule)
         });
         if let Some(doc) = doc {
             let text = [
