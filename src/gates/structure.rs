@@ -21,6 +21,7 @@
 mod config;
 mod governance;
 mod keys;
+mod locked;
 #[cfg(test)]
 mod tests;
 

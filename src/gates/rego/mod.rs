@@ -9,6 +9,7 @@
 //! runs out of time becomes an error finding and the run goes on.
 
 pub mod conftest_builtins;
+mod data;
 pub mod explain;
 pub mod layered;
 pub mod levels;

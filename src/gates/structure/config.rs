@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::locked::enforce_locked;
 use super::{has_parent_component, keys, normalize};
 use crate::finding::{Finding, Gate, Level, Severity};
 use crate::workspace::{DEFAULT_IGNORE_FOLDERS, WorkspaceError, read_bounded};
@@ -480,39 +481,6 @@ fn merge(layers: Vec<(ConfigLevel, PathBuf, RawFile)>) -> StructureConfig {
         enforce_locked(effective, &org);
     }
     cfg
-}
-
-/// Puts the org's mandatory items back into a lower level's structure. A lower-level folder rule
-/// for the same folder stays, but is made mandatory and gets the org's content files added.
-fn enforce_locked(effective: &mut ProjectStructure, org: &ProjectStructure) {
-    effective.locked = true;
-    for file in &org.root_files {
-        if !effective
-            .root_files
-            .iter()
-            .any(|f| normalize(f) == normalize(file))
-        {
-            effective.root_files.push(file.clone());
-        }
-    }
-    for org_rule in org.folders.iter().filter(|f| f.mandatory) {
-        let same = effective.folders.iter_mut().find(|f| {
-            normalize(&f.name) == normalize(&org_rule.name)
-                && f.r#type == org_rule.r#type
-                && f.parent.as_deref().map(normalize) == org_rule.parent.as_deref().map(normalize)
-        });
-        match same {
-            Some(rule) => {
-                rule.mandatory = true;
-                for c in &org_rule.content {
-                    if !rule.content.contains(c) {
-                        rule.content.push(c.clone());
-                    }
-                }
-            }
-            None => effective.folders.push(org_rule.clone()),
-        }
-    }
 }
 
 fn default_true() -> bool {

@@ -18,7 +18,10 @@ pub use jobs::ENQUEUE_SQL;
 mod migrations;
 mod pr;
 mod pushed;
+mod rows;
 mod scan;
+
+use rows::{decision_from_row, limit_i64, parse, pr_from_i64, pr_i64};
 
 pub use migrations::{MIGRATIONS, migrator};
 
@@ -26,13 +29,10 @@ use super::{
     ActionVerdict, DecisionRecord, EnqueueOutcome, Job, JobState, NewJob, Override, PrState,
     ScanCursor, Store, StoreError, action_verdict, micros, redact,
 };
-use crate::ids::{DecisionId, DeliveryId, JobId, Platform, PrNumber, RepoId};
+use crate::ids::{DeliveryId, JobId, Platform, PrNumber, RepoId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use std::fmt::Display;
-use std::str::FromStr;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
 /// Connections per replica. Workers hold one only for the length of a statement.
@@ -462,47 +462,4 @@ impl Store for PgStore {
     ) -> Result<Vec<super::PrHead>, StoreError> {
         self.read_prs_at_head(repo, head_sha).await
     }
-}
-
-fn pr_i64(pr: PrNumber) -> Result<i64, StoreError> {
-    i64::try_from(pr.0).map_err(|_| StoreError::Invalid(format!("PR number {pr} exceeds i64")))
-}
-
-fn pr_from_i64(what: &'static str, pr: i64) -> Result<PrNumber, StoreError> {
-    u64::try_from(pr)
-        .map(PrNumber)
-        .map_err(|e| StoreError::corrupt(what, e))
-}
-
-fn limit_i64(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-fn parse<T>(what: &'static str, s: &str) -> Result<T, StoreError>
-where
-    T: FromStr,
-    T::Err: Display,
-{
-    s.parse().map_err(|e| StoreError::corrupt(what, e))
-}
-
-fn decision_from_row(row: &PgRow) -> Result<DecisionRecord, StoreError> {
-    let text = |col: &str| row.try_get::<String, _>(col);
-    let risk: i16 = row.try_get("risk")?;
-    Ok(DecisionRecord {
-        id: DecisionId(row.try_get("id")?),
-        at: row.try_get("at")?,
-        platform: parse("decision", &text("platform")?)?,
-        repo: parse("decision", &text("repo")?)?,
-        pr: pr_from_i64("decision", row.try_get("pr")?)?,
-        head_sha: parse("decision", &text("head_sha")?)?,
-        decision: text("decision")?,
-        risk: u8::try_from(risk).map_err(|e| StoreError::corrupt("decision", e))?,
-        confidence: row.try_get("confidence")?,
-        reasons: row.try_get("reasons")?,
-        findings_digest: text("findings_digest")?,
-        actor: text("actor")?,
-        downgraded_from: row.try_get("downgraded_from")?,
-        dry_run: row.try_get("dry_run")?,
-    })
 }

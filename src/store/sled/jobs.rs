@@ -353,7 +353,7 @@ impl SledStore {
                 .values()
                 .map(|v| id_from_bytes(&v?))
                 .collect::<Result<Vec<JobId>, StoreError>>()?;
-            for chunk in ids.chunks(super::PRUNE_CHUNK) {
+            for chunk in ids.chunks(super::io::PRUNE_CHUNK) {
                 let _guard = self.lock();
                 removed += self.queue_tx(|q| {
                     let mut n = 0;

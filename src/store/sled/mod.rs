@@ -20,6 +20,7 @@ mod ai_usage;
 mod counters;
 mod evaluations;
 mod group_commit;
+mod io;
 mod jobs;
 mod keys;
 mod pushed;
@@ -33,18 +34,13 @@ use super::{
 use crate::ids::{DeliveryId, JobId, Platform, PrNumber, RepoId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sled::transaction::Transactional;
 use sled::{Db, Tree};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// sled's default page cache is 1 GiB; the bot's working set is far smaller.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Deliveries removed per transaction when pruning, to keep transactions small.
-const PRUNE_CHUNK: usize = 512;
 
 /// The sled store. Cheap to share: every field is a handle.
 pub struct SledStore {
@@ -131,88 +127,6 @@ impl SledStore {
             commits: group_commit::GroupCommit::default(),
             db,
         })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        // A panic while holding the lock cannot leave trees half-written (transactions), so a
-        // poisoned lock is still safe to use.
-        self.queue_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Durability point: everything this caller wrote before the call survives a crash once
-    /// this returns. Concurrent callers share one flush (group commit), so a burst of enqueues
-    /// costs a few fsyncs rather than one each.
-    async fn flush(&self) -> Result<(), StoreError> {
-        let ticket = self.commits.written();
-        self.commits.durable(ticket, || self.flush_now()).await
-    }
-
-    /// The blocking `flush` on a blocking thread, not `flush_async`: in sled 0.34 concurrent
-    /// `flush_async` calls can lose their wake-up and hang forever (spacejam/sled#1308, #1241).
-    async fn flush_now(&self) -> Result<(), StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| std::io::Error::other(format!("sled flush thread failed: {e}")))
-            .map_err(|e| StoreError::Sled(e.into()))??;
-        Ok(())
-    }
-
-    /// Removes the entries of `by_key` (value: `seen_at ++ ...`) indexed in `by_time`
-    /// (`seen_at ++ key`) before `cutoff`, in small transactions; returns how many.
-    async fn prune_seen(
-        &self,
-        by_key: &Tree,
-        by_time: &Tree,
-        cutoff: &[u8],
-    ) -> Result<u64, StoreError> {
-        let mut removed = 0;
-        loop {
-            let chunk: Vec<sled::IVec> = by_time
-                .range(..cutoff)
-                .keys()
-                .take(PRUNE_CHUNK)
-                .collect::<Result<_, _>>()?;
-            if chunk.is_empty() {
-                break;
-            }
-            removed += (by_key, by_time)
-                .transaction(|(by_key, by_time)| {
-                    let mut n = 0;
-                    for time_and_key in &chunk {
-                        let (at, key) = time_and_key.split_at(8);
-                        // Only forget the entry if it was not seen again since.
-                        if by_key.get(key)?.is_some_and(|seen| seen.starts_with(at)) {
-                            by_key.remove(key)?;
-                            n += 1;
-                        }
-                        by_time.remove(time_and_key.as_ref())?;
-                    }
-                    Ok(n)
-                })
-                .map_err(tx_error)?;
-        }
-        Ok(removed)
-    }
-
-    fn put_json<T: Serialize>(
-        &self,
-        tree: &Tree,
-        key: Vec<u8>,
-        value: &T,
-    ) -> Result<(), StoreError> {
-        tree.insert(key, to_json(value)?)?;
-        Ok(())
-    }
-
-    fn get_json<T: DeserializeOwned>(
-        tree: &Tree,
-        what: &'static str,
-        key: Vec<u8>,
-    ) -> Result<Option<T>, StoreError> {
-        tree.get(key)?.map(|b| from_json(what, &b)).transpose()
     }
 }
 
