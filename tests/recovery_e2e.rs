@@ -208,10 +208,12 @@ async fn a_pull_request_opened_while_the_bot_was_stopped_is_evaluated_on_start()
     );
     let run = w.wait_completed(&head).await;
     assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    // The metrics registry is process-wide and other tests in this binary reconcile too, so
+    // the counter only shows the walk counted; exactly one job is asserted below (one check
+    // run, one review, comments on PR 4 only).
     let (_, metrics) = request(app.addr, "GET", "/metrics", &[], b"").await;
-    assert_eq!(
-        series(&metrics, r#"thoth_reconciled_total{platform="github"}"#),
-        Some(1.0),
+    assert!(
+        series(&metrics, r#"thoth_reconciled_total{platform="github"}"#).is_some_and(|v| v >= 1.0),
         "{metrics}"
     );
     app.stop().await;
@@ -248,13 +250,14 @@ mod azure {
         let app = w.start(&cfg).await;
         let status = w.wait_published(3, 1).await;
         assert_eq!(status.state, "failed");
+        // Process-wide counter (see the GitHub test): the job count below is the exact check.
         let (_, metrics) = request(app.addr, "GET", "/metrics", &[], b"").await;
-        assert_eq!(
+        assert!(
             series(
                 &metrics,
                 r#"thoth_reconciled_total{platform="azure-devops"}"#
-            ),
-            Some(1.0),
+            )
+            .is_some_and(|v| v >= 1.0),
             "{metrics}"
         );
         app.stop().await;
