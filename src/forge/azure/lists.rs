@@ -5,7 +5,7 @@
 
 use std::future::IntoFuture as _;
 
-use azure_devops_rust_api::git::models::{PullRequestStatus, git_status};
+use azure_devops_rust_api::git::models::{GitPullRequestIteration, PullRequestStatus, git_status};
 
 use super::client::{AzureClient, PrAt, id32, segment};
 use crate::forge::ForgeError;
@@ -95,8 +95,12 @@ impl AzureClient {
             .collect())
     }
 
-    /// The ids of the pull request's iterations.
-    pub async fn iteration_ids(&self, repo: &RepoId, pr: PrNumber) -> Result<Vec<u64>, ForgeError> {
+    /// The pull request's iterations, oldest first.
+    pub(super) async fn iterations(
+        &self,
+        repo: &RepoId,
+        pr: PrNumber,
+    ) -> Result<Vec<GitPullRequestIteration>, ForgeError> {
         let at = PrAt::new(repo, pr)?;
         let what = format!("GET {}/iterations", at.path);
         let iterations = self.git.pull_request_iterations_client();
@@ -107,8 +111,14 @@ impl AzureClient {
                     .into_future()
             })
             .await?;
-        Ok(list
-            .value
+        Ok(list.value)
+    }
+
+    /// The ids of the pull request's iterations.
+    pub async fn iteration_ids(&self, repo: &RepoId, pr: PrNumber) -> Result<Vec<u64>, ForgeError> {
+        Ok(self
+            .iterations(repo, pr)
+            .await?
             .iter()
             .filter_map(|it| u64::try_from(it.id?).ok())
             .collect())

@@ -129,24 +129,15 @@ impl AzureClient {
         pr: PrNumber,
         head: &CommitSha,
     ) -> Result<Option<u64>, ForgeError> {
-        let at = PrAt::new(repo, pr)?;
-        let what = format!("GET {}/iterations", at.path);
-        let iterations = self.git.pull_request_iterations_client();
-        let list = self
-            .run(&what, Idempotency::Safe, || {
-                iterations
-                    .list(&self.org, &at.repo, at.pr, &at.project)
-                    .into_future()
-            })
-            .await?;
-        let matching = list.value.iter().rev().find(|it| {
+        let iterations = self.iterations(repo, pr).await?;
+        let matching = iterations.iter().rev().find(|it| {
             it.source_ref_commit
                 .as_ref()
                 .and_then(|c| c.commit_id.as_deref())
                 .is_some_and(|c| c.eq_ignore_ascii_case(head.as_str()))
         });
         Ok(matching
-            .or(list.value.last())
+            .or(iterations.last())
             .and_then(|it| it.id)
             .and_then(|id| u64::try_from(id).ok()))
     }
