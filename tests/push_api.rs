@@ -145,7 +145,9 @@ async fn pushed_plan_reevaluates_the_head_and_drift_is_used_next_time() {
     // No token, a wrong one, one of another repository: refused, nothing stored.
     let (status, _) = request(app.addr, "POST", &plan_path, &[], PLAN.as_bytes()).await;
     assert_eq!(status, 401);
-    let forged = format!("{}0", &token[..token.len() - 1]);
+    // The last character changed (to another one: a token ending in 0 stayed valid before).
+    let last = if token.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
     assert_eq!(push(app.addr, &plan_path, &forged, PLAN).await.0, 401);
     assert_eq!(
         push(app.addr, &plan_path, "thp_0123456789abcdef_00", PLAN)
