@@ -1710,7 +1710,22 @@ async fn sled_reopen_keeps_jobs() {
         s.record_decision(&rec).await.expect("record");
         id
     };
-    let s = sled_store(&dir).await;
+    // sled lets go of its directory lock a moment after the last handle drops (its flusher
+    // thread): reopen once the lock is free, as a restarted process would.
+    let url = format!("sled:{}", dir.path().join("db").display());
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let s = loop {
+        match store::open(&url).await {
+            Ok(s) => break s,
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::task::yield_now().await
+            }
+            Err(e) => panic!("open sled store: {e:?}"),
+        }
+    };
     let job = get(&*s, id).await;
     assert_eq!((job.state, job.delivery.as_str()), (JobState::Queued, "d1"));
     assert_eq!(
