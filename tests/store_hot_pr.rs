@@ -16,7 +16,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use thoth_bot::ids::{CommitSha, Platform, PrNumber, RepoId};
-use thoth_bot::store::postgres::ENQUEUE_SQL;
+use thoth_bot::store::postgres::{ENQUEUE_SQL, RELAXED_COMMIT};
 use thoth_bot::store::{self, EnqueueOutcome, JobKind, JobState, NewJob, Store};
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -194,4 +194,36 @@ async fn postgres_hot_pr_enqueue_is_o1() {
     if let Err(e) = result {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+/// The body digest and delivery records are written with [`RELAXED_COMMIT`], so a delivery
+/// waits for one WAL flush (its job's), not two: the setting holds inside the statement and is
+/// gone after it, so the job's own commit stays synchronous.
+#[tokio::test]
+async fn postgres_relaxed_commit_applies_to_its_own_statement_only() {
+    // Only the server's setting matters here, not the fresh database.
+    let Some((admin, name, _)) = postgres().await else {
+        return;
+    };
+    drop_db(&admin, &name).await;
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
+    let setting = "SELECT current_setting('synchronous_commit')";
+    let (before,): (String,) = sqlx::query_as(setting)
+        .fetch_one(&mut conn)
+        .await
+        .expect("setting");
+    let (inside,): (String,) = sqlx::query_as(&format!("{setting} FROM {RELAXED_COMMIT}"))
+        .fetch_one(&mut conn)
+        .await
+        .expect("relaxed statement");
+    let (after,): (String,) = sqlx::query_as(setting)
+        .fetch_one(&mut conn)
+        .await
+        .expect("setting");
+    assert_eq!(inside, "off");
+    assert_ne!(
+        before, "off",
+        "the server itself runs without synchronous commits"
+    );
+    assert_eq!(after, before);
 }
