@@ -141,31 +141,7 @@ pub struct CommentEvent {
     pub written_at: Option<DateTime<Utc>>,
 }
 
-/// Which GitHub deliveries make jobs: intake parses only these, the redelivery scan asks GitHub
-/// again only for these.
-pub mod github {
-    /// `pull_request` actions that change what is judged.
-    pub const EVALUATED_ACTIONS: &[&str] = &[
-        "opened",
-        "synchronize",
-        "reopened",
-        "ready_for_review",
-        "labeled",
-        "unlabeled",
-    ];
-
-    /// Whether a delivery of `event` with `action` can make a job, as the delivery log names
-    /// them.
-    pub fn handles(event: &str, action: Option<&str>) -> bool {
-        let action = action.unwrap_or_default();
-        match event {
-            "pull_request" => EVALUATED_ACTIONS.contains(&action),
-            "check_suite" | "check_run" => action == "rerequested",
-            "issue_comment" => action == "created" || action == "edited",
-            _ => false,
-        }
-    }
-}
+pub mod github;
 
 /// What a job asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use tracing::warn;
 use std::collections::HashSet;
 
 use super::{Lease, Report, active_heads};
-use crate::event::PullRequestRef;
+use crate::event::github::Pull;
 use crate::forge::ForgeError;
 use crate::forge::github::GithubApp;
 use crate::forge::github::client::{CHECK_NAME, InstallationClient, repo_path};
@@ -45,37 +45,6 @@ struct Installation {
 struct Repository {
     full_name: String,
     clone_url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct GitRef {
-    sha: CommitSha,
-    #[serde(rename = "ref")]
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct User {
-    login: String,
-}
-
-#[derive(Deserialize)]
-struct Label {
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct Pull {
-    number: u64,
-    head: GitRef,
-    base: GitRef,
-    user: Option<User>,
-    #[serde(default)]
-    labels: Vec<Label>,
-    #[serde(default)]
-    draft: bool,
-    #[serde(default)]
-    title: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -298,35 +267,11 @@ impl RepoWalk<'_> {
             if evaluated {
                 continue;
             }
-            let pr = pull_ref(&id, self.repo, self.installation, pull);
+            let pr = pull.into_ref(id.clone(), self.repo.clone_url.clone(), self.installation);
             if super::enqueue(lease.store(), wake, pr).await? {
                 report.enqueued += 1;
             }
         }
         Ok(())
-    }
-}
-
-fn pull_ref(
-    repo: &RepoId,
-    r: &Repository,
-    installation: InstallationId,
-    p: Pull,
-) -> PullRequestRef {
-    PullRequestRef {
-        platform: Platform::GitHub,
-        repo: repo.clone(),
-        pr: PrNumber(p.number),
-        head_sha: p.head.sha,
-        base_sha: Some(p.base.sha),
-        base_ref: Some(p.base.name),
-        head_ref: Some(p.head.name),
-        author: p.user.map(|u| u.login),
-        labels: p.labels.into_iter().map(|l| l.name).collect(),
-        draft: p.draft,
-        title: p.title,
-        clone_url: r.clone_url.clone(),
-        installation_id: Some(installation),
-        needs_refresh: false,
     }
 }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::event::{CommentEvent, JobPayload, Parsed, PullRequestRef};
-use crate::ids::{CommitSha, InstallationId, Platform, PrNumber, RepoId};
+use crate::ids::{InstallationId, Platform, PrNumber, RepoId};
 
 /// Why a delivery could not be understood (answered with 400).
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +14,8 @@ pub struct PayloadError {
     pub message: String,
 }
 
-use crate::event::github::EVALUATED_ACTIONS;
 pub use crate::event::github::handles;
+use crate::event::github::{EVALUATED_ACTIONS, GitRef, Pull};
 
 #[derive(Deserialize)]
 struct Installation {
@@ -37,35 +37,9 @@ struct User {
 }
 
 #[derive(Deserialize)]
-struct Label {
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct GitRef {
-    #[serde(rename = "ref")]
-    reference: String,
-    sha: String,
-}
-
-#[derive(Deserialize)]
-struct PullRequest {
-    number: u64,
-    head: GitRef,
-    base: GitRef,
-    user: Option<User>,
-    #[serde(default)]
-    labels: Vec<Label>,
-    #[serde(default)]
-    draft: bool,
-    #[serde(default)]
-    title: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct PullRequestEvent {
     action: String,
-    pull_request: PullRequest,
+    pull_request: Pull,
     repository: Repository,
     installation: Option<Installation>,
 }
@@ -183,10 +157,6 @@ fn repo_id(event: &str, r: &Repository) -> Result<RepoId, PayloadError> {
     r.full_name.parse().map_err(|e| bad(event, e))
 }
 
-fn sha(event: &str, s: &str) -> Result<CommitSha, PayloadError> {
-    s.parse().map_err(|e| bad(event, e))
-}
-
 fn pull_request(body: &[u8]) -> Result<Parsed, PayloadError> {
     let e: PullRequestEvent = decode("pull_request", body)?;
     if !EVALUATED_ACTIONS.contains(&e.action.as_str()) {
@@ -200,24 +170,13 @@ fn pull_request(body: &[u8]) -> Result<Parsed, PayloadError> {
             "pull_request without an installation".into(),
         ));
     };
-    let pr = e.pull_request;
+    let repo = repo_id("pull_request", &e.repository)?;
     Ok(Parsed::Job(Box::new(JobPayload::Evaluate {
-        pr: PullRequestRef {
-            platform: Platform::GitHub,
-            repo: repo_id("pull_request", &e.repository)?,
-            pr: PrNumber(pr.number),
-            head_sha: sha("pull_request", &pr.head.sha)?,
-            base_sha: Some(sha("pull_request", &pr.base.sha)?),
-            base_ref: Some(pr.base.reference),
-            head_ref: Some(pr.head.reference),
-            author: pr.user.map(|u| u.login),
-            labels: pr.labels.into_iter().map(|l| l.name).collect(),
-            draft: pr.draft,
-            title: pr.title,
-            clone_url: e.repository.clone_url,
-            installation_id: Some(InstallationId(installation.id)),
-            needs_refresh: false,
-        },
+        pr: e.pull_request.into_ref(
+            repo,
+            e.repository.clone_url,
+            InstallationId(installation.id),
+        ),
         reason: format!("pull_request.{}", e.action),
     })))
 }
@@ -243,10 +202,10 @@ fn rerun(
             platform: Platform::GitHub,
             repo: repo_id(event, &repository)?,
             pr: PrNumber(pr.number),
-            head_sha: sha(event, &pr.head.sha)?,
-            base_sha: Some(sha(event, &pr.base.sha)?),
-            base_ref: Some(pr.base.reference),
-            head_ref: Some(pr.head.reference),
+            head_sha: pr.head.sha,
+            base_sha: Some(pr.base.sha),
+            base_ref: Some(pr.base.name),
+            head_ref: Some(pr.head.name),
             author: None,
             labels: Vec::new(),
             draft: false,

@@ -22,7 +22,8 @@ use super::retry::{
     Idempotency, Next, RetryPolicy, is_transport, map_octocrab_error, next_after_status,
 };
 use super::{CheckRunId, Permission, Reaction};
-use crate::event::{PullRequest, PullState};
+use crate::event::PullRequest;
+use crate::event::github::{Login, Pull};
 use crate::forge::ForgeError;
 use crate::forge::retry::{self, Failure, Forge, error_from_status, now_epoch};
 use crate::ids::{CommitSha, InstallationId, PrNumber, RepoId};
@@ -326,13 +327,9 @@ impl InstallationClient {
         pr: PrNumber,
     ) -> Result<Vec<String>, ForgeError> {
         #[derive(Deserialize)]
-        struct User {
-            login: String,
-        }
-        #[derive(Deserialize)]
         struct Commit {
-            author: Option<User>,
-            committer: Option<User>,
+            author: Option<Login>,
+            committer: Option<Login>,
         }
         let mut logins: Vec<String> = Vec::new();
         for page in 1..=3 {
@@ -365,54 +362,11 @@ impl InstallationClient {
         repo: &RepoId,
         pr: PrNumber,
     ) -> Result<PullRequest, ForgeError> {
-        #[derive(Deserialize)]
-        struct Ref {
-            sha: CommitSha,
-            #[serde(rename = "ref")]
-            name: String,
-        }
-        #[derive(Deserialize)]
-        struct User {
-            login: String,
-        }
-        #[derive(Deserialize)]
-        struct Label {
-            name: String,
-        }
-        #[derive(Deserialize)]
-        struct Pull {
-            head: Ref,
-            base: Ref,
-            user: User,
-            #[serde(default)]
-            labels: Vec<Label>,
-            #[serde(default)]
-            draft: bool,
-            state: String,
-            #[serde(default)]
-            merged: bool,
-        }
         let path = format!("{}/pulls/{pr}", repo_path(repo)?);
         let pull: Pull = self
             .call_json(Method::GET, &path, None, Idempotency::Safe)
             .await?;
-        let state = match (pull.state.as_str(), pull.merged) {
-            (_, true) => PullState::Merged,
-            ("open", _) => PullState::Open,
-            _ => PullState::Closed,
-        };
-        Ok(PullRequest {
-            head_sha: pull.head.sha,
-            base_sha: Some(pull.base.sha),
-            base_ref: Some(pull.base.name),
-            head_ref: Some(pull.head.name),
-            author: Some(pull.user.login),
-            labels: pull.labels.into_iter().map(|l| l.name).collect(),
-            draft: pull.draft,
-            // The delivery's repository URL is the one to clone (forks through refs/pull/N/head).
-            clone_url: None,
-            state,
-        })
+        Ok(pull.into_api_view())
     }
 }
 
