@@ -77,22 +77,14 @@ impl Pull {
         clone_url: Option<String>,
         installation: InstallationId,
     ) -> PullRequestRef {
-        PullRequestRef {
-            platform: Platform::GitHub,
-            repo,
-            pr: PrNumber(self.number),
-            head_sha: self.head.sha,
-            base_sha: Some(self.base.sha),
-            base_ref: Some(self.base.name),
-            head_ref: Some(self.head.name),
-            author: self.user.map(|u| u.login),
-            labels: self.labels.into_iter().map(|l| l.name).collect(),
-            draft: self.draft,
-            title: self.title,
-            clone_url,
-            installation_id: Some(installation),
-            needs_refresh: false,
-        }
+        let (pr, title) = (PrNumber(self.number), self.title.clone());
+        let api = self.into_api_view();
+        let mut pull = PullRequestRef::bare(Platform::GitHub, repo, pr, api.head_sha.clone());
+        pull.title = title;
+        pull.clone_url = clone_url;
+        pull.installation_id = Some(installation);
+        pull.apply(api);
+        pull
     }
 
     /// What the pull request API says of it now.
