@@ -208,52 +208,63 @@ pub struct Recovery {
 pub fn spawn(r: Recovery, shutdown: &watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     if let Some(app) = r.github.clone() {
-        if !r.redeliver_every.is_zero() {
-            let app = app.clone();
-            tasks.push(tokio::spawn(run_every(
-                r.store.clone(),
-                GITHUB_REDELIVER,
-                r.owner.clone(),
-                r.redeliver_every,
-                shutdown.clone(),
-                move |lease| {
-                    let app = app.clone();
-                    async move { github_redeliver::scan(&app, &lease).await.map(drop) }
-                },
-            )));
-        }
-        if !r.reconcile_every.is_zero() {
-            let wake = r.wake.clone();
-            tasks.push(tokio::spawn(run_every(
-                r.store.clone(),
-                GITHUB_RECONCILE,
-                r.owner.clone(),
-                r.reconcile_every,
-                shutdown.clone(),
-                move |lease| {
-                    let (app, wake) = (app.clone(), wake.clone());
-                    async move { github_reconcile::scan(&app, &lease, &wake).await.map(drop) }
-                },
-            )));
-        }
-    }
-    if let Some(azure) = r.azure.clone()
-        && !r.reconcile_every.is_zero()
-    {
-        let wake = r.wake.clone();
-        tasks.push(tokio::spawn(run_every(
-            r.store.clone(),
-            AZURE_RECONCILE,
-            r.owner.clone(),
-            r.reconcile_every,
-            shutdown.clone(),
+        let redeliver_app = app.clone();
+        tasks.extend(r.start(
+            GITHUB_REDELIVER,
+            r.redeliver_every,
+            shutdown,
             move |lease| {
+                let app = redeliver_app.clone();
+                async move { github_redeliver::scan(&app, &lease).await.map(drop) }
+            },
+        ));
+        let wake = r.wake.clone();
+        tasks.extend(r.start(
+            GITHUB_RECONCILE,
+            r.reconcile_every,
+            shutdown,
+            move |lease| {
+                let (app, wake) = (app.clone(), wake.clone());
+                async move { github_reconcile::scan(&app, &lease, &wake).await.map(drop) }
+            },
+        ));
+    }
+    if let Some(azure) = r.azure.clone() {
+        let wake = r.wake.clone();
+        tasks.extend(
+            r.start(AZURE_RECONCILE, r.reconcile_every, shutdown, move |lease| {
                 let (azure, wake) = (azure.clone(), wake.clone());
                 async move { azure::scan(&azure.client, &lease, &wake).await.map(drop) }
-            },
-        )));
+            }),
+        );
     }
     tasks
+}
+
+impl Recovery {
+    /// Runs `scan` under the lease `name` every `every`; nothing when `every` is zero (off).
+    fn start<F, Fut>(
+        &self,
+        name: &'static str,
+        every: Duration,
+        shutdown: &watch::Receiver<bool>,
+        scan: F,
+    ) -> Option<tokio::task::JoinHandle<()>>
+    where
+        F: Fn(Arc<Lease>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        (!every.is_zero()).then(|| {
+            tokio::spawn(run_every(
+                self.store.clone(),
+                name,
+                self.owner.clone(),
+                every,
+                shutdown.clone(),
+                scan,
+            ))
+        })
+    }
 }
 
 /// `(scan, seconds since it last completed)` for the metrics; scans never completed are left
