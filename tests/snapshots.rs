@@ -63,6 +63,31 @@ fn every_github_fixture_parses_as_snapshotted() {
     }
 }
 
+/// A head or base that is not a commit id makes the delivery malformed (400), and the error
+/// names the field, before anything is stored.
+#[test]
+fn a_pull_request_with_a_bad_commit_id_is_malformed_and_says_where() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fixtures/github/pull_request/opened.payload.json");
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    for end in ["head", "base"] {
+        let mut bad = payload.clone();
+        bad["pull_request"][end]["sha"] = "../../etc/passwd".into();
+        let err = thoth_bot::webhook::github::parse("pull_request", bad.to_string().as_bytes())
+            .expect_err("a bad sha is refused");
+        assert!(
+            err.to_string().contains(&format!("pull_request.{end}.sha")),
+            "{err}"
+        );
+    }
+    // The untouched payload parses, so the refusals above are about the sha alone.
+    payload["pull_request"]["head"]["sha"] = "a".repeat(40).into();
+    assert!(
+        thoth_bot::webhook::github::parse("pull_request", payload.to_string().as_bytes()).is_ok()
+    );
+}
+
 #[test]
 fn every_azure_fixture_parses_as_snapshotted() {
     for path in fixtures("azure-devops") {
