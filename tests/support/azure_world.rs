@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use thoth_bot::config::ServeConfig;
 use thoth_bot::secret::{SecretString, basic_header};
-use thoth_bot::server::{self, Running};
+use thoth_bot::server::Running;
 
 use super::TestRepo;
 use super::fake_azure::FakeAzure;
@@ -76,10 +76,7 @@ impl World {
     }
 
     pub async fn start(&self, cfg: &ServeConfig) -> Running {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = server::start(cfg, listener).await.unwrap();
-        self.servers.started(&running);
-        running
+        self.servers.start(cfg).await
     }
 
     /// Waits until every running server of this world is idle (no queued or running job) and
@@ -95,12 +92,7 @@ impl World {
 
     /// Starts the server with `public_url` set to its own address, so it posts details links.
     pub async fn start_linked(&self, cfg: &ServeConfig) -> Running {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut cfg = cfg.clone();
-        cfg.public_url = Some(format!("http://{}", listener.local_addr().unwrap()));
-        let running = server::start(&cfg, listener).await.unwrap();
-        self.servers.started(&running);
-        running
+        self.servers.start_linked(cfg).await
     }
 
     /// Commits on the PR's source branch, records the push as an iteration and makes the fake

@@ -143,15 +143,8 @@ impl FakeAzure {
             ..Inner::default()
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the fake Azure DevOps");
-        let url = format!("http://{}/org", listener.local_addr().expect("local addr"));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("fake Azure DevOps serves");
-        });
+        let (addr, server) = super::http::serve(app, "Azure DevOps").await;
+        let url = format!("http://{addr}/org");
         FakeAzure { url, state, server }
     }
 

@@ -208,15 +208,8 @@ impl FakeGithub {
             ..StateInner::default()
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the fake GitHub");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("fake GitHub serves");
-        });
+        let (addr, server) = super::http::serve(app, "GitHub").await;
+        let url = format!("http://{addr}");
         FakeGithub { url, state, server }
     }
 

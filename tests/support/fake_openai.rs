@@ -115,15 +115,8 @@ impl FakeOpenai {
     pub async fn start() -> FakeOpenai {
         let state: Shared = Arc::default();
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the fake model API");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .await
-                .expect("fake model API serves");
-        });
+        let (addr, server) = super::http::serve(app, "model API").await;
+        let url = format!("http://{addr}");
         FakeOpenai { url, state, server }
     }
 

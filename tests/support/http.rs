@@ -1,4 +1,5 @@
-//! A minimal HTTP/1.1 client for driving the bot's server in tests (one request per connection).
+//! A minimal HTTP/1.1 client for driving the bot's server in tests (one request per connection),
+//! and [`serve`] for the fakes the bot talks to.
 
 use std::net::SocketAddr;
 
@@ -65,4 +66,19 @@ pub async fn github_delivery(
     )
     .await
     .0
+}
+
+/// Serves `app` on a free loopback port (the fake `what`): its address and the server task.
+pub async fn serve(app: axum::Router, what: &str) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind the fake {what}: {e}"));
+    let addr = listener.local_addr().expect("local addr");
+    let what = what.to_owned();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .await
+            .unwrap_or_else(|e| panic!("the fake {what} stopped serving: {e}"));
+    });
+    (addr, server)
 }

@@ -136,12 +136,34 @@ pub async fn wait_idle_with_dead(
 pub struct Servers(std::sync::Mutex<Vec<std::sync::Weak<dyn thoth_bot::store::Store>>>);
 
 impl Servers {
-    /// Remembers a started server's store.
-    pub fn started(&self, running: &thoth_bot::server::Running) {
+    /// Starts the server on a free loopback port and remembers its store.
+    pub async fn start(&self, cfg: &thoth_bot::config::ServeConfig) -> thoth_bot::server::Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.start_on(cfg, listener).await
+    }
+
+    /// Starts the server with `public_url` set to its own address, so it posts details links.
+    pub async fn start_linked(
+        &self,
+        cfg: &thoth_bot::config::ServeConfig,
+    ) -> thoth_bot::server::Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut cfg = cfg.clone();
+        cfg.public_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+        self.start_on(&cfg, listener).await
+    }
+
+    async fn start_on(
+        &self,
+        cfg: &thoth_bot::config::ServeConfig,
+        listener: tokio::net::TcpListener,
+    ) -> thoth_bot::server::Running {
+        let running = thoth_bot::server::start(cfg, listener).await.unwrap();
         self.0
             .lock()
             .unwrap()
             .push(std::sync::Arc::downgrade(running.store()));
+        running
     }
 
     /// Waits until every server still running is idle (no queued or running job) and returns

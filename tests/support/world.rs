@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use thoth_bot::config::ServeConfig;
 use thoth_bot::secret::SecretString;
-use thoth_bot::server::{self, Running};
+use thoth_bot::server::Running;
 
 use super::TestRepo;
 use super::fake_github::{APP_ID, FakeGithub, INSTALLATION_ID, TEST_KEY_PEM};
@@ -104,10 +104,7 @@ impl World {
     }
 
     pub async fn start(&self, cfg: &ServeConfig) -> Running {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = server::start(cfg, listener).await.unwrap();
-        self.servers.started(&running);
-        running
+        self.servers.start(cfg).await
     }
 
     /// Waits until every running server of this world is idle (no queued or running job) and
@@ -123,12 +120,7 @@ impl World {
 
     /// Starts the server with `public_url` set to its own address, so it posts details links.
     pub async fn start_linked(&self, cfg: &ServeConfig) -> Running {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut cfg = cfg.clone();
-        cfg.public_url = Some(format!("http://{}", listener.local_addr().unwrap()));
-        let running = server::start(&cfg, listener).await.unwrap();
-        self.servers.started(&running);
-        running
+        self.servers.start_linked(cfg).await
     }
 
     /// Pushes a PR head commit (on a branch) and points `refs/pull/N/head` at it.
