@@ -84,13 +84,18 @@ async fn sled_hot_pr_keeps_one_queued_job() {
     one_runnable_job(&s, &newest).await;
 }
 
-/// A fresh database; `None` when PostgreSQL is skipped on purpose.
-async fn postgres() -> Option<(String, String, String)> {
+/// The server's URL; `None` when PostgreSQL is skipped on purpose.
+fn admin_url() -> Option<String> {
     if std::env::var("THOTH_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
         eprintln!("!!!!!!!! THOTH_SKIP_POSTGRES=1: PostgreSQL hot-PR tests SKIPPED !!!!!!!!");
         return None;
     }
-    let admin = std::env::var("THOTH_TEST_DATABASE_URL").unwrap_or_else(|_| ADMIN_URL.into());
+    Some(std::env::var("THOTH_TEST_DATABASE_URL").unwrap_or_else(|_| ADMIN_URL.into()))
+}
+
+/// A fresh database; `None` when PostgreSQL is skipped on purpose.
+async fn postgres() -> Option<(String, String, String)> {
+    let admin = admin_url()?;
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL unreachable at {admin}: {e}"));
@@ -201,11 +206,9 @@ async fn postgres_hot_pr_enqueue_is_o1() {
 /// gone after it, so the job's own commit stays synchronous.
 #[tokio::test]
 async fn postgres_relaxed_commit_applies_to_its_own_statement_only() {
-    // Only the server's setting matters here, not the fresh database.
-    let Some((admin, name, _)) = postgres().await else {
+    let Some(admin) = admin_url() else {
         return;
     };
-    drop_db(&admin, &name).await;
     let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
     let setting = "SELECT current_setting('synchronous_commit')";
     let (before,): (String,) = sqlx::query_as(setting)

@@ -72,12 +72,12 @@ pub struct Pull {
 impl Pull {
     /// The job's view of this pull request of `repo` (`clone_url`: the repository's own).
     pub fn into_ref(
-        self,
+        mut self,
         repo: RepoId,
         clone_url: Option<String>,
         installation: InstallationId,
     ) -> PullRequestRef {
-        let (pr, title) = (PrNumber(self.number), self.title.clone());
+        let (pr, title) = (PrNumber(self.number), self.title.take());
         let api = self.into_api_view();
         let mut pull = PullRequestRef::bare(Platform::GitHub, repo, pr, api.head_sha.clone());
         pull.title = title;
